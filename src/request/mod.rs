@@ -1,0 +1,9 @@
+//! The request model: the generated Vertex schema, the prose rules, the whole-job checks, the
+//! finding codes, and the walk that applies them to one parsed line.
+
+pub mod diag;
+pub mod path;
+pub mod rules;
+pub mod schema;
+pub mod schema_types;
+pub mod value;
