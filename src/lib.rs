@@ -1,4 +1,14 @@
 //! batchline: prepare, validate, submit and collect Gemini batch jobs on Vertex AI.
 #![warn(missing_docs)]
 
+pub mod cli;
+// pub mod corpus; (lands with the corpus generator)
+pub mod error;
+pub mod input;
+pub mod models;
 pub mod request;
+pub mod run;
+pub mod validate;
+
+pub use error::{Error, Result};
+pub use validate::{validate, ValidateOptions, ValidateReport};

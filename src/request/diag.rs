@@ -161,8 +161,10 @@ codes! {
     E_JOB_EMPTY_OBJECT = (Error, Job, "empty object"),
     /// A `null` value.
     W_JOB_NULL = (Warning, Job, "null value"),
+    /// A key that classic column naming rejects but flexible naming may take.
+    W_JOB_COLUMN_NAME = (Warning, Job, "unusual column name"),
     /// An array directly inside an array.
-    E_JOB_NESTED_ARRAY = (Error, Job, "array of arrays"),
+    W_JOB_NESTED_ARRAY = (Warning, Job, "array of arrays"),
 
     // ---- batch limits ----
     /// More requests in one file than one job takes.
@@ -261,7 +263,11 @@ mod tests {
     fn codes_round_trip_and_prefix_matches_severity() {
         for &code in Code::ALL {
             assert_eq!(Code::from_str_code(code.as_str()), Some(code));
-            let prefix = if code.severity() == Severity::Error { "E_" } else { "W_" };
+            let prefix = if code.severity() == Severity::Error {
+                "E_"
+            } else {
+                "W_"
+            };
             assert!(code.as_str().starts_with(prefix), "{code}");
         }
     }

@@ -2,8 +2,12 @@
 //! finding codes, and the walk that applies them to one parsed line.
 
 pub mod diag;
+pub mod job;
+pub mod limits;
+pub mod locate;
 pub mod path;
 pub mod rules;
 pub mod schema;
 pub mod schema_types;
 pub mod value;
+pub mod walk;

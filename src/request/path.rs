@@ -23,6 +23,14 @@ impl<'a> Path<'a> {
     pub fn new() -> Self {
         Path { segs: Vec::new() }
     }
+    /// A path reusing `segs`' allocation (must be empty).
+    pub fn from_vec(segs: Vec<Seg<'a>>) -> Self {
+        Path { segs }
+    }
+    /// Gives the allocation back.
+    pub fn into_vec(self) -> Vec<Seg<'a>> {
+        self.segs
+    }
     /// Descends into `seg`.
     pub fn push(&mut self, seg: Seg<'a>) {
         self.segs.push(seg);

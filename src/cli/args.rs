@@ -1,0 +1,161 @@
+//! Command-line arguments (clap derive). The conversion to library options lives in each command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::exit::EXIT_TABLE;
+
+/// Prepare, validate, submit and collect Gemini batch inference jobs on Vertex AI.
+#[derive(Debug, Parser)]
+#[command(name = "batchline", version, after_help = EXIT_TABLE, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every line against the Vertex request schema, the documented rules and the
+    /// whole-job import checks, before you pay and wait.
+    #[command(after_long_help = EXIT_TABLE)]
+    Validate(ValidateArgs),
+    /// Write a seeded synthetic corpus (for benchmarks and tests).
+    #[command(hide = true)]
+    GenCorpus(GenCorpusArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable lines, coloured on a terminal.
+    Human,
+    /// JSON Lines: one object per finding, then one summary object.
+    Json,
+    /// GitHub Actions workflow annotations (`::error file=…,line=…::…`).
+    Github,
+}
+
+/// Options shared by commands that read inputs.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// Input JSONL files; `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<String>,
+
+    /// Worker threads; 0 uses every core.
+    #[arg(short = 'j', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+
+    /// Memory-map input files (default: map regular files of 64 KiB or more).
+    #[arg(
+        long,
+        overrides_with = "no_mmap",
+        long_help = "Memory-map input files. By default regular files of 64 KiB or more are mapped and smaller ones read; stdin and pipes are always read. Mapping is fastest for large files, but a file truncated by another process while it is read can crash the process (SIGBUS); use --no-mmap for files that may change."
+    )]
+    pub mmap: bool,
+
+    /// Read input files into memory instead of mapping them.
+    #[arg(long, overrides_with = "mmap")]
+    pub no_mmap: bool,
+
+    /// Bytes per parallel chunk (testing knob).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub chunk_bytes: Option<usize>,
+}
+
+/// `batchline validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Inputs and reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print at most N findings (0 = all); every finding is still counted, and whole-job
+    /// findings are always printed.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_errors: usize,
+
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+
+    /// Model whose context window and limits apply.
+    #[arg(long, default_value = "gemini-2.5-flash", value_name = "MODEL")]
+    pub model: String,
+
+    /// Model facts and prices (JSON, same shape as the built-in table) instead of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+
+    /// Print only the summary (human format) or nothing but annotations (github).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `batchline gen-corpus`.
+#[derive(Debug, Args)]
+pub struct GenCorpusArgs {
+    /// Seed of the generator: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// `short` (~1.5 KB lines, ~8% duplicates) or `long` (~10 KB lines, shared documents).
+    #[arg(long, default_value = "short")]
+    pub shape: String,
+    /// Target size, e.g. `100MB`, `1GB`, `4096`.
+    #[arg(long, default_value = "10MB")]
+    pub size: String,
+    /// Output file (written to a temporary name, then renamed).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "batchline",
+            "validate",
+            "a.jsonl",
+            "-",
+            "--format",
+            "json",
+            "-j",
+            "2",
+            "--no-mmap",
+            "--max-errors",
+            "0",
+            "--deny-warnings",
+        ])
+        .unwrap();
+        let Command::Validate(v) = cli.command else {
+            panic!("not validate")
+        };
+        assert_eq!(v.input.inputs, vec!["a.jsonl", "-"]);
+        assert_eq!(v.format, Format::Json);
+        assert_eq!(v.input.threads, 2);
+        assert!(v.input.no_mmap && !v.input.mmap);
+        assert_eq!(v.max_errors, 0);
+        assert!(v.deny_warnings);
+    }
+
+    #[test]
+    fn mmap_flags_override_each_other() {
+        let cli =
+            Cli::try_parse_from(["batchline", "validate", "a", "--no-mmap", "--mmap"]).unwrap();
+        let Command::Validate(v) = cli.command else {
+            panic!()
+        };
+        assert!(v.input.mmap && !v.input.no_mmap);
+        assert!(Cli::try_parse_from(["batchline", "validate"]).is_err());
+    }
+}

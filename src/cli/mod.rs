@@ -1,0 +1,35 @@
+//! The command line: clap arguments, one file per command, one printer for every output format,
+//! and the exit status table. Nothing in the library imports this module.
+
+pub mod args;
+pub mod cmd;
+pub mod exit;
+pub mod output;
+
+pub use args::Cli;
+pub use exit::ExitStatus;
+
+use crate::error::Error;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitStatus {
+    let result = match cli.command {
+        args::Command::Validate(a) => cmd::validate::run(a),
+        args::Command::GenCorpus(_a) => todo!(),
+    };
+    match result {
+        Ok(status) => status,
+        Err(err) => {
+            if let Error::Io { source, .. } = &err {
+                if source.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitStatus::Ok;
+                }
+            }
+            output::print_error(&err);
+            match err {
+                Error::Usage(_) => ExitStatus::Usage,
+                _ => ExitStatus::Failure,
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! One printer for every output format, so `--format` and `--quiet` are handled once.
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use super::args::Format;
+use crate::error::Error;
+use crate::request::diag::{Diagnostic, Scope, Severity};
+
+/// Writes findings and summaries to stdout in the chosen format.
+pub struct Printer {
+    /// The format.
+    pub format: Format,
+    /// Summary only.
+    pub quiet: bool,
+    color: bool,
+    out: std::io::BufWriter<std::io::Stdout>,
+}
+
+impl Printer {
+    /// A printer to stdout; colour only for human output on a terminal without `NO_COLOR`.
+    pub fn new(format: Format, quiet: bool) -> Self {
+        let color = format == Format::Human
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
+        Printer {
+            format,
+            quiet,
+            color,
+            out: std::io::BufWriter::new(std::io::stdout()),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Prints one finding.
+    pub fn diagnostic(&mut self, d: &Diagnostic) -> std::io::Result<()> {
+        match self.format {
+            Format::Human => {
+                if self.quiet {
+                    return Ok(());
+                }
+                let sev = match d.severity {
+                    Severity::Error => self.paint("1;31", "error"),
+                    Severity::Warning => self.paint("1;33", "warning"),
+                };
+                let place = if d.line == 0 {
+                    d.file.clone()
+                } else {
+                    format!("{}:{}:{}", d.file, d.line, d.column)
+                };
+                let scope = if d.scope == Scope::Job {
+                    " (whole job)"
+                } else {
+                    ""
+                };
+                let at = if d.pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {}", d.pointer)
+                };
+                let related = match (&d.related_line, &d.related_pointer) {
+                    (Some(l), Some(p)) => format!(" [other side: line {l} {p}]"),
+                    _ => String::new(),
+                };
+                writeln!(
+                    self.out,
+                    "{}: {sev}[{}]{scope}{at}: {}{related}",
+                    self.paint("1", &place),
+                    d.code,
+                    d.message
+                )
+            }
+            Format::Json => {
+                #[derive(Serialize)]
+                struct Row<'a> {
+                    #[serde(rename = "type")]
+                    kind: &'static str,
+                    #[serde(flatten)]
+                    d: &'a Diagnostic,
+                }
+                serde_json::to_writer(&mut self.out, &Row { kind: "finding", d })?;
+                writeln!(self.out)
+            }
+            Format::Github => {
+                let level = match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                let mut props = format!("file={}", escape_property(&d.file));
+                if d.line > 0 {
+                    props.push_str(&format!(",line={},col={}", d.line, d.column));
+                }
+                props.push_str(&format!(",title={}", escape_property(d.code.as_str())));
+                let at = if d.pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", d.pointer)
+                };
+                writeln!(
+                    self.out,
+                    "::{level} {props}::{}",
+                    escape_data(&format!("{at}{}", d.message))
+                )
+            }
+        }
+    }
+
+    /// Prints a human line (human format only, not when quiet).
+    pub fn human_line(&mut self, line: &str) -> std::io::Result<()> {
+        if self.format == Format::Human {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    /// Prints a JSON object as one line (json format only).
+    pub fn json_line<T: Serialize>(&mut self, value: &T) -> std::io::Result<()> {
+        if self.format == Format::Json {
+            serde_json::to_writer(&mut self.out, value)?;
+            writeln!(self.out)?;
+        }
+        Ok(())
+    }
+
+    /// Bold / red / green helpers for summaries.
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    /// Red text.
+    pub fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    /// Green text.
+    pub fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+
+    /// Flushes stdout.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// GitHub workflow-command escaping of the message part.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// GitHub workflow-command escaping of a property value.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Prints `error: …` and the cause chain to stderr.
+pub fn print_error(err: &Error) {
+    let mut msg = format!("error: {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(&format!(": {text}"));
+        }
+        source = s.source();
+    }
+    eprintln!("{msg}");
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_escaping_and_thousands() {
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert_eq!(escape_data("x\ny"), "x%0Ay");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+    }
+}

@@ -1,0 +1,97 @@
+//! The one place that decides whether an input is memory-mapped or read into memory.
+//!
+//! Heuristic: a regular file of at least [`MMAP_MIN_BYTES`] is mapped (with sequential advice);
+//! anything else — stdin, pipes, FIFOs, small files — is read fully. `--mmap` / `--no-mmap` override
+//! it. A failed map falls back to reading. `unsafe` lives only here.
+
+use std::fs::File;
+use std::io::Read;
+use std::ops::Deref;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Files smaller than this are read rather than mapped: mapping costs page-table work that a
+/// small read does not.
+pub const MMAP_MIN_BYTES: u64 = 64 * 1024;
+
+/// Whether to memory-map inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MmapChoice {
+    /// Map regular files of at least [`MMAP_MIN_BYTES`]; read everything else.
+    #[default]
+    Auto,
+    /// Map every regular file (still never stdin or pipes).
+    Always,
+    /// Never map: read files fully.
+    Never,
+}
+
+/// The bytes of one input, mapped or owned.
+pub enum InputBytes {
+    /// A read-only memory map of a regular file.
+    Mapped(memmap2::Mmap),
+    /// Bytes read into memory (stdin, pipes, small files, or `--no-mmap`).
+    Owned(Vec<u8>),
+}
+
+impl Deref for InputBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            InputBytes::Mapped(m) => m,
+            InputBytes::Owned(v) => v,
+        }
+    }
+}
+
+impl InputBytes {
+    /// True when the bytes are a memory map.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, InputBytes::Mapped(_))
+    }
+}
+
+/// Opens `name` (`-` is stdin) and returns its bytes.
+pub fn open_input(name: &str, choice: MmapChoice) -> Result<InputBytes> {
+    if name == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("-", e))?;
+        return Ok(InputBytes::Owned(buf));
+    }
+    let path = Path::new(name);
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::other("is a directory, not a JSONL file"),
+        ));
+    }
+    let want_map = meta.is_file()
+        && match choice {
+            MmapChoice::Auto => meta.len() >= MMAP_MIN_BYTES,
+            MmapChoice::Always => meta.len() > 0,
+            MmapChoice::Never => false,
+        };
+    if want_map {
+        // SAFETY: the map is read-only. Another process truncating or rewriting the file while we
+        // read it may give torn data or SIGBUS, the documented hazard of mapping; ripgrep and every
+        // mmap-based tool accept it for regular files, and `--no-mmap` avoids it.
+        match unsafe { memmap2::MmapOptions::new().map(&file) } {
+            Ok(map) => {
+                #[cfg(unix)]
+                let _ = map.advise(memmap2::Advice::Sequential);
+                return Ok(InputBytes::Mapped(map));
+            }
+            Err(_) => { /* fall back to reading below */ }
+        }
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    let mut file = file;
+    file.read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+    Ok(InputBytes::Owned(buf))
+}

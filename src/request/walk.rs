@@ -1,0 +1,1065 @@
+//! The per-line check: parse one line with simd-json into a reused tape, then walk it once,
+//! applying the generated schema, the prose rules and the whole-job path bookkeeping together.
+//!
+//! One [`LineChecker`] per worker thread; it owns every buffer it needs, so a line costs a copy into
+//! the padded scratch buffer, the parse, and the walk — no allocation unless a finding is made or a
+//! new key path is seen.
+
+use simd_json::tape::Tape;
+
+use super::diag::{Code, Finding};
+use super::job::{self, child_hash, column_name_class, flag, kind, JobStats, Seen};
+use super::path::{Findings, Path, Seg};
+use super::rules::{self, MessageCtx};
+use super::schema::{ENUMS, MESSAGES, ROOT};
+use super::schema_types::{Container, Field, Ty};
+use super::value::{JsonRef, Kind};
+
+/// What a line turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// Empty or whitespace only: skipped.
+    Blank,
+    /// Not JSON, or not an object: nothing else was checked.
+    Unparsable,
+    /// A JSON object: the schema walk ran (findings may still make it invalid).
+    Object,
+}
+
+/// The outcome of one line. Findings are left in [`LineChecker::findings`].
+#[derive(Debug, Clone, Copy)]
+pub struct LineOutcome {
+    /// What the line was.
+    pub kind: LineKind,
+}
+
+/// Reusable per-thread state for checking lines.
+pub struct LineChecker {
+    scratch: Vec<u8>,
+    buffers: simd_json::Buffers,
+    tape: Option<Tape<'static>>,
+    segs: Vec<Seg<'static>>,
+    /// Findings of the last line checked (cleared at the start of each line).
+    pub findings: Findings,
+    /// Key-path statistics of every line checked so far (for whole-job checks).
+    pub job: JobStats,
+    /// Names of top-level members other than `request` on the last line.
+    pub extra_members: Vec<String>,
+    /// Per-request limits to check (none by default).
+    pub limits: Option<RequestLimits>,
+}
+
+/// Per-request limits, from the model table.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    /// The model's context window in tokens.
+    pub context_window: u64,
+    /// The documented request size in bytes.
+    pub max_request_bytes: u64,
+}
+
+impl Default for LineChecker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Deepest nesting simd-json will parse; deeper lines are reported as unparsable. Far above the
+/// import's limit of 15, so E_JOB_DEPTH is found first.
+const PARSE_MAX_DEPTH: usize = 512;
+
+impl LineChecker {
+    /// A checker with empty buffers.
+    pub fn new() -> Self {
+        LineChecker {
+            scratch: Vec::new(),
+            buffers: simd_json::Buffers::with_max_depth(4096, PARSE_MAX_DEPTH),
+            tape: Some(Tape::null()),
+            segs: Vec::new(),
+            findings: Findings::default(),
+            job: JobStats::default(),
+            extra_members: Vec::new(),
+            limits: None,
+        }
+    }
+
+    /// Takes the job statistics gathered so far, leaving empty ones.
+    pub fn take_job(&mut self) -> JobStats {
+        std::mem::take(&mut self.job)
+    }
+
+    /// Checks one line (without its terminator). `line_index` (0-based, in whatever numbering the
+    /// caller uses) and `line_offset` (absolute byte offset of the line) are recorded for whole-job
+    /// findings.
+    pub fn check(&mut self, line: &[u8], line_index: u64, line_offset: u64) -> LineOutcome {
+        self.findings.clear();
+        self.extra_members.clear();
+        if line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+            self.findings.items.push(Finding {
+                code: Code::W_BLANK_LINE,
+                pointer: String::new(),
+                message: "blank line: skipped, never sent".into(),
+                at_key: false,
+            });
+            return LineOutcome {
+                kind: LineKind::Blank,
+            };
+        }
+        let LineChecker {
+            scratch,
+            buffers,
+            tape,
+            segs,
+            findings,
+            job,
+            extra_members,
+            limits,
+        } = self;
+        scratch.clear();
+        scratch.extend_from_slice(line);
+        scratch.resize(line.len() + simd_json::INPUT_PADDING, b' ');
+        let mut t: Tape<'_> = tape.take().unwrap_or_else(Tape::null).reset();
+        let parsed = simd_json::fill_tape_padded(scratch, line.len(), buffers, &mut t);
+        let kind = match parsed {
+            Err(e) => {
+                findings.items.push(syntax_finding(line, &e));
+                LineKind::Unparsable
+            }
+            Ok(()) => {
+                // Recycle the segment buffer with this line's lifetime (in-place collect keeps the
+                // allocation: same size and alignment).
+                let recycled: Vec<Seg<'_>> = std::mem::take(segs)
+                    .into_iter()
+                    .filter_map(|_| None)
+                    .collect();
+                let mut walk = Walk {
+                    path: Path::from_vec(recycled),
+                    findings,
+                    job,
+                    line_index,
+                    line_offset,
+                };
+                let kind = match JsonRef::root(&t.0) {
+                    Some(root) if root.kind() == Kind::Object => {
+                        walk.line(root, extra_members);
+                        if let Some(limits) = limits {
+                            check_limits(line, root, limits, walk.findings);
+                        }
+                        LineKind::Object
+                    }
+                    Some(root) => {
+                        walk.findings.items.push(Finding {
+                            code: Code::E_NOT_OBJECT,
+                            pointer: String::new(),
+                            message: format!(
+                                "the line is a JSON {}, not an object: each line must be {{\"request\": {{…}}}}",
+                                root.kind().name()
+                            ),
+                            at_key: false,
+                        });
+                        LineKind::Unparsable
+                    }
+                    None => LineKind::Unparsable,
+                };
+                *segs = walk
+                    .path
+                    .into_vec()
+                    .into_iter()
+                    .filter_map(|_| None)
+                    .collect();
+                kind
+            }
+        };
+        *tape = Some(t.reset());
+        LineOutcome { kind }
+    }
+}
+
+/// Request size and context window (see [`super::limits`]).
+fn check_limits(line: &[u8], root: JsonRef<'_, '_>, limits: &RequestLimits, out: &mut Findings) {
+    let len = line.len() as u64;
+    if len > limits.max_request_bytes {
+        out.items.push(Finding {
+            code: Code::W_REQUEST_BYTES,
+            pointer: "/request".into(),
+            message: format!(
+                "the request is {len} bytes, above the {} bytes one request may carry; move large media to Cloud Storage and reference it with fileData",
+                limits.max_request_bytes
+            ),
+            at_key: false,
+        });
+    }
+    if len <= limits.context_window {
+        return;
+    }
+    let Some(request) = root.get("request") else {
+        return;
+    };
+    let tokens = super::limits::estimate_prompt_tokens(request);
+    let window = limits.context_window;
+    // o200k is 6–19% low on English and up to 47% high on some scripts: only a clear excess is an
+    // error, a near one a warning.
+    let (code, verdict) = if tokens as f64 > window as f64 * 1.5 {
+        (Code::E_CONTEXT_WINDOW, "exceeds")
+    } else if tokens > window {
+        (Code::W_CONTEXT_WINDOW, "may exceed")
+    } else {
+        return;
+    };
+    out.items.push(Finding {
+        code,
+        pointer: "/request".into(),
+        message: format!(
+            "about {tokens} prompt tokens (o200k estimate, not Gemini's own count) {verdict} the model's {window}-token context window; shorten the prompt"
+        ),
+        at_key: false,
+    });
+}
+
+/// Describes why a line did not parse, with the best position available.
+fn syntax_finding(line: &[u8], err: &simd_json::Error) -> Finding {
+    let (code, message) = if let Some(i) = memchr::memchr(0, line) {
+        (
+            Code::E_NUL_BYTE,
+            format!(
+                "NUL byte at column {}: JSON text cannot contain raw NUL bytes",
+                i + 1
+            ),
+        )
+    } else if let Err(e) = std::str::from_utf8(line) {
+        (
+            Code::E_INVALID_UTF8,
+            format!(
+                "invalid UTF-8 at column {}: re-encode the file as UTF-8",
+                e.valid_up_to() + 1
+            ),
+        )
+    } else {
+        match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+            Err(se) => (
+                Code::E_JSON_SYNTAX,
+                format!("invalid JSON: {}", strip_position(&se.to_string())),
+            ),
+            Ok(_) => (
+                Code::E_JSON_SYNTAX,
+                format!(
+                    "cannot parse this line ({:?} at byte {}); nesting deeper than {PARSE_MAX_DEPTH} or numbers beyond 64-bit range are not supported",
+                    err.error(),
+                    err.index()
+                ),
+            ),
+        }
+    };
+    Finding {
+        code,
+        pointer: String::new(),
+        message,
+        at_key: false,
+    }
+}
+
+/// The byte column (1-based) of a syntax problem in `line`, for [`Code::E_JSON_SYNTAX`],
+/// [`Code::E_NUL_BYTE`] and [`Code::E_INVALID_UTF8`].
+pub fn syntax_column(line: &[u8]) -> usize {
+    if let Some(i) = memchr::memchr(0, line) {
+        return i + 1;
+    }
+    if let Err(e) = std::str::from_utf8(line) {
+        return e.valid_up_to() + 1;
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+        // serde_json counts columns in bytes, 1-based, on a one-line input.
+        Err(e) => e.column().max(1),
+        Ok(_) => 1,
+    }
+}
+
+fn strip_position(msg: &str) -> &str {
+    match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    }
+}
+
+/// What the walk expects at a value.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// A value of a schema type.
+    Ty(Ty, Option<&'static Field>),
+    /// User data: only the whole-job bookkeeping applies.
+    Free,
+}
+
+struct Walk<'w, 'i> {
+    path: Path<'i>,
+    findings: &'w mut Findings,
+    job: &'w mut JobStats,
+    line_index: u64,
+    line_offset: u64,
+}
+
+impl<'w, 'i> Walk<'w, 'i> {
+    fn line<'t>(&mut self, root: JsonRef<'t, 'i>, extras: &mut Vec<String>) {
+        let mut request = None;
+        let mut seen_request = false;
+        for (key, value) in root.members() {
+            let h = child_hash(job::ROOT_HASH, key);
+            self.path.push(Seg::Key(key));
+            self.key_column(h, key);
+            if key == "request" {
+                if seen_request {
+                    self.findings.at_key(
+                        Code::W_DUPLICATE_KEY,
+                        &self.path,
+                        &[],
+                        "`request` appears twice on this line; only one is used",
+                    );
+                }
+                seen_request = true;
+                request = Some(value);
+                self.value(value, Expect::Ty(Ty::Message(ROOT), None), h, 1, None);
+            } else {
+                extras.push(key.to_string());
+                if let Some(s) = value.as_str() {
+                    if looks_numeric(s) {
+                        self.findings.at(
+                            Code::W_NUMERIC_STRING_KEY,
+                            &self.path,
+                            &[],
+                            format!("`{key}` is the string \"{s}\", which looks like a number: Vertex has been seen to return such values as numbers, so matching results by it may fail; add a non-digit prefix"),
+                        );
+                    }
+                }
+                self.value(value, Expect::Free, h, 1, None);
+            }
+            self.path.pop();
+        }
+        if request.is_none() {
+            self.findings.items.push(Finding {
+                code: Code::E_MISSING_REQUEST,
+                pointer: String::new(),
+                message: "no `request` member: each line must be {\"request\": {…GenerateContentRequest…}}".into(),
+                at_key: false,
+            });
+        }
+        self.record(job::ROOT_HASH, kind::OBJECT | kind::SINGLE, 0, false);
+    }
+
+    /// Records kind bits at path hash `h` (creating the path's entry on first sight).
+    #[inline]
+    fn record(&mut self, h: u64, bits: u8, flags: u8, flag_at_key: bool) {
+        let stat = match self.job.paths.get_mut(&h) {
+            Some(s) if (s.kinds & bits) == bits && (s.flags & flags) == flags && flags == 0 => {
+                return
+            }
+            Some(s) => s,
+            None => {
+                let column = column_of(&self.path);
+                self.job.paths.entry(h).or_default().column = column;
+                self.job.paths.get_mut(&h).expect("inserted above")
+            }
+        };
+        let new_kinds = bits & !stat.kinds;
+        if new_kinds != 0 {
+            stat.kinds |= bits;
+            let seen = Seen {
+                line: self.line_index,
+                line_offset: self.line_offset,
+                pointer: self.path.pointer(),
+                at_key: false,
+            };
+            for i in 0..6 {
+                if new_kinds & (1 << i) != 0 {
+                    stat.kind_first[i] = Some(seen.clone());
+                }
+            }
+        }
+        if flags != 0 {
+            stat.flags |= flags;
+            for i in 0..6 {
+                if flags & (1 << i) != 0 {
+                    match &mut stat.flag_first[i] {
+                        Some((_, n)) => *n += 1,
+                        slot @ None => {
+                            *slot = Some((
+                                Seen {
+                                    line: self.line_index,
+                                    line_offset: self.line_offset,
+                                    pointer: self.path.pointer(),
+                                    at_key: flag_at_key,
+                                },
+                                1,
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records whole-job problems of the key at the current path (column names).
+    #[inline]
+    fn key_column(&mut self, h: u64, key: &str) {
+        if let Err(fatal) = column_name_class(key) {
+            let f = if fatal {
+                flag::BAD_COLUMN
+            } else {
+                flag::ODD_COLUMN
+            };
+            self.record(h, 0, f, true);
+        }
+    }
+
+    /// Walks `v` at path hash `h`; `depth` counts enclosing objects (the line is 0).
+    fn value<'t>(
+        &mut self,
+        v: JsonRef<'t, 'i>,
+        expect: Expect,
+        h: u64,
+        depth: usize,
+        parent_msg: Option<u16>,
+    ) {
+        // Containers first: the field decides whether an array is expected.
+        if let Expect::Ty(_, Some(field)) = expect {
+            match field.container {
+                Container::Repeated => {
+                    if v.kind() == Kind::Array {
+                        self.record(h, kind::ARRAY, 0, false);
+                        for (i, e) in v.elements().enumerate() {
+                            self.path.push(Seg::Index(i));
+                            self.element(
+                                e,
+                                Expect::Ty(field.ty, None),
+                                h,
+                                depth,
+                                parent_msg,
+                                Some(field),
+                            );
+                            self.path.pop();
+                        }
+                        return;
+                    }
+                    if v.kind() != Kind::Null {
+                        self.findings.at(
+                            Code::W_SINGLE_FOR_REPEATED,
+                            &self.path,
+                            &[],
+                            format!("`{}` should be a list; a single {} was given (seen accepted, but mixing it with lists in one file fails the whole job)", field.json_name, v.kind().name()),
+                        );
+                    }
+                    return self.value(v, Expect::Ty(field.ty, None), h, depth, parent_msg);
+                }
+                Container::Map => {
+                    if v.kind() != Kind::Object {
+                        return self.mismatch(v, "an object (map)", h, depth);
+                    }
+                    self.object_bits(v, h, depth);
+                    for (key, mv) in v.members() {
+                        let ch = child_hash(h, key);
+                        self.path.push(Seg::Key(key));
+                        self.key_column(ch, key);
+                        self.value(mv, Expect::Ty(field.ty, None), ch, depth + 1, parent_msg);
+                        self.path.pop();
+                    }
+                    return;
+                }
+                Container::Single => {}
+            }
+        }
+        match v.kind() {
+            Kind::Array => {
+                self.record(h, kind::ARRAY, 0, false);
+                if let Expect::Ty(ty, _) = expect {
+                    if !matches!(ty, Ty::Any) {
+                        self.type_error(v, ty);
+                    }
+                }
+                for (i, e) in v.elements().enumerate() {
+                    self.path.push(Seg::Index(i));
+                    self.element(e, Expect::Free, h, depth, parent_msg, None);
+                    self.path.pop();
+                }
+            }
+            _ => {
+                self.record_single(v, h, depth);
+                self.typed(v, expect, h, depth, parent_msg);
+            }
+        }
+    }
+
+    /// Walks one element of an array at path hash `h` (the array's own path: indexes are ignored).
+    fn element<'t>(
+        &mut self,
+        e: JsonRef<'t, 'i>,
+        expect: Expect,
+        h: u64,
+        depth: usize,
+        parent_msg: Option<u16>,
+        field: Option<&'static Field>,
+    ) {
+        match e.kind() {
+            Kind::Array => {
+                self.record(h, 0, flag::NESTED_ARRAY, false);
+                if let Expect::Ty(ty, _) = expect {
+                    if !matches!(ty, Ty::Any) {
+                        self.type_error(e, ty);
+                    }
+                }
+                for (i, x) in e.elements().enumerate() {
+                    self.path.push(Seg::Index(i));
+                    self.element(x, Expect::Free, h, depth, parent_msg, None);
+                    self.path.pop();
+                }
+            }
+            _ => {
+                self.record_elem_kind(e, h, depth);
+                let _ = field;
+                self.typed(e, expect, h, depth, parent_msg);
+            }
+        }
+    }
+
+    #[inline]
+    fn kind_bit(v: &JsonRef<'_, '_>) -> u8 {
+        match v.kind() {
+            Kind::String => kind::STRING,
+            Kind::Integer | Kind::Float => kind::NUMBER,
+            Kind::Bool => kind::BOOL,
+            Kind::Object => kind::OBJECT,
+            Kind::Null | Kind::Array => 0,
+        }
+    }
+
+    #[inline]
+    fn record_single(&mut self, v: JsonRef<'_, 'i>, h: u64, depth: usize) {
+        if v.kind() == Kind::Null {
+            self.record(h, 0, flag::NULL, false);
+            return;
+        }
+        self.record(h, Self::kind_bit(&v) | kind::SINGLE, 0, false);
+        if v.kind() == Kind::Object {
+            self.object_flags(v, h, depth);
+        }
+    }
+
+    #[inline]
+    fn record_elem_kind(&mut self, v: JsonRef<'_, 'i>, h: u64, depth: usize) {
+        if v.kind() == Kind::Null {
+            self.record(h, 0, flag::NULL, false);
+            return;
+        }
+        self.record(h, Self::kind_bit(&v), 0, false);
+        if v.kind() == Kind::Object {
+            self.object_flags(v, h, depth);
+        }
+    }
+
+    fn object_bits(&mut self, v: JsonRef<'_, 'i>, h: u64, depth: usize) {
+        self.record(h, kind::OBJECT | kind::SINGLE, 0, false);
+        self.object_flags(v, h, depth);
+    }
+
+    #[inline]
+    fn object_flags(&mut self, v: JsonRef<'_, 'i>, h: u64, depth: usize) {
+        if v.is_empty() {
+            self.record(h, 0, flag::EMPTY_OBJECT, false);
+        }
+        if depth > job::MAX_DEPTH {
+            self.record(h, 0, flag::TOO_DEEP, false);
+        }
+    }
+
+    /// Reports a value whose JSON type does not fit, and still walks it as user data.
+    fn mismatch(&mut self, v: JsonRef<'_, 'i>, wanted: &str, h: u64, depth: usize) {
+        self.findings.at(
+            Code::E_TYPE,
+            &self.path,
+            &[],
+            format!("expected {wanted}, found {}", v.kind().name()),
+        );
+        if v.kind() == Kind::Array {
+            self.value(v, Expect::Free, h, depth, None);
+        } else {
+            self.record_single(v, h, depth);
+            self.typed(v, Expect::Free, h, depth, None);
+        }
+    }
+
+    fn type_error(&mut self, v: JsonRef<'_, 'i>, ty: Ty) {
+        self.findings.at(
+            Code::E_TYPE,
+            &self.path,
+            &[],
+            format!("expected {}, found {}", ty_name(ty), v.kind().name()),
+        );
+    }
+
+    /// Checks a non-array value against `expect` and descends into objects.
+    fn typed<'t>(
+        &mut self,
+        v: JsonRef<'t, 'i>,
+        expect: Expect,
+        h: u64,
+        depth: usize,
+        parent_msg: Option<u16>,
+    ) {
+        let ty = match expect {
+            Expect::Free => {
+                if v.kind() == Kind::Object {
+                    self.free_object(v, h, depth);
+                }
+                return;
+            }
+            Expect::Ty(ty, _) => ty,
+        };
+        if v.kind() == Kind::Null {
+            // A null leaves the field unset in protobuf JSON; the job check warns about it.
+            return;
+        }
+        match ty {
+            Ty::Message(m) => {
+                if v.kind() != Kind::Object {
+                    return self.type_error(v, ty);
+                }
+                self.message(v, m, h, depth, parent_msg);
+            }
+            Ty::Struct => {
+                if v.kind() != Kind::Object {
+                    return self.type_error(v, ty);
+                }
+                self.free_object(v, h, depth);
+            }
+            Ty::Any => {
+                if v.kind() == Kind::Object {
+                    self.free_object(v, h, depth);
+                }
+            }
+            Ty::String => {
+                if v.kind() != Kind::String {
+                    self.type_error(v, ty);
+                }
+            }
+            Ty::Bool => {
+                if v.kind() != Kind::Bool {
+                    self.type_error(v, ty);
+                }
+            }
+            Ty::Bytes => match v.as_str() {
+                None => self.type_error(v, ty),
+                Some(s) => {
+                    if let Err(at) = check_base64(s.as_bytes()) {
+                        self.findings.at(Code::E_BASE64, &self.path, &[], format!("not valid base64 (bad byte at offset {at} of the string): inline data must be base64-encoded"));
+                    }
+                }
+            },
+            Ty::Int32 | Ty::Int64 | Ty::UInt32 | Ty::UInt64 => self.integer(v, ty),
+            Ty::Number => match v.kind() {
+                Kind::Integer | Kind::Float => {}
+                Kind::String => {
+                    let s = v.as_str().unwrap_or("");
+                    if !matches!(s, "NaN" | "Infinity" | "-Infinity")
+                        && s.trim().parse::<f64>().is_err()
+                    {
+                        self.type_error(v, ty);
+                    }
+                }
+                _ => self.type_error(v, ty),
+            },
+            Ty::Duration => match v.as_str() {
+                None => self.type_error(v, ty),
+                Some(s) => {
+                    if !valid_duration(s) {
+                        self.findings.at(Code::E_DURATION, &self.path, &[], format!("\"{}\" is not a duration: write seconds with an `s` suffix, e.g. \"1.5s\"", clip(s)));
+                    }
+                }
+            },
+            Ty::Timestamp => match v.as_str() {
+                None => self.type_error(v, ty),
+                Some(s) => {
+                    if !valid_timestamp(s) {
+                        self.findings.at(Code::E_TIMESTAMP, &self.path, &[], format!("\"{}\" is not an RFC 3339 timestamp such as \"2025-01-31T12:00:00Z\"", clip(s)));
+                    }
+                }
+            },
+            Ty::Enum(e) => self.enum_value(v, e),
+        }
+    }
+
+    fn integer(&mut self, v: JsonRef<'_, 'i>, ty: Ty) {
+        let value: Option<i128> = match v.kind() {
+            Kind::Integer => v.as_integer(),
+            Kind::Float => v
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1.8e19)
+                .map(|f| f as i128),
+            Kind::String => v.as_str().and_then(|s| s.parse::<i128>().ok()),
+            _ => return self.type_error(v, ty),
+        };
+        let (lo, hi): (i128, i128) = match ty {
+            Ty::Int32 => (i32::MIN as i128, i32::MAX as i128),
+            Ty::UInt32 => (0, u32::MAX as i128),
+            Ty::Int64 => (i64::MIN as i128, i64::MAX as i128),
+            _ => (0, u64::MAX as i128),
+        };
+        match value {
+            Some(n) if n >= lo && n <= hi => {}
+            Some(n) => self.findings.at(
+                Code::E_INTEGER,
+                &self.path,
+                &[],
+                format!("{n} is outside the {} range [{lo}, {hi}]", ty_name(ty)),
+            ),
+            None => self.findings.at(
+                Code::E_INTEGER,
+                &self.path,
+                &[],
+                format!(
+                    "expected {}, found a value that is not a whole number",
+                    ty_name(ty)
+                ),
+            ),
+        }
+    }
+
+    fn enum_value(&mut self, v: JsonRef<'_, 'i>, e: u16) {
+        let def = &ENUMS[e as usize];
+        match v.kind() {
+            Kind::String => {}
+            // Protobuf JSON also takes an enum's number.
+            Kind::Integer => {
+                let n = v.as_integer().unwrap_or(-1);
+                if n < 0 || n >= def.values.len() as i128 {
+                    self.findings.at(
+                        Code::E_ENUM,
+                        &self.path,
+                        &[],
+                        format!(
+                            "{n} is not a number of an enum value of {} (0..{})",
+                            def.name,
+                            def.values.len()
+                        ),
+                    );
+                }
+                return;
+            }
+            _ => return self.type_error(v, Ty::Enum(e)),
+        }
+        let s = v.as_str().unwrap_or("");
+        if let Some(i) = def.values.iter().position(|x| *x == s) {
+            if def.deprecated.get(i).copied().unwrap_or(false) {
+                self.findings.at(
+                    Code::W_DEPRECATED_VALUE,
+                    &self.path,
+                    &[],
+                    format!("{s} is deprecated in {}", def.name),
+                );
+            }
+            return;
+        }
+        if let Some(found) = def.values.iter().find(|x| x.eq_ignore_ascii_case(s)) {
+            // Lower-case Schema types were seen accepted in real batch output: no finding there.
+            if def.name != "Schema.type" {
+                self.findings.at(
+                    Code::W_ENUM_CASE,
+                    &self.path,
+                    &[],
+                    format!(
+                        "\"{s}\" differs from the enum value {found} only in case; write {found}"
+                    ),
+                );
+            }
+            return;
+        }
+        let suggestion = did_you_mean(s, def.values.iter().copied());
+        let listed = if def.values.len() <= 12 {
+            format!("; allowed: {}", def.values.join(", "))
+        } else {
+            String::new()
+        };
+        self.findings.at(
+            Code::E_ENUM,
+            &self.path,
+            &[],
+            format!(
+                "\"{}\" is not a value of {}{}{}",
+                clip(s),
+                def.name,
+                suggestion,
+                listed
+            ),
+        );
+    }
+
+    /// An object of user data: keys are column names; values are walked for the job checks.
+    fn free_object<'t>(&mut self, v: JsonRef<'t, 'i>, h: u64, depth: usize) {
+        for (key, mv) in v.members() {
+            let ch = child_hash(h, key);
+            self.path.push(Seg::Key(key));
+            self.key_column(ch, key);
+            self.value(mv, Expect::Free, ch, depth + 1, None);
+            self.path.pop();
+        }
+    }
+
+    fn message<'t>(
+        &mut self,
+        v: JsonRef<'t, 'i>,
+        m: u16,
+        h: u64,
+        depth: usize,
+        parent_msg: Option<u16>,
+    ) {
+        let msg = &MESSAGES[m as usize];
+        let mut seen: u128 = 0;
+        for (key, mv) in v.members() {
+            let ch = child_hash(h, key);
+            self.path.push(Seg::Key(key));
+            self.key_column(ch, key);
+            match find_field(msg.fields, key) {
+                Some((i, field)) => {
+                    if i < 128 {
+                        let bit = 1u128 << i;
+                        if seen & bit != 0 {
+                            let (code, what) = if key == field.json_name
+                                || key == field.snake_name && !dup_spelling(v, field, key)
+                            {
+                                (
+                                    Code::W_DUPLICATE_KEY,
+                                    "appears twice in this object; only one value is used",
+                                )
+                            } else {
+                                (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
+                            };
+                            self.findings.at_key(
+                                code,
+                                &self.path,
+                                &[],
+                                format!("`{}` {what}", field.json_name),
+                            );
+                        }
+                        seen |= bit;
+                    }
+                    if field.beta_only {
+                        self.findings.at_key(Code::W_BETA_FIELD, &self.path, &[], format!("`{key}` exists only in the v1beta1 API of {}; the v1 batch endpoint may reject or ignore it", msg.name));
+                        self.value(mv, Expect::Free, ch, depth + 1, Some(m));
+                    } else {
+                        if field.deprecated {
+                            self.findings.at_key(
+                                Code::W_DEPRECATED_FIELD,
+                                &self.path,
+                                &[],
+                                format!("`{key}` is deprecated in {}", msg.name),
+                            );
+                        }
+                        self.value(
+                            mv,
+                            Expect::Ty(field.ty, Some(field)),
+                            ch,
+                            depth + 1,
+                            Some(m),
+                        );
+                    }
+                }
+                None => {
+                    if let Some(why) = rules::sdk_only_field(m, key) {
+                        self.findings
+                            .at_key(Code::W_SDK_FIELD, &self.path, &[], why);
+                    } else {
+                        let names = msg.fields.iter().map(|f| {
+                            if key.contains('_') {
+                                f.snake_name
+                            } else {
+                                f.json_name
+                            }
+                        });
+                        let suggestion = did_you_mean(key, names);
+                        self.findings.at_key(
+                            Code::E_UNKNOWN_FIELD,
+                            &self.path,
+                            &[],
+                            format!("unknown field `{key}` in {}{suggestion}", msg.name),
+                        );
+                    }
+                    self.value(mv, Expect::Free, ch, depth + 1, Some(m));
+                }
+            }
+            self.path.pop();
+        }
+        for (i, field) in msg.fields.iter().enumerate() {
+            if field.required && !field.beta_only && (i >= 128 || seen & (1u128 << i) == 0) {
+                self.findings.at(
+                    Code::E_REQUIRED,
+                    &self.path,
+                    &[],
+                    format!("{} needs `{}`", msg.name, field.json_name),
+                );
+            }
+        }
+        let ctx = MessageCtx {
+            msg: m,
+            parent: parent_msg,
+            field: self.current_field_name(parent_msg),
+        };
+        rules::check_message(ctx, v, &self.path, self.findings);
+    }
+
+    /// The json_name of the field the current object sits under, looked up in the parent message.
+    fn current_field_name(&self, parent_msg: Option<u16>) -> Option<&'static str> {
+        let parent = parent_msg?;
+        let key = self.path.segs().iter().rev().find_map(|s| match s {
+            Seg::Key(k) => Some(*k),
+            Seg::Index(_) => None,
+        })?;
+        find_field(MESSAGES[parent as usize].fields, key).map(|(_, f)| f.json_name)
+    }
+}
+
+/// Whether `v` has the field both as `json_name` and `snake_name` (so a repeat is a spelling clash).
+fn dup_spelling(v: JsonRef<'_, '_>, field: &Field, _key: &str) -> bool {
+    field.json_name != field.snake_name
+        && v.members().any(|(k, _)| k == field.json_name)
+        && v.members().any(|(k, _)| k == field.snake_name)
+}
+
+/// Finds a field by either spelling. Fields are sorted by json_name.
+#[inline]
+pub fn find_field(fields: &'static [Field], key: &str) -> Option<(usize, &'static Field)> {
+    if let Ok(i) = fields.binary_search_by(|f| f.json_name.cmp(key)) {
+        return Some((i, &fields[i]));
+    }
+    if key.contains('_') {
+        return fields.iter().enumerate().find(|(_, f)| f.snake_name == key);
+    }
+    None
+}
+
+fn column_of(path: &Path<'_>) -> String {
+    let mut out = String::new();
+    for seg in path.segs() {
+        if let Seg::Key(k) = seg {
+            super::diag::push_pointer_token(&mut out, k);
+        }
+    }
+    out
+}
+
+fn ty_name(ty: Ty) -> String {
+    match ty {
+        Ty::Message(m) => format!("an object ({})", MESSAGES[m as usize].name),
+        Ty::Enum(e) => format!("a string enum ({})", ENUMS[e as usize].name),
+        Ty::String => "a string".into(),
+        Ty::Bytes => "a base64 string".into(),
+        Ty::Int32 => "an int32 (number or decimal string)".into(),
+        Ty::UInt32 => "a uint32 (number or decimal string)".into(),
+        Ty::Int64 => "an int64 (number or decimal string)".into(),
+        Ty::UInt64 => "a uint64 (number or decimal string)".into(),
+        Ty::Number => "a number".into(),
+        Ty::Bool => "a boolean".into(),
+        Ty::Duration => "a duration string such as \"1.5s\"".into(),
+        Ty::Timestamp => "an RFC 3339 timestamp string".into(),
+        Ty::Any => "any value".into(),
+        Ty::Struct => "an object".into(),
+    }
+}
+
+/// `", did you mean `x`?"` when a candidate is close to `s`, else empty.
+pub fn did_you_mean<'a>(s: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(&s.to_ascii_lowercase(), &c.to_ascii_lowercase());
+        if score > best.map_or(0.0, |b| b.0) {
+            best = Some((score, c));
+        }
+    }
+    match best {
+        Some((score, c)) if score >= 0.85 => format!("; did you mean `{c}`?"),
+        _ => String::new(),
+    }
+}
+
+fn clip(s: &str) -> String {
+    if s.len() <= 60 {
+        return s.to_string();
+    }
+    let mut end = 57;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn looks_numeric(s: &str) -> bool {
+    !s.is_empty() && s.trim().parse::<f64>().is_ok()
+}
+
+/// Standard or URL-safe base64, padded or not (protobuf JSON accepts both). Err = byte index.
+fn check_base64(s: &[u8]) -> Result<(), usize> {
+    let mut end = s.len();
+    while end > 0 && s[end - 1] == b'=' {
+        end -= 1;
+    }
+    if s.len() - end > 2 {
+        return Err(end);
+    }
+    for (i, &b) in s[..end].iter().enumerate() {
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')) {
+            return Err(i);
+        }
+    }
+    if end % 4 == 1 || (s.len() != end && s.len() % 4 != 0) {
+        return Err(end.saturating_sub(1));
+    }
+    Ok(())
+}
+
+/// `-?digits(.digits{1,9})?s`, as protobuf's JSON mapping of Duration.
+fn valid_duration(s: &str) -> bool {
+    let Some(body) = s.strip_suffix('s') else {
+        return false;
+    };
+    let body = body.strip_prefix('-').unwrap_or(body);
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac
+            .is_none_or(|f| !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A loose RFC 3339 check: `YYYY-MM-DDTHH:MM:SS[.f]` then `Z` or `±HH:MM`.
+fn valid_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(|c| c.is_ascii_digit());
+    let head = digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && matches!(b[10], b'T' | b't')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !head {
+        return false;
+    }
+    let mut i = 19;
+    if b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    let rest = &s[i..];
+    rest == "Z" || rest == "z" || (rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-'))
+}
+
+#[cfg(test)]
+#[path = "walk_tests.rs"]
+mod tests;

@@ -1,0 +1,3 @@
+//! The run folder: atomic writes now; manifest, index and state come with `prepare`.
+
+pub mod atomic;

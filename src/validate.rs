@@ -1,0 +1,447 @@
+//! `validate`: read every input, check every line in parallel, fold the whole-job statistics per
+//! file, and report findings in input order.
+//!
+//! The result is identical whatever the thread count or chunk size (chunks are merged in order;
+//! only the first `max_kept` findings are kept, but every finding is counted).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::input::{open_input, split_chunks, ChunkConfig, LineIter, MmapChoice, BOM};
+use crate::models::ModelTable;
+use crate::request::diag::{Code, Diagnostic, Finding, Scope, Severity};
+use crate::request::job::JobStats;
+use crate::request::locate::locate;
+use crate::request::schema;
+use crate::request::walk::{syntax_column, LineChecker, LineKind, RequestLimits};
+
+/// Progress callback: called with the number of input bytes just finished.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Options of [`validate`].
+#[derive(Clone)]
+pub struct ValidateOptions {
+    /// Input files; `-` is stdin (read fully first).
+    pub inputs: Vec<String>,
+    /// Model whose limits apply (default `gemini-2.5-flash`).
+    pub model: String,
+    /// Model facts and limits.
+    pub models: ModelTable,
+    /// Memory-map or read.
+    pub mmap: MmapChoice,
+    /// Worker threads; 0 = all cores.
+    pub threads: usize,
+    /// Chunk size for the parallel split.
+    pub chunk: ChunkConfig,
+    /// How many findings to keep for display (0 = all). Counting is never capped.
+    pub max_kept: usize,
+    /// Called as input bytes are finished.
+    pub progress: Option<Progress>,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            inputs: Vec::new(),
+            model: "gemini-2.5-flash".into(),
+            models: ModelTable::builtin(),
+            mmap: MmapChoice::Auto,
+            threads: 0,
+            chunk: ChunkConfig::default(),
+            max_kept: 1000,
+            progress: None,
+        }
+    }
+}
+
+/// Counts for one input file.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FileReport {
+    /// The file as named.
+    pub file: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Lines (a last line without newline counts; a BOM does not).
+    pub lines: u64,
+    /// Blank lines (skipped).
+    pub blank_lines: u64,
+    /// Non-blank lines.
+    pub requests: u64,
+    /// Non-blank lines without any error.
+    pub valid: u64,
+    /// Non-blank lines with at least one row error.
+    pub invalid: u64,
+    /// Error findings (row and job).
+    pub errors: u64,
+    /// Warning findings.
+    pub warnings: u64,
+    /// Whole-job errors: the file would fail as one job.
+    pub job_errors: u64,
+    /// Findings by code.
+    pub by_code: BTreeMap<Code, u64>,
+    /// Top-level members beside `request`, with how many lines have each.
+    pub extra_members: BTreeMap<String, u64>,
+    /// Largest line in bytes.
+    pub max_line_bytes: u64,
+}
+
+/// The result of [`validate`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidateReport {
+    /// Per input file, in the order given.
+    pub files: Vec<FileReport>,
+    /// The first `max_kept` findings in input order (file, line, column).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Whether `diagnostics` was cut.
+    pub truncated: bool,
+    /// The model whose limits applied.
+    pub model: String,
+    /// The schema revision checked against.
+    pub schema_revision: String,
+}
+
+impl ValidateReport {
+    /// Total findings of `severity`.
+    pub fn count(&self, severity: Severity) -> u64 {
+        self.files
+            .iter()
+            .map(|f| match severity {
+                Severity::Error => f.errors,
+                Severity::Warning => f.warnings,
+            })
+            .sum()
+    }
+    /// Totals over all files.
+    pub fn totals(&self) -> FileReport {
+        let mut t = FileReport {
+            file: "(total)".into(),
+            ..Default::default()
+        };
+        for f in &self.files {
+            t.bytes += f.bytes;
+            t.lines += f.lines;
+            t.blank_lines += f.blank_lines;
+            t.requests += f.requests;
+            t.valid += f.valid;
+            t.invalid += f.invalid;
+            t.errors += f.errors;
+            t.warnings += f.warnings;
+            t.job_errors += f.job_errors;
+            t.max_line_bytes = t.max_line_bytes.max(f.max_line_bytes);
+            for (c, n) in &f.by_code {
+                *t.by_code.entry(*c).or_default() += n;
+            }
+            for (k, n) in &f.extra_members {
+                *t.extra_members.entry(k.clone()).or_default() += n;
+            }
+        }
+        t
+    }
+}
+
+/// Validates every line of every input. I/O problems are `Err`; findings are in the report.
+pub fn validate(opts: &ValidateOptions) -> Result<ValidateReport> {
+    if opts.inputs.is_empty() {
+        return Err(Error::Usage("no input files given".into()));
+    }
+    let facts = opts.models.get(&opts.model)?;
+    let limits = RequestLimits {
+        context_window: facts.context_window,
+        max_request_bytes: opts.models.limits.max_request_bytes,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", opts.threads)))?;
+    let mut files = Vec::with_capacity(opts.inputs.len());
+    let mut diagnostics = Vec::new();
+    let mut truncated = false;
+    for name in &opts.inputs {
+        let data = open_input(name, opts.mmap)?;
+        let (report, mut diags) = pool.install(|| validate_bytes(name, &data, opts, limits));
+        files.push(report);
+        diagnostics.append(&mut diags);
+        if opts.max_kept > 0 && diagnostics.len() > opts.max_kept {
+            // Keep the first `max_kept` in order, plus every whole-job finding (a few per file at
+            // most, and the ones that matter most).
+            let mut n = 0;
+            diagnostics.retain(|d| {
+                n += 1;
+                n <= opts.max_kept || d.scope == Scope::Job
+            });
+            truncated = true;
+        }
+    }
+    let counted: u64 = files.iter().map(|f| f.errors + f.warnings).sum();
+    truncated |= (diagnostics.len() as u64) < counted;
+    Ok(ValidateReport {
+        files,
+        diagnostics,
+        truncated,
+        model: opts.model.clone(),
+        schema_revision: schema::SOURCE.revision.to_string(),
+    })
+}
+
+/// What one chunk found.
+struct ChunkResult {
+    lines: u64,
+    blank: u64,
+    invalid: u64,
+    by_code: BTreeMap<Code, u64>,
+    extra: BTreeMap<String, u64>,
+    max_line: u64,
+    /// Row findings with chunk-local 0-based line numbers, at most `max_kept`.
+    diags: Vec<Diagnostic>,
+    job: JobStats,
+}
+
+/// Validates one input's bytes (the whole file). Runs inside the caller's rayon pool.
+pub fn validate_bytes(
+    name: &str,
+    data: &[u8],
+    opts: &ValidateOptions,
+    limits: RequestLimits,
+) -> (FileReport, Vec<Diagnostic>) {
+    let mut report = FileReport {
+        file: name.to_string(),
+        bytes: data.len() as u64,
+        ..Default::default()
+    };
+    let mut diags = Vec::new();
+    let mut file_level = Vec::new();
+    if data.starts_with(BOM) {
+        file_level.push(place_file(
+            name,
+            Code::W_BOM,
+            "the file starts with a UTF-8 byte order mark; batchline skips it, but Vertex may read it as part of the first line: save the file without BOM",
+        ));
+    }
+    if is_json_array(data) {
+        file_level.push(place_file(
+            name,
+            Code::E_JSON_ARRAY_FILE,
+            "the file is one JSON array, not JSON Lines: write one {\"request\": …} object per line (e.g. `jq -c '.[]' in.json > out.jsonl`)",
+        ));
+        for d in &file_level {
+            count(&mut report, d.code, 1);
+        }
+        report.lines = LineIter::new(data, 0..data.len()).count() as u64;
+        return (report, file_level);
+    }
+    let chunks = split_chunks(data, opts.chunk.target_bytes);
+    let keep = opts.max_kept;
+    let results: Vec<ChunkResult> = chunks
+        .par_iter()
+        .map_init(
+            || {
+                let mut c = LineChecker::new();
+                c.limits = Some(limits);
+                c
+            },
+            |checker, range| {
+                let r = check_chunk(name, data, range.clone(), checker, keep);
+                if let Some(p) = &opts.progress {
+                    p(range.len() as u64);
+                }
+                r
+            },
+        )
+        .collect();
+    let mut job = JobStats::default();
+    let mut first_line = 0u64;
+    for mut r in results {
+        for d in &mut r.diags {
+            d.line += first_line + 1;
+        }
+        r.job.shift_lines(first_line);
+        job.merge(r.job);
+        first_line += r.lines;
+        report.lines += r.lines;
+        report.blank_lines += r.blank;
+        report.invalid += r.invalid;
+        report.max_line_bytes = report.max_line_bytes.max(r.max_line);
+        for (c, n) in r.by_code {
+            count(&mut report, c, n);
+        }
+        for (k, n) in r.extra {
+            *report.extra_members.entry(k).or_default() += n;
+        }
+        if keep == 0 || diags.len() < keep {
+            diags.append(&mut r.diags);
+        }
+    }
+    report.requests = report.lines - report.blank_lines;
+    report.valid = report.requests - report.invalid;
+    for jf in job.findings() {
+        let line_bytes = line_at(data, jf.at.line_offset as usize);
+        let off = locate(line_bytes, &jf.at.pointer, jf.at.at_key);
+        count(&mut report, jf.code, 1);
+        diags.push(Diagnostic {
+            file: name.to_string(),
+            line: jf.at.line + 1,
+            column: off as u64 + 1,
+            byte: jf.at.line_offset + off as u64,
+            pointer: jf.at.pointer.clone(),
+            code: jf.code,
+            severity: jf.code.severity(),
+            scope: Scope::Job,
+            message: jf.message,
+            related_line: jf.related.as_ref().map(|r| r.line + 1),
+            related_pointer: jf.related.map(|r| r.pointer),
+            occurrences: (jf.occurrences > 1).then_some(jf.occurrences),
+        });
+    }
+    let lim = &opts.models.limits;
+    if report.requests > lim.max_requests_per_file {
+        file_level.push(place_file(name, Code::W_FILE_REQUESTS, &format!(
+            "{} requests in one file; one batch job takes at most {}: run `batchline prepare` to shard it",
+            report.requests, lim.max_requests_per_file
+        )));
+    }
+    if report.bytes > lim.max_bytes_per_file {
+        file_level.push(place_file(name, Code::W_FILE_BYTES, &format!(
+            "{} bytes in one file; one batch job takes at most {} bytes: run `batchline prepare` to shard it",
+            report.bytes, lim.max_bytes_per_file
+        )));
+    }
+    for d in &file_level {
+        count(&mut report, d.code, 1);
+    }
+    file_level.append(&mut diags);
+    let mut diags = file_level;
+    diags.sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));
+    (report, diags)
+}
+
+fn count(report: &mut FileReport, code: Code, n: u64) {
+    *report.by_code.entry(code).or_default() += n;
+    match code.severity() {
+        Severity::Error => {
+            report.errors += n;
+            if code.scope() == Scope::Job {
+                report.job_errors += n;
+            }
+        }
+        Severity::Warning => report.warnings += n,
+    }
+}
+
+fn place_file(name: &str, code: Code, message: &str) -> Diagnostic {
+    Diagnostic {
+        file: name.to_string(),
+        line: 0,
+        column: 0,
+        byte: 0,
+        pointer: String::new(),
+        code,
+        severity: code.severity(),
+        scope: code.scope(),
+        message: message.to_string(),
+        related_line: None,
+        related_pointer: None,
+        occurrences: None,
+    }
+}
+
+/// The line starting at `offset` (without terminator).
+fn line_at(data: &[u8], offset: usize) -> &[u8] {
+    let rest = &data[offset.min(data.len())..];
+    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    let line = &rest[..end];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// True when the input is a JSON array rather than JSON Lines: its first non-blank byte is `[` and
+/// the first line either does not parse alone (a pretty-printed array) or is an array of objects.
+fn is_json_array(data: &[u8]) -> bool {
+    let body = data.strip_prefix(BOM).unwrap_or(data);
+    let Some(start) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    if body[start] != b'[' {
+        return false;
+    }
+    let rest = &body[start..];
+    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Err(_) => true,
+        Ok(serde_json::Value::Array(items)) => items.first().is_none_or(|v| v.is_object()),
+        Ok(_) => false,
+    }
+}
+
+fn check_chunk(
+    name: &str,
+    data: &[u8],
+    range: Range<usize>,
+    checker: &mut LineChecker,
+    keep: usize,
+) -> ChunkResult {
+    let mut r = ChunkResult {
+        lines: 0,
+        blank: 0,
+        invalid: 0,
+        by_code: BTreeMap::new(),
+        extra: BTreeMap::new(),
+        max_line: 0,
+        diags: Vec::new(),
+        job: JobStats::default(),
+    };
+    for (i, line) in LineIter::new(data, range).enumerate() {
+        let outcome = checker.check(line.bytes, i as u64, line.offset as u64);
+        r.lines += 1;
+        r.max_line = r.max_line.max(line.bytes.len() as u64);
+        if outcome.kind == LineKind::Blank {
+            r.blank += 1;
+        }
+        for m in checker.extra_members.drain(..) {
+            *r.extra.entry(m).or_default() += 1;
+        }
+        if checker.findings.is_empty() {
+            continue;
+        }
+        let mut has_error = false;
+        for f in &checker.findings.items {
+            *r.by_code.entry(f.code).or_default() += 1;
+            has_error |= f.code.severity() == Severity::Error;
+            if keep == 0 || r.diags.len() < keep {
+                r.diags
+                    .push(place(name, line.bytes, line.offset, i as u64, f));
+            }
+        }
+        if has_error {
+            r.invalid += 1;
+        }
+    }
+    r.job = checker.take_job();
+    r
+}
+
+/// Turns a line finding into a diagnostic with a chunk-local 0-based line number.
+fn place(name: &str, line: &[u8], offset: usize, index: u64, f: &Finding) -> Diagnostic {
+    let col = match f.code {
+        Code::E_JSON_SYNTAX | Code::E_NUL_BYTE | Code::E_INVALID_UTF8 => syntax_column(line),
+        Code::W_BLANK_LINE | Code::E_NOT_OBJECT | Code::E_MISSING_REQUEST => 1,
+        _ => locate(line, &f.pointer, f.at_key) + 1,
+    };
+    Diagnostic {
+        file: name.to_string(),
+        line: index,
+        column: col as u64,
+        byte: (offset + col - 1) as u64,
+        pointer: f.pointer.clone(),
+        code: f.code,
+        severity: f.code.severity(),
+        scope: f.code.scope(),
+        message: f.message.clone(),
+        related_line: None,
+        related_pointer: None,
+        occurrences: None,
+    }
+}
