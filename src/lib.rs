@@ -2,7 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
-// pub mod corpus; (lands with the corpus generator)
+pub mod corpus;
 pub mod error;
 pub mod input;
 pub mod models;

@@ -290,7 +290,7 @@ pub fn validate_bytes(
             pointer: jf.at.pointer.clone(),
             code: jf.code,
             severity: jf.code.severity(),
-            scope: Scope::Job,
+            scope: jf.code.scope(),
             message: jf.message,
             related_line: jf.related.as_ref().map(|r| r.line + 1),
             related_pointer: jf.related.map(|r| r.pointer),

@@ -15,7 +15,7 @@ use crate::error::Error;
 pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
         args::Command::Validate(a) => cmd::validate::run(a),
-        args::Command::GenCorpus(_a) => todo!(),
+        args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
     };
     match result {
         Ok(status) => status,

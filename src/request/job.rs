@@ -51,14 +51,17 @@ pub mod flag {
     pub const NULL: u8 = 16;
     /// An array directly inside an array.
     pub const NESTED_ARRAY: u8 = 32;
+    /// A field the schema marks deprecated (a row warning, reported once per path).
+    pub const DEPRECATED: u8 = 64;
     /// Bits and their codes.
-    pub const CODES: [(u8, super::Code); 6] = [
+    pub const CODES: [(u8, super::Code); 7] = [
         (EMPTY_OBJECT, super::Code::E_JOB_EMPTY_OBJECT),
         (BAD_COLUMN, super::Code::E_JOB_COLUMN_NAME),
         (ODD_COLUMN, super::Code::W_JOB_COLUMN_NAME),
         (TOO_DEEP, super::Code::E_JOB_DEPTH),
         (NULL, super::Code::W_JOB_NULL),
         (NESTED_ARRAY, super::Code::W_JOB_NESTED_ARRAY),
+        (DEPRECATED, super::Code::W_DEPRECATED_FIELD),
     ];
 }
 
@@ -91,7 +94,7 @@ pub struct PathStat {
     /// Flags seen.
     pub flags: u8,
     /// First occurrence of each flag bit, and how many times it occurred.
-    pub flag_first: [Option<(Seen, u64)>; 6],
+    pub flag_first: [Option<(Seen, u64)>; 7],
 }
 
 /// Identity hasher: the keys are already hashes.
@@ -308,6 +311,7 @@ fn flag_message(code: Code, column: &str, count: u64) -> String {
         Code::W_JOB_COLUMN_NAME => format!("key `{}` of `{column}` is not a classic column name (letters, digits, underscores, not starting with a digit); the import may reject it{more}", last_token(column)),
         Code::E_JOB_DEPTH => format!("`{column}` is nested more than {MAX_DEPTH} objects deep: the import rejects deeper records, so the whole job would fail{more}"),
         Code::W_JOB_NULL => format!("`{column}` is null: nulls have failed imports (seen as `\"enum\": null`); omit the member instead{more}"),
+        Code::W_DEPRECATED_FIELD => format!("`{column}` is marked deprecated in Google's schema; Vertex still accepts it, but plan to move to its replacement (for responseMimeType/responseSchema: generationConfig.responseFormat){more}"),
         Code::W_JOB_NESTED_ARRAY => format!("`{column}` holds an array inside an array, which a table column cannot store; the import may fail{more}"),
         _ => format!("`{column}`{more}"),
     }

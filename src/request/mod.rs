@@ -2,6 +2,7 @@
 //! finding codes, and the walk that applies them to one parsed line.
 
 pub mod diag;
+pub mod fields;
 pub mod job;
 pub mod limits;
 pub mod locate;

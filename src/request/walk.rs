@@ -8,6 +8,7 @@
 use simd_json::tape::Tape;
 
 use super::diag::{Code, Finding};
+use super::fields::find_field;
 use super::job::{self, child_hash, column_name_class, flag, kind, JobStats, Seen};
 use super::path::{Findings, Path, Seg};
 use super::rules::{self, MessageCtx};
@@ -376,7 +377,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
         if flags != 0 {
             stat.flags |= flags;
-            for i in 0..6 {
+            for i in 0..7 {
                 if flags & (1 << i) != 0 {
                     match &mut stat.flag_first[i] {
                         Some((_, n)) => *n += 1,
@@ -815,7 +816,7 @@ impl<'w, 'i> Walk<'w, 'i> {
             let ch = child_hash(h, key);
             self.path.push(Seg::Key(key));
             self.key_column(ch, key);
-            match find_field(msg.fields, key) {
+            match find_field(m, key) {
                 Some((i, field)) => {
                     if i < 128 {
                         let bit = 1u128 << i;
@@ -844,12 +845,9 @@ impl<'w, 'i> Walk<'w, 'i> {
                         self.value(mv, Expect::Free, ch, depth + 1, Some(m));
                     } else {
                         if field.deprecated {
-                            self.findings.at_key(
-                                Code::W_DEPRECATED_FIELD,
-                                &self.path,
-                                &[],
-                                format!("`{key}` is deprecated in {}", msg.name),
-                            );
+                            // Reported once per key path and file, with a count: a deprecated
+                            // field is usually on every line.
+                            self.record(ch, 0, flag::DEPRECATED, true);
                         }
                         self.value(
                             mv,
@@ -910,7 +908,7 @@ impl<'w, 'i> Walk<'w, 'i> {
             Seg::Key(k) => Some(*k),
             Seg::Index(_) => None,
         })?;
-        find_field(MESSAGES[parent as usize].fields, key).map(|(_, f)| f.json_name)
+        find_field(parent, key).map(|(_, f)| f.json_name)
     }
 }
 
@@ -919,18 +917,6 @@ fn dup_spelling(v: JsonRef<'_, '_>, field: &Field, _key: &str) -> bool {
     field.json_name != field.snake_name
         && v.members().any(|(k, _)| k == field.json_name)
         && v.members().any(|(k, _)| k == field.snake_name)
-}
-
-/// Finds a field by either spelling. Fields are sorted by json_name.
-#[inline]
-pub fn find_field(fields: &'static [Field], key: &str) -> Option<(usize, &'static Field)> {
-    if let Ok(i) = fields.binary_search_by(|f| f.json_name.cmp(key)) {
-        return Some((i, &fields[i]));
-    }
-    if key.contains('_') {
-        return fields.iter().enumerate().find(|(_, f)| f.snake_name == key);
-    }
-    None
 }
 
 fn column_of(path: &Path<'_>) -> String {

@@ -11,7 +11,9 @@ use crate::run::atomic::AtomicFile;
 /// Parses `10MB`, `1GB`, `512KiB`, `4096`.
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num.parse().ok()?;
     let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -33,8 +35,12 @@ pub fn run(args: GenCorpusArgs) -> Result<ExitStatus> {
         .shape
         .parse()
         .map_err(|_| Error::Usage(format!("unknown shape `{}`: use short or long", args.shape)))?;
-    let target_bytes = parse_size(&args.size)
-        .ok_or_else(|| Error::Usage(format!("cannot read size `{}`: use e.g. 100MB or 1GB", args.size)))?;
+    let target_bytes = parse_size(&args.size).ok_or_else(|| {
+        Error::Usage(format!(
+            "cannot read size `{}`: use e.g. 100MB or 1GB",
+            args.size
+        ))
+    })?;
     let file = AtomicFile::create(&args.output)?;
     let report = generate(
         &CorpusOptions {

@@ -1,6 +1,6 @@
 //! One module per command.
 
-// pub mod gen_corpus;
+pub mod gen_corpus;
 pub mod validate;
 
 use super::args::InputArgs;
