@@ -6,6 +6,7 @@ pub mod corpus;
 pub mod error;
 pub mod input;
 pub mod models;
+pub mod prepare;
 pub mod plan;
 pub mod request;
 pub mod run;

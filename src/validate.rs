@@ -12,12 +12,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::input::{open_input, split_chunks, ChunkConfig, LineIter, MmapChoice, BOM};
+use crate::input::{open_input, split_chunks, ChunkConfig, Line, LineIter, MmapChoice, BOM};
 use crate::models::ModelTable;
 use crate::request::diag::{Code, Diagnostic, Finding, Scope, Severity};
 use crate::request::job::JobStats;
 use crate::request::locate::locate;
 use crate::request::schema;
+use crate::request::value::JsonRef;
 use crate::request::walk::{syntax_column, LineChecker, LineKind, RequestLimits};
 
 /// Progress callback: called with the number of input bytes just finished.
@@ -188,8 +189,40 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateReport> {
     })
 }
 
+/// Per-line hook of a scan: `prepare` and `stats` gather their records through it, so every line is
+/// parsed once.
+pub trait LineVisitor: Send {
+    /// A parsed line that has a `request` member; called during the check, while the parse lives.
+    /// `index` is chunk-local (0-based); `line.offset` is absolute.
+    fn request(&mut self, index: u64, line: Line<'_>, request: JsonRef<'_, '_>) {
+        let _ = (index, line, request);
+    }
+    /// Every line, after its check, with its findings.
+    fn line_done(&mut self, index: u64, line: Line<'_>, kind: LineKind, findings: &[Finding]) {
+        let _ = (index, line, kind, findings);
+    }
+}
+
+/// A visitor that gathers nothing (plain `validate`).
+#[derive(Default)]
+pub struct NoVisitor;
+impl LineVisitor for NoVisitor {}
+
+/// The result of scanning one file.
+pub struct FileScan<V> {
+    /// Counts.
+    pub report: FileReport,
+    /// Findings in order (row findings capped at `max_kept`, job findings all).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Whole-job statistics of every line of the file.
+    pub job: JobStats,
+    /// Each chunk's visitor with the file line index (0-based) of the chunk's first line.
+    pub chunks: Vec<(u64, V)>,
+}
+
 /// What one chunk found.
-struct ChunkResult {
+struct ChunkResult<V> {
+    visitor: V,
     lines: u64,
     blank: u64,
     invalid: u64,
@@ -208,6 +241,18 @@ pub fn validate_bytes(
     opts: &ValidateOptions,
     limits: RequestLimits,
 ) -> (FileReport, Vec<Diagnostic>) {
+    let scan = scan_bytes(name, data, opts, limits, || NoVisitor);
+    (scan.report, scan.diagnostics)
+}
+
+/// Checks every line of one input's bytes in parallel chunks, calling a fresh visitor per chunk.
+pub fn scan_bytes<V: LineVisitor>(
+    name: &str,
+    data: &[u8],
+    opts: &ValidateOptions,
+    limits: RequestLimits,
+    make_visitor: impl Fn() -> V + Sync + Send,
+) -> FileScan<V> {
     let mut report = FileReport {
         file: name.to_string(),
         bytes: data.len() as u64,
@@ -232,11 +277,16 @@ pub fn validate_bytes(
             count(&mut report, d.code, 1);
         }
         report.lines = LineIter::new(data, 0..data.len()).count() as u64;
-        return (report, file_level);
+        return FileScan {
+            report,
+            diagnostics: file_level,
+            job: JobStats::default(),
+            chunks: Vec::new(),
+        };
     }
     let chunks = split_chunks(data, opts.chunk.target_bytes);
     let keep = opts.max_kept;
-    let results: Vec<ChunkResult> = chunks
+    let results: Vec<ChunkResult<V>> = chunks
         .par_iter()
         .map_init(
             || {
@@ -245,7 +295,7 @@ pub fn validate_bytes(
                 c
             },
             |checker, range| {
-                let r = check_chunk(name, data, range.clone(), checker, keep);
+                let r = check_chunk(name, data, range.clone(), checker, keep, make_visitor());
                 if let Some(p) = &opts.progress {
                     p(range.len() as u64);
                 }
@@ -255,7 +305,9 @@ pub fn validate_bytes(
         .collect();
     let mut job = JobStats::default();
     let mut first_line = 0u64;
+    let mut visitors = Vec::with_capacity(results.len());
     for mut r in results {
+        visitors.push((first_line, r.visitor));
         for d in &mut r.diags {
             d.line += first_line + 1;
         }
@@ -278,24 +330,9 @@ pub fn validate_bytes(
     }
     report.requests = report.lines - report.blank_lines;
     report.valid = report.requests - report.invalid;
-    for jf in job.findings() {
-        let line_bytes = line_at(data, jf.at.line_offset as usize);
-        let off = locate(line_bytes, &jf.at.pointer, jf.at.at_key);
-        count(&mut report, jf.code, 1);
-        diags.push(Diagnostic {
-            file: name.to_string(),
-            line: jf.at.line + 1,
-            column: off as u64 + 1,
-            byte: jf.at.line_offset + off as u64,
-            pointer: jf.at.pointer.clone(),
-            code: jf.code,
-            severity: jf.code.severity(),
-            scope: jf.code.scope(),
-            message: jf.message,
-            related_line: jf.related.as_ref().map(|r| r.line + 1),
-            related_pointer: jf.related.map(|r| r.pointer),
-            occurrences: (jf.occurrences > 1).then_some(jf.occurrences),
-        });
+    for d in place_job_findings(name, data, &job) {
+        count(&mut report, d.code, 1);
+        diags.push(d);
     }
     let lim = &opts.models.limits;
     if report.requests > lim.max_requests_per_file {
@@ -316,7 +353,37 @@ pub fn validate_bytes(
     file_level.append(&mut diags);
     let mut diags = file_level;
     diags.sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));
-    (report, diags)
+    FileScan {
+        report,
+        diagnostics: diags,
+        job,
+        chunks: visitors,
+    }
+}
+
+/// Turns whole-job statistics of lines of `data` into diagnostics (line numbers 1-based).
+pub fn place_job_findings(name: &str, data: &[u8], job: &JobStats) -> Vec<Diagnostic> {
+    job.findings()
+        .into_iter()
+        .map(|jf| {
+            let line_bytes = line_at(data, jf.at.line_offset as usize);
+            let off = locate(line_bytes, &jf.at.pointer, jf.at.at_key);
+            Diagnostic {
+                file: name.to_string(),
+                line: jf.at.line + 1,
+                column: off as u64 + 1,
+                byte: jf.at.line_offset + off as u64,
+                pointer: jf.at.pointer.clone(),
+                code: jf.code,
+                severity: jf.code.severity(),
+                scope: jf.code.scope(),
+                message: jf.message,
+                related_line: jf.related.as_ref().map(|r| r.line + 1),
+                related_pointer: jf.related.map(|r| r.pointer),
+                occurrences: (jf.occurrences > 1).then_some(jf.occurrences),
+            }
+        })
+        .collect()
 }
 
 fn count(report: &mut FileReport, code: Code, n: u64) {
@@ -376,14 +443,16 @@ fn is_json_array(data: &[u8]) -> bool {
     }
 }
 
-fn check_chunk(
+fn check_chunk<V: LineVisitor>(
     name: &str,
     data: &[u8],
     range: Range<usize>,
     checker: &mut LineChecker,
     keep: usize,
-) -> ChunkResult {
+    visitor: V,
+) -> ChunkResult<V> {
     let mut r = ChunkResult {
+        visitor,
         lines: 0,
         blank: 0,
         invalid: 0,
@@ -394,7 +463,12 @@ fn check_chunk(
         job: JobStats::default(),
     };
     for (i, line) in LineIter::new(data, range).enumerate() {
-        let outcome = checker.check(line.bytes, i as u64, line.offset as u64);
+        let visitor = &mut r.visitor;
+        let outcome = checker.check_with(line.bytes, i as u64, line.offset as u64, &mut |req| {
+            visitor.request(i as u64, line, req)
+        });
+        r.visitor
+            .line_done(i as u64, line, outcome.kind, &checker.findings.items);
         r.lines += 1;
         r.max_line = r.max_line.max(line.bytes.len() as u64);
         if outcome.kind == LineKind::Blank {

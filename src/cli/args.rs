@@ -22,6 +22,13 @@ pub enum Command {
     /// whole-job import checks, before you pay and wait.
     #[command(after_long_help = EXIT_TABLE)]
     Validate(ValidateArgs),
+    /// Validate, deduplicate, order for the implicit cache and shard inputs into a run folder.
+    #[command(after_long_help = EXIT_TABLE)]
+    Prepare(PrepareArgs),
+    /// Report what `prepare` would do — duplicates, tokens, shared prefixes, predicted cache hits
+    /// and cost — without writing anything.
+    #[command(after_long_help = EXIT_TABLE)]
+    Stats(StatsArgs),
     /// Write a seeded synthetic corpus (for benchmarks and tests).
     #[command(hide = true)]
     GenCorpus(GenCorpusArgs),
@@ -97,6 +104,105 @@ pub struct ValidateArgs {
     /// Print only the summary (human format) or nothing but annotations (github).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Planning options shared by `prepare` and `stats`.
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    /// Model whose limits, cache minimum and prices apply.
+    #[arg(long, default_value = "gemini-2.5-flash", value_name = "MODEL")]
+    pub model: String,
+
+    /// Model facts and prices (JSON, same shape as the built-in table).
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+
+    /// Order of requests in the shards.
+    #[arg(long, value_enum, default_value_t = OrderArg::Primed, long_help = "Order of requests in the shards. `input`: first occurrences in input order. `prefix`: requests sharing a prompt prefix next to each other (trie order). `primed` (default): prefix order, then the first members of each family whose shared prefix reaches the model's minimum cacheable size move ahead of the family by --prime-gaps rows, so the prefix is already cached when the family's bulk starts on Vertex's many parallel workers.")]
+    pub order: OrderArg,
+
+    /// Rows ahead of a family's start for its first members (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1024,256,64,16", value_name = "N,N,…")]
+    pub prime_gaps: Vec<usize>,
+
+    /// Send every valid line, duplicates included.
+    #[arg(long)]
+    pub keep_duplicates: bool,
+
+    /// Requests per shard (one shard = one batch job).
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub max_requests: u64,
+
+    /// Bytes per shard, e.g. 1GB, 500MB.
+    #[arg(long, default_value = "1GB", value_name = "SIZE")]
+    pub max_bytes: String,
+
+    /// Name of the top-level member that carries each request's key through Vertex.
+    #[arg(long, default_value = "batchline_key", value_name = "NAME")]
+    pub key_field: String,
+
+    /// Do not add a key (collect then matches by the echoed request's hash only).
+    #[arg(long)]
+    pub no_key: bool,
+
+    /// Cache simulation: rows Vertex runs at once.
+    #[arg(long, default_value_t = 256, value_name = "W")]
+    pub sim_workers: usize,
+
+    /// Cache simulation: rounds a cache entry lives after its last use (`inf` for never).
+    #[arg(long, default_value = "5", value_name = "ROUNDS")]
+    pub sim_ttl: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print only the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `--order` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// Input order.
+    Input,
+    /// Trie order of prompt prefixes.
+    Prefix,
+    /// Trie order, primed.
+    Primed,
+}
+
+/// `batchline prepare`.
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// Inputs and reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Run folder to write (created if missing).
+    #[arg(short, long, value_name = "RUN")]
+    pub output: PathBuf,
+
+    /// Abort before writing anything if any line is invalid.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Planning options.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// `batchline stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Inputs and reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Planning options.
+    #[command(flatten)]
+    pub plan: PlanArgs,
 }
 
 /// `batchline gen-corpus`.

@@ -15,6 +15,8 @@ use crate::error::Error;
 pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
         args::Command::Validate(a) => cmd::validate::run(a),
+        args::Command::Prepare(a) => cmd::prepare::run_prepare(a),
+        args::Command::Stats(a) => cmd::prepare::run_stats(a),
         args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
     };
     match result {

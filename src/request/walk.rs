@@ -93,6 +93,19 @@ impl LineChecker {
     /// caller uses) and `line_offset` (absolute byte offset of the line) are recorded for whole-job
     /// findings.
     pub fn check(&mut self, line: &[u8], line_index: u64, line_offset: u64) -> LineOutcome {
+        self.check_with(line, line_index, line_offset, &mut |_| {})
+    }
+
+    /// Like [`check`](Self::check), and calls `on_request` with the parsed `request` member (after
+    /// the walk, while the parse is alive) when the line is an object that has one. Later stages
+    /// (dedup hash, prompt key) use it to avoid a second parse.
+    pub fn check_with(
+        &mut self,
+        line: &[u8],
+        line_index: u64,
+        line_offset: u64,
+        on_request: &mut dyn FnMut(JsonRef<'_, '_>),
+    ) -> LineOutcome {
         self.findings.clear();
         self.extra_members.clear();
         if line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
@@ -145,6 +158,9 @@ impl LineChecker {
                         walk.line(root, extra_members);
                         if let Some(limits) = limits {
                             check_limits(line, root, limits, walk.findings);
+                        }
+                        if let Some(request) = root.get("request") {
+                            on_request(request);
                         }
                         LineKind::Object
                     }

@@ -1,3 +1,6 @@
-//! The run folder: atomic writes now; manifest, index and state come with `prepare`.
+//! The run folder: atomic writes, the manifest, and the binary index. Submit/collect state comes
+//! with their issues.
 
 pub mod atomic;
+pub mod index;
+pub mod manifest;

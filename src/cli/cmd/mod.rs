@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod gen_corpus;
+pub mod prepare;
 pub mod validate;
 
 use super::args::InputArgs;

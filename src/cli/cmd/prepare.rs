@@ -1,0 +1,224 @@
+//! `batchline prepare FILE… -o RUN` and `batchline stats FILE…`.
+
+use serde::Serialize;
+
+use super::gen_corpus::parse_size;
+use super::{chunk_config, mmap_choice};
+use crate::cli::args::{Format, InputArgs, OrderArg, PlanArgs, PrepareArgs, StatsArgs};
+use crate::cli::exit::ExitStatus;
+use crate::cli::output::{thousands, Printer};
+use crate::error::{Error, Result};
+use crate::models::ModelTable;
+use crate::plan::order::Order;
+use crate::plan::shard::ShardLimits;
+use crate::prepare::{prepare, stats, KeyMode, PrepareOptions, PrepareReport};
+use crate::request::diag::{Scope, Severity};
+use crate::validate::ValidateOptions;
+
+fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
+    let models = match &plan.pricing {
+        Some(p) => ModelTable::load(p)?,
+        None => ModelTable::builtin(),
+    };
+    let max_bytes = parse_size(&plan.max_bytes).ok_or_else(|| {
+        Error::Usage(format!("cannot read --max-bytes `{}`: use e.g. 1GB", plan.max_bytes))
+    })?;
+    if plan.max_requests == 0 || max_bytes == 0 {
+        return Err(Error::Usage("--max-requests and --max-bytes must be above 0".into()));
+    }
+    let sim_ttl = match plan.sim_ttl.as_str() {
+        "inf" | "infinite" | "none" => None,
+        s => Some(s.parse::<u64>().map_err(|_| {
+            Error::Usage(format!("cannot read --sim-ttl `{s}`: a number of rounds or `inf`"))
+        })?),
+    };
+    if plan.no_key && plan.key_field != "batchline_key" {
+        return Err(Error::Usage("--no-key and --key-field exclude each other".into()));
+    }
+    let key_ok = !plan.key_field.is_empty()
+        && plan.key_field.as_bytes()[0].is_ascii_alphabetic()
+        && plan.key_field.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !key_ok || plan.key_field == "request" {
+        return Err(Error::Usage(format!(
+            "--key-field `{}` must be a plain column name (letters, digits, `_`, starting with a letter) other than `request`",
+            plan.key_field
+        )));
+    }
+    Ok(PrepareOptions {
+        validate: ValidateOptions {
+            inputs: input.inputs.clone(),
+            model: plan.model.clone(),
+            models,
+            mmap: mmap_choice(input),
+            threads: input.threads,
+            chunk: chunk_config(input),
+            max_kept: 1000,
+            progress: None,
+        },
+        order: match plan.order {
+            OrderArg::Input => Order::Input,
+            OrderArg::Prefix => Order::Prefix,
+            OrderArg::Primed => Order::Primed,
+        },
+        prime_gaps: plan.prime_gaps.clone(),
+        keep_duplicates: plan.keep_duplicates,
+        limits: ShardLimits {
+            max_requests: plan.max_requests,
+            max_bytes,
+        },
+        key: if plan.no_key {
+            KeyMode::None
+        } else {
+            KeyMode::Member(plan.key_field.clone())
+        },
+        sim_workers: plan.sim_workers.max(1),
+        sim_ttl,
+        ..PrepareOptions::default()
+    })
+}
+
+/// Runs `prepare`.
+pub fn run_prepare(args: PrepareArgs) -> Result<ExitStatus> {
+    let mut opts = options(&args.input, &args.plan)?;
+    opts.run = args.output.clone();
+    opts.strict = args.strict;
+    let report = prepare(&opts)?;
+    print(&args.plan, &report, Some(&args.output))
+}
+
+/// Runs `stats`.
+pub fn run_stats(args: StatsArgs) -> Result<ExitStatus> {
+    let opts = options(&args.input, &args.plan)?;
+    let report = stats(&opts)?;
+    print(&args.plan, &report, None)
+}
+
+fn print(plan: &PlanArgs, r: &PrepareReport, run: Option<&std::path::Path>) -> Result<ExitStatus> {
+    let mut p = Printer::new(plan.format, plan.quiet);
+    let io = |e: std::io::Error| Error::io("<stdout>", e);
+    // Show whole-job findings and errors; row warnings are counted in the summary.
+    for d in r
+        .diagnostics
+        .iter()
+        .filter(|d| d.scope == Scope::Job || d.severity == Severity::Error)
+        .take(50)
+    {
+        p.diagnostic(d).map_err(io)?;
+    }
+    match plan.format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Out<'a> {
+                #[serde(rename = "type")]
+                kind: &'static str,
+                run: Option<String>,
+                #[serde(flatten)]
+                report: &'a PrepareReport,
+            }
+            p.json_line(&Out {
+                kind: "summary",
+                run: run.map(|r| r.display().to_string()),
+                report: r,
+            })
+            .map_err(io)?;
+        }
+        Format::Human => human(&mut p, r, run).map_err(io)?,
+        Format::Github => {}
+    }
+    p.flush().map_err(io)?;
+    Ok(if r.shard_job_errors > 0 {
+        ExitStatus::InputErrors
+    } else {
+        ExitStatus::Ok
+    })
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> std::io::Result<()> {
+    let c = &r.counts;
+    if r.already_done {
+        p.human_line(&format!(
+            "{}: already prepared from these inputs with these options; nothing to do",
+            run.map(|r| r.display().to_string()).unwrap_or_default()
+        ))?;
+    }
+    p.human_line(&format!(
+        "{} lines: {} valid, {} invalid (not sent), {} blank; {} unique requests, {} duplicates ({} bytes not sent again)",
+        thousands(c.lines),
+        thousands(c.valid),
+        thousands(c.invalid),
+        thousands(c.blank),
+        thousands(c.unique),
+        thousands(c.duplicates),
+        thousands(r.duplicate_bytes)
+    ))?;
+    if r.sampling_duplicates > 0 {
+        p.human_line(&format!(
+            "warning: {} duplicates repeat a request that samples (temperature > 0 or unset, or candidateCount > 1); deduplication collapsed that repeated sampling — use --keep-duplicates to send every copy",
+            thousands(r.sampling_duplicates)
+        ))?;
+    }
+    let t = &r.tokens;
+    p.human_line(&format!(
+        "prompt tokens ({}{}): {} unique ({} with duplicates); per request min {} · p50 {} · p90 {} · p99 {} · max {}",
+        t.counter,
+        if t.exact { "" } else { ", estimate" },
+        thousands(t.prompt_tokens),
+        thousands(t.prompt_tokens_with_duplicates),
+        t.per_request[0],
+        t.per_request[1],
+        t.per_request[2],
+        t.per_request[3],
+        t.per_request[4]
+    ))?;
+    if !r.families.is_empty() {
+        p.human_line(&format!(
+            "largest shared prefixes (cache minimum {} tokens):",
+            thousands(r.min_cache_tokens)
+        ))?;
+        for f in r.families.iter().take(5) {
+            p.human_line(&format!(
+                "  {} tokens × {} requests{} (e.g. {})",
+                thousands(f.prefix_tokens),
+                thousands(f.requests),
+                if f.cacheable { "" } else { " — below the cache minimum" },
+                f.example
+            ))?;
+        }
+    }
+    let sims: Vec<String> = r
+        .simulation
+        .iter()
+        .map(|s| format!("{:?} {} ({} of bound)", s.order, pct(s.cached_share), pct(s.of_bound)).to_lowercase())
+        .collect();
+    p.human_line(&format!(
+        "predicted cached prompt tokens (a model, not a measurement; collect reports the real rate): {}",
+        sims.join(" · ")
+    ))?;
+    let cost = &r.cost;
+    p.human_line(&format!(
+        "estimated input cost for {}: ${:.2} online without dedup → ${:.2} batch → ${:.2} batch with predicted cache hits",
+        cost.model, cost.online_no_dedup, cost.batch, cost.batch_with_cache
+    ))?;
+    let shard_bytes: u64 = r.shards.iter().map(|s| s.bytes).sum();
+    p.human_line(&format!(
+        "{} shard(s), {} bytes, order {:?}{}",
+        r.shards.len(),
+        thousands(shard_bytes),
+        r.order,
+        match run {
+            Some(run) => format!(" → {}", run.display()),
+            None => String::new(),
+        }
+    ))?;
+    if r.shard_job_errors > 0 {
+        p.human_line(&format!(
+            "error: {} whole-job problem(s) in shards: those jobs would fail at import (see above)",
+            r.shard_job_errors
+        ))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,986 @@
+//! `prepare` and `stats`: validate → dedup → order for the implicit cache → shard → write the run.
+//!
+//! Every line is parsed once (the validate scan gathers each line's record through a visitor);
+//! later stages pass compact records (offsets into the mapped inputs, hashes, ids). Shard lines
+//! are the representative's original bytes plus a spliced-in per-request key. Everything is
+//! written to temporary names and renamed; the manifest comes last.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::input::{open_input, InputBytes};
+use crate::models::ModelFacts;
+use crate::plan::cache::{cache_bound, families, simulate, SimConfig, SimReport, SimRow};
+use crate::plan::dedup::dedup;
+use crate::plan::order::{prime, trie_order, Order, DEFAULT_PRIME_GAPS};
+use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor};
+use crate::plan::shard::{cut, ShardLimits};
+use crate::request::diag::{Diagnostic, Severity};
+use crate::request::job::JobStats;
+use crate::request::prompt::{DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS};
+use crate::request::schema;
+use crate::request::walk::{LineChecker, RequestLimits};
+use crate::run::atomic::AtomicFile;
+use crate::run::index::{write_index, IndexLine, IndexUnique, NOT_SENT};
+use crate::run::manifest::{content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION};
+use crate::validate::{place_job_findings, scan_bytes, FileReport, ValidateOptions};
+
+/// How the per-request key travels through Vertex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "mode", content = "name")]
+pub enum KeyMode {
+    /// A top-level member beside `request` (default `batchline_key`): Vertex copies extra
+    /// members to the output row, and the request itself stays untouched.
+    Member(String),
+    /// No key: collect matches by the canonical hash of the echoed request only.
+    None,
+}
+
+/// Bytes per token assumed with `--tokens off` when judging whether a prefix reaches the model's
+/// minimum cacheable size and for cost: English averages about 4 bytes per Gemma 3 token.
+pub const BYTES_PER_TOKEN_OFF: u64 = 4;
+
+/// Options of [`prepare`] and [`stats`].
+#[derive(Clone)]
+pub struct PrepareOptions {
+    /// Reading, model and validation options (its `inputs` are the inputs).
+    pub validate: ValidateOptions,
+    /// The run folder (created if missing). Ignored by [`stats`].
+    pub run: PathBuf,
+    /// Order of requests in the shards.
+    pub order: Order,
+    /// Priming gaps (rows ahead of a family's start, one per primer).
+    pub prime_gaps: Vec<usize>,
+    /// Send every valid line, even duplicates.
+    pub keep_duplicates: bool,
+    /// Abort before writing anything when a line is invalid.
+    pub strict: bool,
+    /// Shard limits.
+    pub limits: ShardLimits,
+    /// The per-request key.
+    pub key: KeyMode,
+    /// Cache simulation: parallel rows.
+    pub sim_workers: usize,
+    /// Cache simulation: rounds an entry lives after its last use (`None` = forever).
+    pub sim_ttl: Option<u64>,
+    /// Prompt key tunables.
+    pub key_config: KeyConfig,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        PrepareOptions {
+            validate: ValidateOptions::default(),
+            run: PathBuf::from("run"),
+            order: Order::Primed,
+            prime_gaps: DEFAULT_PRIME_GAPS.to_vec(),
+            keep_duplicates: false,
+            strict: false,
+            limits: ShardLimits {
+                max_requests: 200_000,
+                max_bytes: 1_000_000_000,
+            },
+            key: KeyMode::Member("batchline_key".into()),
+            sim_workers: 256,
+            sim_ttl: Some(5),
+            key_config: KeyConfig {
+                block_bytes: DEFAULT_BLOCK_BYTES,
+                max_blocks: DEFAULT_MAX_BLOCKS,
+            },
+        }
+    }
+}
+
+/// What a shard holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardReport {
+    /// File name under `shards/`.
+    pub name: String,
+    /// Requests.
+    pub requests: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// A shared prompt prefix.
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyReport {
+    /// Prefix size in tokens.
+    pub prefix_tokens: u64,
+    /// Requests sharing it.
+    pub requests: u64,
+    /// Whether it reaches the model's minimum cacheable size.
+    pub cacheable: bool,
+    /// The first input line of a member (file:line).
+    pub example: String,
+}
+
+/// Simulated caching for one order.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimSummary {
+    /// Order simulated.
+    pub order: Order,
+    /// Prompt tokens predicted cached.
+    pub cached_tokens: u64,
+    /// Share of all prompt tokens.
+    pub cached_share: f64,
+    /// Share of the bound (the most any order could get).
+    pub of_bound: f64,
+}
+
+/// Token figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenReport {
+    /// The counter used.
+    pub counter: String,
+    /// Whether counts are exact for the model.
+    pub exact: bool,
+    /// Prompt tokens over unique requests.
+    pub prompt_tokens: u64,
+    /// Prompt tokens over all valid lines (what sending duplicates would cost).
+    pub prompt_tokens_with_duplicates: u64,
+    /// Per-request distribution: min, p50, p90, p99, max.
+    pub per_request: [u64; 5],
+}
+
+/// Estimated input cost in USD.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostReport {
+    /// Model priced.
+    pub model: String,
+    /// Price table date.
+    pub prices_as_of: String,
+    /// Online (non-batch), all valid lines, no cache.
+    pub online_no_dedup: f64,
+    /// Batch, unique requests, no cache.
+    pub batch: f64,
+    /// Batch, unique requests, with the predicted cache hits of the chosen order.
+    pub batch_with_cache: f64,
+    /// Output tokens are not included.
+    pub note: String,
+}
+
+/// The result of [`prepare`] / [`stats`].
+#[derive(Debug, Clone, Serialize)]
+pub struct PrepareReport {
+    /// Per input file, as `validate` reports it.
+    pub files: Vec<FileReport>,
+    /// Counts.
+    pub counts: Counts,
+    /// Bytes of valid lines that duplicates would have sent again.
+    pub duplicate_bytes: u64,
+    /// Duplicates of requests that sample (temperature > 0 or unset, or candidateCount > 1):
+    /// deduplication collapsed repeated sampling.
+    pub sampling_duplicates: u64,
+    /// Shards.
+    pub shards: Vec<ShardReport>,
+    /// Order used.
+    pub order: Order,
+    /// Tokens.
+    pub tokens: TokenReport,
+    /// Largest shared prefixes.
+    pub families: Vec<FamilyReport>,
+    /// Predicted cache for input, prefix and primed order under the documented model.
+    pub simulation: Vec<SimSummary>,
+    /// The bound on cached tokens.
+    pub cache_bound_tokens: u64,
+    /// The model's cache minimum used.
+    pub min_cache_tokens: u64,
+    /// Cost estimate.
+    pub cost: CostReport,
+    /// Findings kept for display (validation, then whole-job findings per shard).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Whole-job errors found in shards (each would fail its job).
+    pub shard_job_errors: u64,
+    /// True when the run was already complete and nothing was written.
+    pub already_done: bool,
+}
+
+/// A line of the whole input, flattened over files.
+struct Flat {
+    file: u32,
+    line: u64,
+    offset: u64,
+    len: u32,
+    status: LineStatus,
+    hash: u128,
+    blocks: (usize, usize),
+    prompt_bytes: u64,
+    samples: bool,
+    codes: Vec<&'static str>,
+}
+
+/// Everything the scan produced.
+struct Scanned {
+    names: Vec<String>,
+    data: Vec<InputBytes>,
+    files: Vec<FileReport>,
+    diagnostics: Vec<Diagnostic>,
+    job: JobStats,
+    lines: Vec<Flat>,
+    blocks: Vec<u64>,
+}
+
+fn scan_inputs(opts: &PrepareOptions, limits: RequestLimits) -> Result<Scanned> {
+    let v = &opts.validate;
+    let mut out = Scanned {
+        names: v.inputs.clone(),
+        data: Vec::new(),
+        files: Vec::new(),
+        diagnostics: Vec::new(),
+        job: JobStats::default(),
+        lines: Vec::new(),
+        blocks: Vec::new(),
+    };
+    for (file_index, name) in v.inputs.iter().enumerate() {
+        let data = open_input(name, v.mmap)?;
+        let key_config = opts.key_config;
+        let scan = scan_bytes(name, &data, v, limits, move || PlanVisitor::new(key_config));
+        out.files.push(scan.report);
+        out.diagnostics.extend(scan.diagnostics);
+        out.job.merge(scan.job);
+        for (first_line, visitor) in scan.chunks {
+            let base = out.blocks.len();
+            out.blocks.extend_from_slice(&visitor.blocks);
+            for (i, rec) in visitor.lines.into_iter().enumerate() {
+                out.lines.push(Flat {
+                    file: file_index as u32,
+                    line: first_line + i as u64 + 1,
+                    offset: rec.offset,
+                    len: rec.len,
+                    status: rec.status,
+                    hash: rec.hash,
+                    blocks: (base + rec.blocks_start as usize, rec.blocks_len as usize),
+                    prompt_bytes: rec.prompt_bytes,
+                    samples: rec.samples,
+                    codes: rec.codes,
+                });
+            }
+        }
+        out.data.push(data);
+    }
+    Ok(out)
+}
+
+/// Checks what [`prepare`] would do and reports it, writing nothing.
+pub fn stats(opts: &PrepareOptions) -> Result<PrepareReport> {
+    run_prepare(opts, false)
+}
+
+/// Prepares the run folder `opts.run`. Re-running with the same inputs and options on a
+/// complete run does nothing (`already_done`); a half-written run is started clean; a run made
+/// from other inputs or options is refused.
+pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
+    run_prepare(opts, true)
+}
+
+fn options_json(opts: &PrepareOptions) -> serde_json::Value {
+    serde_json::json!({
+        "order": opts.order,
+        "prime_gaps": opts.prime_gaps,
+        "keep_duplicates": opts.keep_duplicates,
+        "limits": opts.limits,
+        "key": opts.key,
+        "model": opts.validate.model,
+        "block_bytes": opts.key_config.block_bytes,
+        "max_blocks": opts.key_config.max_blocks,
+        "tokens": "off",
+    })
+}
+
+fn input_entries(names: &[String], data: &[InputBytes]) -> Result<Vec<InputEntry>> {
+    names
+        .iter()
+        .zip(data)
+        .map(|(name, bytes)| {
+            let mtime = if name == "-" {
+                0
+            } else {
+                std::fs::metadata(name)
+                    .and_then(|m| m.modified())
+                    .map_err(|e| Error::io(name, e))?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            };
+            Ok(InputEntry {
+                path: name.clone(),
+                size: bytes.len() as u64,
+                mtime,
+                checksum: content_checksum(bytes),
+            })
+        })
+        .collect()
+}
+
+fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
+    let v = &opts.validate;
+    if v.inputs.is_empty() {
+        return Err(Error::Usage("no input files given".into()));
+    }
+    let facts = v.models.get(&v.model)?.clone();
+    let limits = RequestLimits {
+        context_window: facts.context_window,
+        max_request_bytes: v.models.limits.max_request_bytes,
+    };
+    if write {
+        guard_inputs_outside_run(&v.inputs, &opts.run)?;
+        // A complete run with the same inputs and options: nothing to do. Cheap check first
+        // (sizes and mtimes), then content checksums.
+        if let Some(m) = Manifest::load(&opts.run)? {
+            if m.options != options_json(opts) {
+                return Err(Error::Usage(format!(
+                    "{} holds a run prepared with other options; use a new run folder (or delete it)",
+                    opts.run.display()
+                )));
+            }
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(v.threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
+    pool.install(|| run_in_pool(opts, write, &facts, limits))
+}
+
+fn guard_inputs_outside_run(inputs: &[String], run: &Path) -> Result<()> {
+    let Ok(run_abs) = std::fs::canonicalize(run) else {
+        return Ok(()); // the run folder does not exist yet
+    };
+    for name in inputs.iter().filter(|n| n.as_str() != "-") {
+        if let Ok(p) = std::fs::canonicalize(name) {
+            if p.starts_with(&run_abs) {
+                return Err(Error::Usage(format!(
+                    "input {name} lies inside the run folder {}; choose another run folder",
+                    run.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Files of a run that `prepare` owns and may remove when starting a half-written run clean.
+const RUN_FILES: [&str; 4] = ["manifest.json", "index.bin", "invalid.jsonl", "report.json"];
+
+fn run_in_pool(
+    opts: &PrepareOptions,
+    write: bool,
+    facts: &ModelFacts,
+    limits: RequestLimits,
+) -> Result<PrepareReport> {
+    let v = &opts.validate;
+    let scanned = scan_inputs(opts, limits)?;
+    let inputs = if write {
+        Some(input_entries(&scanned.names, &scanned.data)?)
+    } else {
+        None
+    };
+    if write {
+        if let (Some(m), Some(inputs)) = (Manifest::load(&opts.run)?, &inputs) {
+            if &m.inputs == inputs && shards_intact(&opts.run, &m) {
+                let mut report = plan_only(opts, facts, &scanned)?;
+                report.already_done = true;
+                return Ok(report);
+            }
+            if &m.inputs != inputs {
+                return Err(Error::Usage(format!(
+                    "{} holds a run prepared from other inputs (or inputs that changed since); use a new run folder",
+                    opts.run.display()
+                )));
+            }
+        }
+    }
+    let invalid = scanned
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Invalid)
+        .count();
+    if opts.strict && invalid > 0 {
+        let mut report = plan_only(opts, facts, &scanned)?;
+        report.shards.clear();
+        return Err(Error::Usage(format!(
+            "--strict: {invalid} invalid line(s); nothing was written (run `batchline validate` to see them; first: {})",
+            report
+                .diagnostics
+                .iter()
+                .find(|d| d.severity == Severity::Error)
+                .map(|d| format!("{}:{} {}", d.file, d.line, d.code))
+                .unwrap_or_default()
+        )));
+    }
+    let plan = build_plan(opts, facts, &scanned);
+    let mut report = plan.report;
+    if write {
+        write_run(opts, &scanned, &plan.shards, &plan.of_line, &plan.positions, &mut report, inputs.expect("computed when writing"))?;
+    }
+    let _ = v;
+    Ok(report)
+}
+
+fn plan_only(opts: &PrepareOptions, facts: &ModelFacts, scanned: &Scanned) -> Result<PrepareReport> {
+    Ok(build_plan(opts, facts, scanned).report)
+}
+
+fn shards_intact(run: &Path, m: &Manifest) -> bool {
+    m.shards.iter().chain(&m.files).all(|f| {
+        std::fs::read(run.join(&f.name))
+            .map(|bytes| bytes.len() as u64 == f.bytes && content_checksum(&bytes) == f.checksum)
+            .unwrap_or(false)
+    })
+}
+
+struct Plan {
+    report: PrepareReport,
+    /// Per shard: unique ids in send order.
+    shards: Vec<Vec<u32>>,
+    /// Per line: unique id or NOT_SENT.
+    of_line: Vec<u32>,
+    /// Per unique: (shard, position).
+    positions: Vec<(u32, u32)>,
+}
+
+fn tokens_of_bytes(bytes: u64) -> u64 {
+    bytes.div_ceil(BYTES_PER_TOKEN_OFF)
+}
+
+fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
+    let hashes: Vec<Option<u128>> = s
+        .lines
+        .iter()
+        .map(|l| (l.status == LineStatus::Valid).then_some(l.hash))
+        .collect();
+    let (of_line, reps) = dedup(&hashes, opts.keep_duplicates);
+    let n_unique = reps.len();
+    let valid = hashes.iter().filter(|h| h.is_some()).count() as u64;
+    let blank = s.lines.iter().filter(|l| l.status == LineStatus::Blank).count() as u64;
+    let invalid = s.lines.len() as u64 - valid - blank;
+    let key_len = |u: usize| -> u64 {
+        match &opts.key {
+            KeyMode::Member(name) => (name.len() + key_value(u).len() + 6) as u64,
+            KeyMode::None => 0,
+        }
+    };
+    // Per unique: its blocks, cumulative tokens (by bytes), prompt tokens, shard bytes.
+    let block_bytes = opts.key_config.block_bytes as u64;
+    let mut cum: Vec<u32> = Vec::with_capacity(s.blocks.len());
+    let mut cum_range: Vec<(usize, usize)> = Vec::with_capacity(n_unique);
+    for &r in &reps {
+        let l = &s.lines[r];
+        let start = cum.len();
+        for b in 0..l.blocks.1 as u64 {
+            let end = ((b + 1) * block_bytes).min(l.prompt_bytes);
+            cum.push(tokens_of_bytes(end).min(u32::MAX as u64) as u32);
+        }
+        cum_range.push((start, l.blocks.1));
+    }
+    let rows: Vec<SimRow<'_>> = reps
+        .iter()
+        .enumerate()
+        .map(|(u, &r)| {
+            let l = &s.lines[r];
+            SimRow {
+                blocks: &s.blocks[l.blocks.0..l.blocks.0 + l.blocks.1],
+                cum_tokens: &cum[cum_range[u].0..cum_range[u].0 + cum_range[u].1],
+                prompt_tokens: tokens_of_bytes(l.prompt_bytes),
+            }
+        })
+        .collect();
+    let sizes: Vec<u64> = reps
+        .iter()
+        .enumerate()
+        .map(|(u, &r)| s.lines[r].len as u64 + 1 + key_len(u))
+        .collect();
+    let first_line: Vec<u64> = reps.iter().map(|&r| r as u64).collect();
+    // Input order and trie order.
+    let input_ids: Vec<u32> = (0..n_unique as u32).collect();
+    let mut trie_ids = input_ids.clone();
+    trie_order(&mut trie_ids, |u| (rows[u as usize].blocks, first_line[u as usize]));
+    let lcp_of = |ids: &[u32]| -> Vec<u32> {
+        let mut lcp = vec![0u32; ids.len()];
+        for i in 1..ids.len() {
+            let (a, b) = (rows[ids[i - 1] as usize].blocks, rows[ids[i] as usize].blocks);
+            lcp[i] = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32;
+        }
+        lcp
+    };
+    let cut_ids = |ids: &[u32]| -> Vec<Vec<u32>> {
+        let sz: Vec<u64> = ids.iter().map(|&u| sizes[u as usize]).collect();
+        cut(&sz, &lcp_of(ids), opts.limits)
+            .into_iter()
+            .map(|r| ids[r].to_vec())
+            .collect()
+    };
+    let input_shards = cut_ids(&input_ids);
+    let trie_shards = cut_ids(&trie_ids);
+    let min_cache = facts.min_cache_tokens;
+    let primed_shards: Vec<Vec<u32>> = trie_shards
+        .par_iter()
+        .map(|shard| {
+            let srows: Vec<SimRow<'_>> = shard.iter().map(|&u| rows[u as usize]).collect();
+            let tie: Vec<u64> = shard.iter().map(|&u| first_line[u as usize]).collect();
+            prime(&srows, &tie, min_cache, &opts.prime_gaps)
+                .into_iter()
+                .map(|i| shard[i])
+                .collect()
+        })
+        .collect();
+    let sim_cfg = SimConfig {
+        workers: opts.sim_workers,
+        ttl_rounds: opts.sim_ttl,
+        min_cache_tokens: if facts.implicit_cache_in_batch { min_cache } else { u64::MAX },
+    };
+    let sim = |shards: &[Vec<u32>]| -> SimReport {
+        shards
+            .par_iter()
+            .map(|shard| {
+                let srows: Vec<SimRow<'_>> = shard.iter().map(|&u| rows[u as usize]).collect();
+                simulate(&srows, &sim_cfg)
+            })
+            .reduce(SimReport::default, |a, b| SimReport {
+                prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+                cached_tokens: a.cached_tokens + b.cached_tokens,
+                bound_tokens: a.bound_tokens + b.bound_tokens,
+                rows: a.rows + b.rows,
+                rows_with_hits: a.rows_with_hits + b.rows_with_hits,
+            })
+    };
+    let bound = if facts.implicit_cache_in_batch {
+        cache_bound(&rows, min_cache)
+    } else {
+        0
+    };
+    let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
+    let summary = |order: Order, r: SimReport| SimSummary {
+        order,
+        cached_tokens: r.cached_tokens,
+        cached_share: ratio(r.cached_tokens, total_prompt),
+        of_bound: ratio(r.cached_tokens, bound),
+    };
+    let simulation = vec![
+        summary(Order::Input, sim(&input_shards)),
+        summary(Order::Prefix, sim(&trie_shards)),
+        summary(Order::Primed, sim(&primed_shards)),
+    ];
+    let shards = match opts.order {
+        Order::Input => input_shards,
+        Order::Prefix => trie_shards,
+        Order::Primed => primed_shards,
+    };
+    let mut positions = vec![(0u32, 0u32); n_unique];
+    for (si, shard) in shards.iter().enumerate() {
+        for (pos, &u) in shard.iter().enumerate() {
+            positions[u as usize] = (si as u32, pos as u32);
+        }
+    }
+    // Families in trie order over all uniques (for the report).
+    let trie_rows: Vec<SimRow<'_>> = trie_ids.iter().map(|&u| rows[u as usize]).collect();
+    let mut fams = families(&trie_rows, 1);
+    fams.sort_by(|a, b| {
+        (b.prefix_tokens * b.len as u64)
+            .cmp(&(a.prefix_tokens * a.len as u64))
+            .then(a.start.cmp(&b.start))
+    });
+    let families_report: Vec<FamilyReport> = fams
+        .iter()
+        .take(10)
+        .map(|f| {
+            let rep = reps[trie_ids[f.start] as usize];
+            let l = &s.lines[rep];
+            FamilyReport {
+                prefix_tokens: f.prefix_tokens,
+                requests: f.len as u64,
+                cacheable: f.prefix_tokens >= min_cache,
+                example: format!("{}:{}", s.names[l.file as usize], l.line),
+            }
+        })
+        .collect();
+    // Tokens.
+    let mut per: Vec<u64> = rows.iter().map(|r| r.prompt_tokens).collect();
+    per.sort_unstable();
+    let q = |p: f64| -> u64 {
+        if per.is_empty() {
+            0
+        } else {
+            per[((per.len() - 1) as f64 * p).round() as usize]
+        }
+    };
+    let with_dups: u64 = s
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Valid)
+        .map(|l| tokens_of_bytes(l.prompt_bytes))
+        .sum();
+    let chosen = &simulation[match opts.order {
+        Order::Input => 0,
+        Order::Prefix => 1,
+        Order::Primed => 2,
+    }];
+    let price = &facts.price;
+    let per_m = |t: u64, p: f64| t as f64 / 1e6 * p;
+    let discount = opts.validate.models.batch_discount;
+    let cost = CostReport {
+        model: opts.validate.model.clone(),
+        prices_as_of: opts.validate.models.as_of.clone(),
+        online_no_dedup: per_m(with_dups, price.input),
+        batch: per_m(total_prompt, price.input) * discount,
+        batch_with_cache: per_m(total_prompt - chosen.cached_tokens, price.input) * discount
+            + per_m(chosen.cached_tokens, price.cached_input),
+        note: "input tokens only (output depends on the answers); cached tokens at the cache price, which does not stack with the batch discount; tokens estimated at 4 bytes per token (--tokens off)".into(),
+    };
+    // Duplicates.
+    let mut duplicate_bytes = 0;
+    let mut sampling_duplicates = 0;
+    for (i, l) in s.lines.iter().enumerate() {
+        if of_line[i] != NOT_SENT && reps[of_line[i] as usize] != i {
+            duplicate_bytes += l.len as u64 + 1;
+            if s.lines[reps[of_line[i] as usize]].samples {
+                sampling_duplicates += 1;
+            }
+        }
+    }
+    let shard_reports = shards
+        .iter()
+        .enumerate()
+        .map(|(i, shard)| ShardReport {
+            name: shard_name(i),
+            requests: shard.len() as u64,
+            bytes: shard.iter().map(|&u| sizes[u as usize]).sum(),
+        })
+        .collect();
+    let report = PrepareReport {
+        files: s.files.clone(),
+        counts: Counts {
+            lines: s.lines.len() as u64,
+            blank,
+            invalid,
+            valid,
+            unique: n_unique as u64,
+            duplicates: valid - n_unique as u64,
+        },
+        duplicate_bytes,
+        sampling_duplicates,
+        shards: shard_reports,
+        order: opts.order,
+        tokens: TokenReport {
+            counter: format!("bytes/{BYTES_PER_TOKEN_OFF} (--tokens off)"),
+            exact: false,
+            prompt_tokens: total_prompt,
+            prompt_tokens_with_duplicates: with_dups,
+            per_request: [q(0.0), q(0.5), q(0.9), q(0.99), q(1.0)],
+        },
+        families: families_report,
+        simulation,
+        cache_bound_tokens: bound,
+        min_cache_tokens: min_cache,
+        cost,
+        diagnostics: s.diagnostics.clone(),
+        shard_job_errors: 0,
+        already_done: false,
+    };
+    Plan {
+        report,
+        shards,
+        of_line,
+        positions,
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// `shards/shard-00000.jsonl`.
+pub fn shard_name(i: usize) -> String {
+    format!("shards/shard-{i:05}.jsonl")
+}
+
+/// The key value of unique request `u`: `bl-` and base 36, never numeric-looking (Vertex has been
+/// seen to turn numeric-looking strings into numbers).
+pub fn key_value(u: usize) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut n = u;
+    let mut rev = Vec::new();
+    loop {
+        rev.push(DIGITS[n % 36]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    rev.reverse();
+    format!("bl-{}", String::from_utf8(rev).expect("ASCII digits"))
+}
+
+/// Writes one shard line: the original line with the key member spliced in after its `{`.
+fn write_shard_line<W: Write>(w: &mut W, line: &[u8], key: &KeyMode, u: usize) -> std::io::Result<()> {
+    match key {
+        KeyMode::None => w.write_all(line)?,
+        KeyMode::Member(name) => {
+            let brace = line.iter().position(|&b| b == b'{').unwrap_or(0);
+            w.write_all(&line[..=brace])?;
+            write!(w, "\"{name}\":\"{}\",", key_value(u))?;
+            w.write_all(&line[brace + 1..])?;
+        }
+    }
+    w.write_all(b"\n")
+}
+
+/// A writer that hashes what passes through (for shard checksums).
+struct Hashing<W> {
+    inner: W,
+    hasher: xxhash_rust::xxh3::Xxh3,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn file_checksum(bytes: &[u8]) -> String {
+    content_checksum(bytes)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_run(
+    opts: &PrepareOptions,
+    s: &Scanned,
+    shards: &[Vec<u32>],
+    of_line: &[u32],
+    positions: &[(u32, u32)],
+    report: &mut PrepareReport,
+    inputs: Vec<InputEntry>,
+) -> Result<()> {
+    let run = &opts.run;
+    if let KeyMode::Member(name) = &opts.key {
+        if let Some(f) = report.files.iter().find(|f| f.extra_members.contains_key(name)) {
+            return Err(Error::Usage(format!(
+                "{} already has a top-level member `{name}`; choose another --key-field",
+                f.file
+            )));
+        }
+    }
+    // Start clean: remove what an earlier, unfinished prepare may have left.
+    let shard_dir = run.join("shards");
+    std::fs::create_dir_all(&shard_dir).map_err(|e| Error::io(&shard_dir, e))?;
+    for name in RUN_FILES {
+        let p = run.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        }
+    }
+    for entry in std::fs::read_dir(&shard_dir).map_err(|e| Error::io(&shard_dir, e))? {
+        let p = entry.map_err(|e| Error::io(&shard_dir, e))?.path();
+        std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+    }
+    let reps_line: Vec<usize> = {
+        let mut reps = vec![usize::MAX; positions.len()];
+        for (i, &u) in of_line.iter().enumerate() {
+            if u != NOT_SENT && reps[u as usize] == usize::MAX {
+                reps[u as usize] = i;
+            }
+        }
+        reps
+    };
+    // Shards, in parallel (each shard written sequentially).
+    let entries: Vec<Result<FileEntry>> = shards
+        .par_iter()
+        .enumerate()
+        .map(|(si, shard)| {
+            let path = run.join(shard_name(si));
+            let file = AtomicFile::create(&path)?;
+            let mut w = Hashing {
+                inner: BufWriter::with_capacity(1 << 20, file.writer()),
+                hasher: xxhash_rust::xxh3::Xxh3::new(),
+                bytes: 0,
+            };
+            let mut block = Vec::with_capacity(16 << 20);
+            let mut digests = Vec::new();
+            for &u in shard {
+                let l = &s.lines[reps_line[u as usize]];
+                let data = &s.data[l.file as usize];
+                let line = &data[l.offset as usize..l.offset as usize + l.len as usize];
+                write_shard_line(&mut block, line, &opts.key, u as usize)
+                    .map_err(|e| Error::io(&path, e))?;
+                // Checksums follow content_checksum's 16 MiB blocks.
+                while block.len() >= 16 << 20 {
+                    let rest = block.split_off(16 << 20);
+                    digests.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&block).to_le_bytes());
+                    w.write_all(&block).map_err(|e| Error::io(&path, e))?;
+                    block = rest;
+                }
+            }
+            if !block.is_empty() {
+                digests.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&block).to_le_bytes());
+                w.write_all(&block).map_err(|e| Error::io(&path, e))?;
+            }
+            w.flush().map_err(|e| Error::io(&path, e))?;
+            let bytes = w.bytes;
+            drop(w);
+            file.commit()?;
+            Ok(FileEntry {
+                name: shard_name(si),
+                bytes,
+                checksum: format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(&digests)),
+                requests: Some(shard.len() as u64),
+            })
+        })
+        .collect();
+    let shard_entries: Vec<FileEntry> = entries.into_iter().collect::<Result<_>>()?;
+    // Whole-job checks per shard: only needed when the input as a whole has job findings (a
+    // shard's paths are a subset of the input's, so a clean input gives clean shards).
+    if !s.job.findings().is_empty() {
+        let found: Vec<Vec<Diagnostic>> = shards
+            .par_iter()
+            .enumerate()
+            .map(|(si, shard)| {
+                let mut checker = LineChecker::new();
+                let mut text = Vec::new();
+                for (pos, &u) in shard.iter().enumerate() {
+                    let l = &s.lines[reps_line[u as usize]];
+                    let data = &s.data[l.file as usize];
+                    let line = &data[l.offset as usize..l.offset as usize + l.len as usize];
+                    let at = text.len();
+                    write_shard_line(&mut text, line, &opts.key, u as usize).expect("Vec write");
+                    text.pop();
+                    checker.check(&text[at..], pos as u64, at as u64);
+                    text.push(b'\n');
+                }
+                place_job_findings(&shard_name(si), &text, &checker.take_job())
+            })
+            .collect();
+        for d in found.into_iter().flatten() {
+            if d.severity == Severity::Error {
+                report.shard_job_errors += 1;
+            }
+            report.diagnostics.push(d);
+        }
+    }
+    // index.bin
+    let mut index_lines = Vec::with_capacity(s.lines.len());
+    for (i, l) in s.lines.iter().enumerate() {
+        index_lines.push(IndexLine {
+            file: l.file,
+            line: l.line,
+            offset: l.offset,
+            length: l.len,
+            unique: of_line[i],
+        });
+    }
+    let index_uniques: Vec<IndexUnique> = positions
+        .iter()
+        .enumerate()
+        .map(|(u, &(shard, position))| IndexUnique {
+            shard,
+            position,
+            hash: s.lines[reps_line[u]].hash,
+        })
+        .collect();
+    let mut files = Vec::new();
+    let mut index_bytes = Vec::new();
+    write_index(&mut index_bytes, s.names.len() as u32, &index_lines, &index_uniques)
+        .map_err(|e| Error::io(run.join("index.bin"), e))?;
+    files.push(publish(run, "index.bin", &index_bytes)?);
+    // invalid.jsonl
+    let mut invalid = Vec::new();
+    for l in s.lines.iter().filter(|l| l.status == LineStatus::Invalid) {
+        serde_json::to_writer(
+            &mut invalid,
+            &serde_json::json!({"file": s.names[l.file as usize], "line": l.line, "codes": l.codes}),
+        )
+        .expect("Vec write");
+        invalid.push(b'\n');
+    }
+    files.push(publish(run, "invalid.jsonl", &invalid)?);
+    let report_bytes = serde_json::to_vec_pretty(&ReportFile::from(&*report)).expect("serialisable");
+    files.push(publish(run, "report.json", &report_bytes)?);
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        schema_revision: schema::SOURCE.revision.to_string(),
+        inputs,
+        options: options_json(opts),
+        counts: report.counts.clone(),
+        shards: shard_entries,
+        files,
+    };
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("serialisable");
+    publish(run, "manifest.json", &manifest_bytes)?;
+    Ok(())
+}
+
+/// `report.json`: the report without the (possibly long) diagnostics list.
+#[derive(Serialize)]
+struct ReportFile<'a> {
+    counts: &'a Counts,
+    duplicate_bytes: u64,
+    sampling_duplicates: u64,
+    shards: &'a [ShardReport],
+    order: Order,
+    tokens: &'a TokenReport,
+    families: &'a [FamilyReport],
+    simulation: &'a [SimSummary],
+    cache_bound_tokens: u64,
+    min_cache_tokens: u64,
+    cost: &'a CostReport,
+    shard_job_errors: u64,
+    findings_by_code: BTreeMap<String, u64>,
+}
+
+impl<'a> From<&'a PrepareReport> for ReportFile<'a> {
+    fn from(r: &'a PrepareReport) -> Self {
+        let mut by_code = BTreeMap::new();
+        for f in &r.files {
+            for (c, n) in &f.by_code {
+                *by_code.entry(c.as_str().to_string()).or_default() += n;
+            }
+        }
+        ReportFile {
+            counts: &r.counts,
+            duplicate_bytes: r.duplicate_bytes,
+            sampling_duplicates: r.sampling_duplicates,
+            shards: &r.shards,
+            order: r.order,
+            tokens: &r.tokens,
+            families: &r.families,
+            simulation: &r.simulation,
+            cache_bound_tokens: r.cache_bound_tokens,
+            min_cache_tokens: r.min_cache_tokens,
+            cost: &r.cost,
+            shard_job_errors: r.shard_job_errors,
+            findings_by_code: by_code,
+        }
+    }
+}
+
+/// Writes `run/name` atomically and returns its entry.
+fn publish(run: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
+    let path = run.join(name);
+    let file = AtomicFile::create(&path)?;
+    let mut w = file.writer();
+    w.write_all(bytes).map_err(|e| Error::io(&path, e))?;
+    file.commit()?;
+    Ok(FileEntry {
+        name: name.to_string(),
+        bytes: bytes.len() as u64,
+        checksum: file_checksum(bytes),
+        requests: None,
+    })
+}

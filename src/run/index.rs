@@ -1,0 +1,146 @@
+//! The run's binary index (`index.bin`): how every input line maps to what is sent.
+//!
+//! Format version 1, little-endian (documented in `docs/run-format.md`):
+//! ```text
+//! magic      8 bytes  "BLINDEX1"
+//! version    u32      1
+//! files      u32      number of input files
+//! lines      u64      number of input lines (all files, in input order)
+//! uniques    u64      number of unique requests
+//! per line   28 bytes file u32, line u64 (1-based), offset u64, length u32, unique u32
+//!                     (unique = u32::MAX for a blank or invalid line: not sent)
+//! per unique 24 bytes shard u32, position u32 (0-based line in the shard), hash u128
+//! ```
+
+use std::io::{Read, Write};
+
+/// Magic bytes at the start of `index.bin`.
+pub const MAGIC: &[u8; 8] = b"BLINDEX1";
+/// Current format version.
+pub const VERSION: u32 = 1;
+/// Marks a line that is not sent.
+pub const NOT_SENT: u32 = u32::MAX;
+
+/// One input line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexLine {
+    /// Input file (index into the manifest's inputs).
+    pub file: u32,
+    /// 1-based line number in that file.
+    pub line: u64,
+    /// Byte offset of the line in the file.
+    pub offset: u64,
+    /// Length without terminator.
+    pub length: u32,
+    /// Unique request, or [`NOT_SENT`].
+    pub unique: u32,
+}
+
+/// One unique request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexUnique {
+    /// Shard number.
+    pub shard: u32,
+    /// 0-based line in the shard.
+    pub position: u32,
+    /// Canonical hash of the request.
+    pub hash: u128,
+}
+
+/// Writes the index.
+pub fn write_index<W: Write>(
+    mut w: W,
+    files: u32,
+    lines: &[IndexLine],
+    uniques: &[IndexUnique],
+) -> std::io::Result<()> {
+    w.write_all(MAGIC)?;
+    w.write_all(&VERSION.to_le_bytes())?;
+    w.write_all(&files.to_le_bytes())?;
+    w.write_all(&(lines.len() as u64).to_le_bytes())?;
+    w.write_all(&(uniques.len() as u64).to_le_bytes())?;
+    let mut buf = Vec::with_capacity(28 * 4096);
+    for chunk in lines.chunks(4096) {
+        buf.clear();
+        for l in chunk {
+            buf.extend_from_slice(&l.file.to_le_bytes());
+            buf.extend_from_slice(&l.line.to_le_bytes());
+            buf.extend_from_slice(&l.offset.to_le_bytes());
+            buf.extend_from_slice(&l.length.to_le_bytes());
+            buf.extend_from_slice(&l.unique.to_le_bytes());
+        }
+        w.write_all(&buf)?;
+    }
+    for chunk in uniques.chunks(4096) {
+        buf.clear();
+        for u in chunk {
+            buf.extend_from_slice(&u.shard.to_le_bytes());
+            buf.extend_from_slice(&u.position.to_le_bytes());
+            buf.extend_from_slice(&u.hash.to_le_bytes());
+        }
+        w.write_all(&buf)?;
+    }
+    w.flush()
+}
+
+/// Reads an index written by [`write_index`]: (files, lines, uniques).
+pub fn read_index<R: Read>(mut r: R) -> std::io::Result<(u32, Vec<IndexLine>, Vec<IndexUnique>)> {
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+    let mut head = [0u8; 32];
+    r.read_exact(&mut head)?;
+    if &head[..8] != MAGIC {
+        return Err(bad("not a batchline index (bad magic)"));
+    }
+    let u32_at = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+    let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    if u32_at(&head, 8) != VERSION {
+        return Err(bad("unsupported index version"));
+    }
+    let files = u32_at(&head, 12);
+    let n_lines = u64_at(&head, 16) as usize;
+    let n_uniques = u64_at(&head, 24) as usize;
+    let mut body = Vec::new();
+    r.read_to_end(&mut body)?;
+    if body.len() != n_lines * 28 + n_uniques * 24 {
+        return Err(bad("index size does not match its header"));
+    }
+    let lines = body[..n_lines * 28]
+        .chunks_exact(28)
+        .map(|b| IndexLine {
+            file: u32_at(b, 0),
+            line: u64_at(b, 4),
+            offset: u64_at(b, 12),
+            length: u32_at(b, 20),
+            unique: u32_at(b, 24),
+        })
+        .collect();
+    let uniques = body[n_lines * 28..]
+        .chunks_exact(24)
+        .map(|b| IndexUnique {
+            shard: u32_at(b, 0),
+            position: u32_at(b, 4),
+            hash: u128::from_le_bytes(b[8..24].try_into().expect("16 bytes")),
+        })
+        .collect();
+    Ok((files, lines, uniques))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let lines = vec![
+            IndexLine { file: 0, line: 1, offset: 0, length: 10, unique: 0 },
+            IndexLine { file: 1, line: 7, offset: 99, length: 3, unique: NOT_SENT },
+        ];
+        let uniques = vec![IndexUnique { shard: 2, position: 5, hash: u128::MAX - 3 }];
+        let mut buf = Vec::new();
+        write_index(&mut buf, 2, &lines, &uniques).unwrap();
+        assert_eq!(buf.len(), 32 + 2 * 28 + 24);
+        let (files, l, u) = read_index(&buf[..]).unwrap();
+        assert_eq!((files, l, u), (2, lines, uniques));
+        assert!(read_index(&buf[..40]).is_err());
+    }
+}

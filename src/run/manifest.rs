@@ -1,0 +1,107 @@
+//! `manifest.json`: what a run holds. Written last and atomically: a run with a manifest is
+//! complete; without one it is half-written and the next `prepare` starts it clean.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Current manifest format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// batchline version that wrote it.
+    pub tool_version: String,
+    /// Schema revision the inputs were validated against.
+    pub schema_revision: String,
+    /// The inputs.
+    pub inputs: Vec<InputEntry>,
+    /// Options that shape the output (a re-run with other options is refused).
+    pub options: serde_json::Value,
+    /// Counts.
+    pub counts: Counts,
+    /// The shards in order.
+    pub shards: Vec<FileEntry>,
+    /// Other files of the run (index, invalid list, report).
+    pub files: Vec<FileEntry>,
+}
+
+/// One input file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InputEntry {
+    /// As given.
+    pub path: String,
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, seconds since the Unix epoch (0 for stdin).
+    pub mtime: u64,
+    /// `xxh3-128:<hex>` of the content (see [`content_checksum`]).
+    pub checksum: String,
+}
+
+/// One file of the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Path relative to the run folder.
+    pub name: String,
+    /// Bytes.
+    pub bytes: u64,
+    /// `xxh3-128:<hex>` of the content.
+    pub checksum: String,
+    /// Requests (shards only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    /// Input lines.
+    pub lines: u64,
+    /// Blank lines.
+    pub blank: u64,
+    /// Invalid lines (not sent).
+    pub invalid: u64,
+    /// Valid lines.
+    pub valid: u64,
+    /// Unique requests sent.
+    pub unique: u64,
+    /// Valid lines represented by an earlier identical request.
+    pub duplicates: u64,
+}
+
+/// `xxh3-128:<hex>` of `data`, computed over 16 MiB blocks in parallel: the xxh3-128 of the
+/// concatenated little-endian xxh3-128 digests of the blocks (so it can be computed in parallel
+/// and streamed).
+pub fn content_checksum(data: &[u8]) -> String {
+    use rayon::prelude::*;
+    const BLOCK: usize = 16 << 20;
+    let digests: Vec<u8> = data
+        .par_chunks(BLOCK)
+        .map(|c| xxhash_rust::xxh3::xxh3_128(c).to_le_bytes())
+        .collect::<Vec<_>>()
+        .concat();
+    format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(&digests))
+}
+
+impl Manifest {
+    /// Reads `dir/manifest.json` if present.
+    pub fn load(dir: &Path) -> Result<Option<Manifest>> {
+        let path = dir.join("manifest.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::BadData {
+                    path,
+                    message: format!("not a batchline manifest: {e}"),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+}
