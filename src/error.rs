@@ -22,6 +22,9 @@ pub enum Error {
     /// An option or a combination of options is not valid.
     #[error("{0}")]
     Usage(String),
+    /// The input has errors and the command was asked to stop on them (`--strict`).
+    #[error("{0}")]
+    InvalidInput(String),
     /// A data file given by the user (e.g. `--pricing`) is not valid.
     #[error("{path}: {message}")]
     BadData {

@@ -404,7 +404,7 @@ fn run_in_pool(
     if opts.strict && invalid > 0 {
         let mut report = plan_only(opts, facts, &scanned)?;
         report.shards.clear();
-        return Err(Error::Usage(format!(
+        return Err(Error::InvalidInput(format!(
             "--strict: {invalid} invalid line(s); nothing was written (run `batchline validate` to see them; first: {})",
             report
                 .diagnostics
@@ -523,8 +523,7 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
         .par_iter()
         .map(|shard| {
             let srows: Vec<SimRow<'_>> = shard.iter().map(|&u| rows[u as usize]).collect();
-            let tie: Vec<u64> = shard.iter().map(|&u| first_line[u as usize]).collect();
-            prime(&srows, &tie, min_cache, &opts.prime_gaps)
+            prime(&srows, min_cache, &opts.prime_gaps)
                 .into_iter()
                 .map(|i| shard[i])
                 .collect()
@@ -844,6 +843,7 @@ fn write_run(
         })
         .collect();
     let shard_entries: Vec<FileEntry> = entries.into_iter().collect::<Result<_>>()?;
+    failpoint("after-shards");
     // Whole-job checks per shard: only needed when the input as a whole has job findings (a
     // shard's paths are a subset of the input's, so a clean input gives clean shards).
     if !s.job.findings().is_empty() {
@@ -922,8 +922,18 @@ fn write_run(
         files,
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("serialisable");
+    failpoint("before-manifest");
     publish(run, "manifest.json", &manifest_bytes)?;
     Ok(())
+}
+
+/// Test hook: when `BATCHLINE_FAILPOINT` names this point, the process aborts here, as if killed,
+/// so tests can check that a re-run repairs a half-written run.
+fn failpoint(name: &str) {
+    if std::env::var_os("BATCHLINE_FAILPOINT").is_some_and(|v| v == name) {
+        eprintln!("batchline: failpoint {name}: aborting");
+        std::process::abort();
+    }
 }
 
 /// `report.json`: the report without the (possibly long) diagnostics list.

@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             output::print_error(&err);
             match err {
                 Error::Usage(_) => ExitStatus::Usage,
+                Error::InvalidInput(_) => ExitStatus::InputErrors,
                 _ => ExitStatus::Failure,
             }
         }

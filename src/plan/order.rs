@@ -33,8 +33,13 @@ pub fn trie_order<'a>(ids: &mut [u32], key: impl Fn(u32) -> (&'a [u64], u64) + S
 }
 
 /// Primes rows already in trie order: returns the new order as indexes into `rows`.
-/// `tie[i]` breaks ties (the first input line). Deterministic.
-pub fn prime(rows: &[SimRow<'_>], tie: &[u64], min_cache_tokens: u64, gaps: &[usize]) -> Vec<usize> {
+///
+/// Member `j` of each family (the deepest one starting at a row) whose shared prefix reaches
+/// `min_cache_tokens` is placed just before the row at `max(start - gaps[j], 0)`. Primers aimed
+/// at the same row keep their trie order, so a family's primers never overtake each other, and a
+/// family at the very start stays as it is. Deterministic: ties fall back to trie order, which is
+/// itself tie-broken by first input line.
+pub fn prime(rows: &[SimRow<'_>], min_cache_tokens: u64, gaps: &[usize]) -> Vec<usize> {
     let n = rows.len();
     // target[i]: position the row should stand before; rows not moved keep their own index.
     let mut target: Vec<(usize, u8)> = (0..n).map(|i| (i, 1)).collect();
@@ -51,13 +56,13 @@ pub fn prime(rows: &[SimRow<'_>], tie: &[u64], min_cache_tokens: u64, gaps: &[us
         for (j, &gap) in gaps.iter().enumerate().take(f.len) {
             let row = f.start + j;
             let want = f.start.saturating_sub(gap);
-            if want < target[row].0 {
+            if want <= target[row].0 {
                 target[row] = (want, 0);
             }
         }
         k = deepest + 1;
     }
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (target[i].0, target[i].1, tie[i]));
+    order.sort_by_key(|&i| (target[i].0, target[i].1, i));
     order
 }
