@@ -119,7 +119,8 @@ codes! {
     // ---- rules the schema states only in prose ----
     /// A number outside its documented range.
     E_RANGE = (Error, Row, "out of range"),
-    /// A limit documented only for the Gemini Developer API or an old SDK.
+    /// A rule stated somewhere but not confirmed for Vertex batch (a limit documented only for the
+    /// Gemini Developer API or an old SDK, a combination reported to fail online, …).
     W_UNCONFIRMED_LIMIT = (Warning, Row, "limit not confirmed for Vertex"),
     /// Two fields that must not be set together.
     E_EXCLUSIVE = (Error, Row, "mutually exclusive fields"),

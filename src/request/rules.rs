@@ -1,6 +1,6 @@
 //! Rules that Google's schema states only in prose: ranges, mutually exclusive fields, companions,
-//! exactly one data field per part, non-empty lists, roles, MIME types, file URIs, function-name and
-//! label patterns, `defs` only at a schema's root, and explicit caching in batch.
+//! exactly one data field per part, non-empty lists, roles, MIME types, file URIs, function-name
+//! and label patterns, `defs` only at a schema's root, and explicit caching in batch.
 //!
 //! The schema walk (`walk.rs`) owns everything the generated table states (unknown fields, JSON
 //! types, enums, `Required.`, base64, integers, durations) and calls [`check_message`] once for
@@ -105,8 +105,9 @@ pub fn sdk_only_field(msg: u16, key: &str) -> Option<&'static str> {
     let f = |camel: &str| same_field(key, camel);
     match msg {
         msg::GENERATE_CONTENT_REQUEST if f("serviceTier") => Some(
-            "`serviceTier` is sent by Google's python-genai SDK (GenerateContentConfig.service_tier) \
-             but is not in the Vertex v1 REST schema; a batch job is priced as batch: remove it",
+            "`serviceTier` is sent by Google's python-genai SDK \
+             (GenerateContentConfig.service_tier) but is not in the Vertex v1 REST schema; a \
+             batch job is priced as batch: remove it",
         ),
         msg::PART | msg::FUNCTION_RESPONSE_PART if f("documentMetadata") => Some(
             "`documentMetadata` is sent by Google's python-genai SDK but is not in the Vertex v1 \
@@ -114,7 +115,8 @@ pub fn sdk_only_field(msg: u16, key: &str) -> Option<&'static str> {
         ),
         msg::PART | msg::FUNCTION_RESPONSE_PART if f("spreadsheetMetadata") => Some(
             "`spreadsheetMetadata` is sent by Google's python-genai SDK but is not in the Vertex \
-             v1 REST schema; Vertex may ignore or reject it: remove it unless you have seen it work",
+             v1 REST schema; Vertex may ignore or reject it: remove it unless you have seen it \
+             work",
         ),
         msg::PART | msg::FUNCTION_RESPONSE_PART if f("audioMetadata") => Some(
             "`audioMetadata` is sent by Google's python-genai SDK but is not in the Vertex v1 \
@@ -166,7 +168,7 @@ fn number<'i>(m: Member<'_, 'i>) -> Option<(&'i str, f64)> {
     m.and_then(|(k, v)| num(v).map(|x| (k, x)))
 }
 
-/// True when the string or boolean value is `true`.
+/// True when the value is the boolean `true`.
 fn is_true(v: &JsonRef<'_, '_>) -> bool {
     v.as_bool() == Some(true)
 }
@@ -222,17 +224,43 @@ fn exclusive(out: &mut Findings, path: &Path<'_>, a: Member, b: Member, why: &st
 
 /// Whether a RFC 9110 token character (`tchar`).
 fn tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[b as usize]
+}
+
+/// [`tchar`] as a table.
+static TCHAR: [bool; 256] = byte_table(b"!#$%&'*+-.^_`|~");
+
+/// A table of ASCII letters, digits and `extra`.
+const fn byte_table(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 128 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
 }
 
 /// Whether `s` looks like a MIME type, `type/subtype` with optional `;parameters` (RFC 9110
 /// media-type syntax; parameters are not checked).
 fn mime_syntax_ok(s: &str) -> bool {
-    let essence = s.split(';').next().unwrap_or("").trim();
-    let Some((ty, sub)) = essence.split_once('/') else {
-        return false;
-    };
-    !ty.is_empty() && !sub.is_empty() && ty.bytes().all(tchar) && sub.bytes().all(tchar)
+    let b = s.as_bytes();
+    let end = b.iter().position(|&c| c == b';').unwrap_or(b.len());
+    let essence = b[..end].trim_ascii();
+    let mut slash = None;
+    for (i, &c) in essence.iter().enumerate() {
+        if c == b'/' && slash.is_none() {
+            slash = Some(i);
+        } else if !tchar(c) {
+            return false;
+        }
+    }
+    slash.is_some_and(|i| i > 0 && i + 1 < essence.len())
 }
 
 /// The essence (`type/subtype`, without parameters) of a MIME type, trimmed.
@@ -264,7 +292,10 @@ fn mime_field(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings, require
             Code::E_MIME_TYPE,
             path,
             &[Seg::Key(key)],
-            format!("\"{s}\" is not a MIME type; write type/subtype, e.g. \"image/png\" (REST: IANA MIME type)"),
+            format!(
+                "\"{s}\" is not a MIME type; write type/subtype, e.g. \"image/png\" (REST: IANA \
+                 MIME type)"
+            ),
         );
     }
 }
@@ -315,7 +346,10 @@ fn bucket_problem(bucket: &str) -> Option<&'static str> {
     let ok =
         |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.');
     if !bucket.bytes().all(ok) {
-        return Some("has an invalid bucket name (bucket names use only lower-case letters, digits, '-', '_' and '.')");
+        return Some(
+            "has an invalid bucket name (bucket names use only lower-case letters, digits, '-', \
+             '_' and '.')",
+        );
     }
     None
 }
@@ -338,7 +372,14 @@ fn duration_secs(v: JsonRef<'_, '_>) -> Option<f64> {
 
 #[inline(never)]
 fn request(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; contents = "contents", cached = "cachedContent" / "cached_content", armor = "modelArmorConfig" / "model_armor_config", safety = "safetySettings" / "safety_settings", labels = "labels");
+    members!(
+        obj;
+        contents = "contents",
+        cached = "cachedContent" / "cached_content",
+        armor = "modelArmorConfig" / "model_armor_config",
+        safety = "safetySettings" / "safety_settings",
+        labels = "labels",
+    );
     // REST GenerateContentRequest.contents: "Required. The content of the current conversation";
     // an empty list is no conversation (protobuf treats [] as unset).
     if let Some((key, v)) = contents {
@@ -347,7 +388,8 @@ fn request(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
                 Code::E_EMPTY_CONTENTS,
                 path,
                 &[Seg::Key(key)],
-                "`contents` is empty; give at least one content with a user turn (REST: contents is required)",
+                "`contents` is empty; give at least one content with a user turn (REST: contents \
+                 is required)",
             );
         }
     }
@@ -360,8 +402,8 @@ fn request(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
                 path,
                 &[Seg::Key(key)],
                 "explicit caching fails per row in batch (404/400 in every report); remove \
-                 cachedContent and put the shared prefix first in each request: implicit \
-                 caching applies automatically",
+                 cachedContent and put the shared prefix first in each request: implicit caching \
+                 applies automatically",
             );
         }
     }
@@ -394,8 +436,8 @@ fn check_labels(field: &str, labels: JsonRef<'_, '_>, path: &Path<'_>, out: &mut
             path,
             &[Seg::Key(field)],
             format!(
-                "{} labels; Google Cloud allows at most {MAX_LABELS} labels per resource \
-                 (not stated for request labels): keep at most {MAX_LABELS}",
+                "{} labels; Google Cloud allows at most {MAX_LABELS} labels per resource (not \
+                 stated for request labels): keep at most {MAX_LABELS}",
                 labels.len()
             ),
         );
@@ -429,27 +471,27 @@ const MAX_LABEL_CHARS: usize = 63;
 
 /// Why a label key or value breaks the rules, if it does.
 fn label_problem(s: &str, is_key: bool) -> Option<&'static str> {
-    if s.is_empty() {
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else {
         // "Label values are optional."
         return is_key.then_some("is empty; keys must start with a lower-case letter");
+    };
+    if is_key && first.is_ascii() && !first.is_ascii_lowercase() {
+        return Some("must start with a lower-case letter");
     }
-    if s.len() > MAX_LABEL_CHARS && s.chars().count() > MAX_LABEL_CHARS {
+    // Fast path: ASCII, by table.
+    match b.iter().position(|&c| !LABEL_ASCII[c as usize]) {
+        None if b.len() > MAX_LABEL_CHARS => return Some("is longer than 63 characters"),
+        None => return None,
+        Some(i) if b[i].is_ascii() => {
+            return Some("may contain only lower-case letters, digits, '_' and '-'")
+        }
+        Some(_) => {}
+    }
+    if s.chars().count() > MAX_LABEL_CHARS {
         return Some("is longer than 63 characters");
     }
-    let bytes = s.as_bytes();
-    // Fast path: ASCII.
-    if s.is_ascii() {
-        if is_key && !bytes[0].is_ascii_lowercase() {
-            return Some("must start with a lower-case letter");
-        }
-        let ok = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-');
-        if !bytes.iter().all(ok) {
-            return Some("may contain only lower-case letters, digits, '_' and '-'");
-        }
-        return None;
-    }
-    let mut chars = s.chars();
-    if is_key && !chars.next().is_some_and(label_letter) {
+    if is_key && !s.chars().next().is_some_and(label_letter) {
         return Some("must start with a lower-case letter");
     }
     let ok = |c: char| label_letter(c) || c.is_numeric() || matches!(c, '_' | '-');
@@ -460,6 +502,18 @@ fn label_problem(s: &str, is_key: bool) -> Option<&'static str> {
     }
     None
 }
+
+/// ASCII bytes allowed in labels: lower-case letters, digits, `_`, `-`.
+static LABEL_ASCII: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-';
+        c += 1;
+    }
+    t
+};
 
 /// A letter allowed in labels: lower-case, or a letter without case (e.g. CJK): "international
 /// characters are allowed" but upper-case ones are not lowercase letters.
@@ -508,7 +562,10 @@ fn content(ctx: MessageCtx, obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Fin
                     Code::E_ROLE,
                     path,
                     &[Seg::Key(key)],
-                    format!("role \"{r}\" is not valid; use \"user\" or \"model\" (put system text in request.systemInstruction)"),
+                    format!(
+                        "role \"{r}\" is not valid; use \"user\" or \"model\" (put system text in \
+                         request.systemInstruction)"
+                    ),
                 );
             }
         }
@@ -537,7 +594,10 @@ fn system_parts(key: &str, parts: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Fi
                     Code::W_UNCONFIRMED_LIMIT,
                     path,
                     rel,
-                    format!("systemInstruction should hold only text parts, not `{k}`; move it into contents (REST: GenerateContentRequest.systemInstruction)"),
+                    format!(
+                        "systemInstruction should hold only text parts, not `{k}`; move it into \
+                         contents (REST: GenerateContentRequest.systemInstruction)"
+                    ),
                 );
             }
         }
@@ -559,8 +619,6 @@ enum PartField {
     Data,
     /// `thoughtSignature`.
     Signature,
-    /// `thought`.
-    Thought,
     /// `videoMetadata`.
     Video,
     /// Anything else (metadata, or unknown: the walk reports those).
@@ -588,7 +646,6 @@ fn part_field(key: &str) -> PartField {
         | "codeExecutionResult"
         | "code_execution_result" => PartField::Data,
         "thoughtSignature" | "thought_signature" => PartField::Signature,
-        "thought" => PartField::Thought,
         "videoMetadata" | "video_metadata" => PartField::Video,
         _ => PartField::Other,
     }
@@ -632,7 +689,7 @@ fn part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
             }
             PartField::Signature => signature = true,
             PartField::Video => video = Some(key),
-            PartField::Thought | PartField::Other => {}
+            PartField::Other => {}
         }
     }
     // REST Part: "A `Part` must contain one of the accepted types in `Part.data`"; protobuf JSON
@@ -653,19 +710,24 @@ fn part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
             Code::E_PART_DATA,
             path,
             &[Seg::Key(b)],
-            format!("the part has {n} data fields (`{a}` and `{b}`…); a part holds exactly one: split it into separate parts (REST: Part.data oneof)"),
+            format!(
+                "the part has {n} data fields (`{a}` and `{b}`…); a part holds exactly one: split \
+                 it into separate parts (REST: Part.data oneof)"
+            ),
         ),
         _ => {}
     }
     // Reported by many users as a 400 "Unable to submit request because it has an empty text
-    // parameter", but also seen accepted (a lone empty part; signature-only parts sent back by
-    // SDKs): a warning. Parts carrying a thought signature are left alone.
+    // parameter", but also reported accepted (a lone empty part), and a model turn sent back as
+    // history may hold an empty text part carrying a thought signature: a warning, and parts with
+    // a signature are left alone.
     if let (Some(key), false) = (empty_text, signature) {
         out.at(
             Code::W_UNCONFIRMED_LIMIT,
             path,
             &[Seg::Key(key)],
-            "empty text part; Vertex often rejects it (400 \"empty text parameter\"): drop the part or give it text",
+            "empty text part; Vertex often rejects it (400 \"empty text parameter\"): drop the \
+             part or give it text",
         );
     }
     // REST Part.videoMetadata: "The metadata should only be specified while the video data is
@@ -675,7 +737,8 @@ fn part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
             Code::W_UNCONFIRMED_LIMIT,
             path,
             &[Seg::Key(key)],
-            "videoMetadata without inlineData or fileData in the same part; put it beside the video it describes (REST: Part.videoMetadata)",
+            "videoMetadata without inlineData or fileData in the same part; put it beside the \
+             video it describes (REST: Part.videoMetadata)",
         );
     }
 }
@@ -690,13 +753,17 @@ fn function_response_part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findi
             Code::E_PART_DATA,
             path,
             &[],
-            "the function response part has no data; give inlineData or fileData (REST: FunctionResponsePart.data)",
+            "the function response part has no data; give inlineData or fileData (REST: \
+             FunctionResponsePart.data)",
         ),
         (Some((ka, _)), Some((kb, _))) => out.at_key(
             Code::E_PART_DATA,
             path,
             &[Seg::Key(kb)],
-            format!("the function response part has both `{ka}` and `{kb}`; a part holds exactly one: split it (REST: FunctionResponsePart.data)"),
+            format!(
+                "the function response part has both `{ka}` and `{kb}`; a part holds exactly one: \
+                 split it (REST: FunctionResponsePart.data)"
+            ),
         ),
         _ => {}
     }
@@ -714,7 +781,8 @@ fn blob(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
                 Code::E_EMPTY_VALUE,
                 path,
                 &[Seg::Key(key)],
-                "inline data is empty; give the base64-encoded bytes or drop the part (REST: Blob.data is required)",
+                "inline data is empty; give the base64-encoded bytes or drop the part (REST: \
+                 Blob.data is required)",
             );
         }
     }
@@ -777,12 +845,36 @@ fn json_mime(s: &str) -> bool {
 
 #[inline(never)]
 fn generation_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; temperature = "temperature", top_p = "topP" / "top_p", top_k = "topK" / "top_k", candidates = "candidateCount" / "candidate_count", max_tokens = "maxOutputTokens" / "max_output_tokens", presence = "presencePenalty" / "presence_penalty", frequency = "frequencyPenalty" / "frequency_penalty", stops = "stopSequences" / "stop_sequences", schema = "responseSchema" / "response_schema", json_schema = "responseJsonSchema" / "response_json_schema", mime = "responseMimeType" / "response_mime_type", format = "responseFormat" / "response_format", logprobs = "logprobs", response_logprobs = "responseLogprobs" / "response_logprobs");
+    members!(
+        obj;
+        temperature = "temperature",
+        top_p = "topP" / "top_p",
+        top_k = "topK" / "top_k",
+        candidates = "candidateCount" / "candidate_count",
+        max_tokens = "maxOutputTokens" / "max_output_tokens",
+        presence = "presencePenalty" / "presence_penalty",
+        frequency = "frequencyPenalty" / "frequency_penalty",
+        stops = "stopSequences" / "stop_sequences",
+        schema = "responseSchema" / "response_schema",
+        json_schema = "responseJsonSchema" / "response_json_schema",
+        mime = "responseMimeType" / "response_mime_type",
+        format = "responseFormat" / "response_format",
+        logprobs = "logprobs",
+        response_logprobs = "responseLogprobs" / "response_logprobs",
+    );
     // REST temperature: "The valid range is (0.0, 2.0]"; the Gemini API documents [0, 2] and
     // temperature 0 is documented behaviour (VERTEX.md): accept [0, 2].
     if let Some((k, x)) = number(temperature) {
         if outside(x, 0.0, 2.0) {
-            range(out, path, k, format!("temperature {x} is outside [0, 2]; use a value from 0 to 2 (REST: GenerationConfig.temperature)"));
+            range(
+                out,
+                path,
+                k,
+                format!(
+                    "temperature {x} is outside [0, 2]; use a value from 0 to 2 (REST: \
+                     GenerationConfig.temperature)"
+                ),
+            );
         }
     }
     // topP, topK: no range in REST (VERTEX.md). Negative values are impossible; topP above 1 is
@@ -796,7 +888,15 @@ fn generation_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) 
                 format!("topP {x} is negative; use a probability in [0, 1]"),
             );
         } else if x > 1.0 {
-            warn(out, path, k, format!("topP {x} is above 1; nucleus sampling takes a probability in [0, 1] (no range stated in REST)"));
+            warn(
+                out,
+                path,
+                k,
+                format!(
+                    "topP {x} is above 1; nucleus sampling takes a probability in [0, 1] (no \
+                     range stated in REST)"
+                ),
+            );
         }
     }
     if let Some((k, x)) = number(top_k) {
@@ -824,7 +924,15 @@ fn generation_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) 
                     format!("{name} {x} is negative; use at least 1"),
                 );
             } else if x == 0.0 {
-                warn(out, path, k, format!("{name} 0 asks for nothing; use at least 1 or leave it out (no range stated in REST)"));
+                warn(
+                    out,
+                    path,
+                    k,
+                    format!(
+                        "{name} 0 asks for nothing; use at least 1 or leave it out (no range \
+                         stated in REST)"
+                    ),
+                );
             }
         }
     }
@@ -835,14 +943,31 @@ fn generation_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) 
     ] {
         if let Some((k, x)) = number(m) {
             if outside(x, -2.0, 2.0) {
-                range(out, path, k, format!("{name} {x} is outside [-2, 2]; use a value from -2 to 2 (REST: GenerationConfig.{name})"));
+                range(
+                    out,
+                    path,
+                    k,
+                    format!(
+                        "{name} {x} is outside [-2, 2]; use a value from -2 to 2 (REST: \
+                         GenerationConfig.{name})"
+                    ),
+                );
             }
         }
     }
     // At most 5 stop sequences is documented only for the Gemini Developer API (VERTEX.md).
     if let Some((k, v)) = stops {
         if v.len() > MAX_STOP_SEQUENCES {
-            warn(out, path, k, format!("{} stop sequences; the Gemini Developer API allows at most {MAX_STOP_SEQUENCES} (not stated for Vertex)", v.len()));
+            warn(
+                out,
+                path,
+                k,
+                format!(
+                    "{} stop sequences; the Gemini Developer API allows at most \
+                     {MAX_STOP_SEQUENCES} (not stated for Vertex)",
+                    v.len()
+                ),
+            );
         }
     }
     // REST responseJsonSchema: "When this field is set, response_schema must be omitted and
@@ -874,7 +999,11 @@ fn generation_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) 
                     Code::E_COMPANION,
                     path,
                     &[Seg::Key(k)],
-                    format!("`{k}` needs responseMimeType \"application/json\" (or \"text/x.enum\" for an enum schema) but {now}; add \"responseMimeType\": \"application/json\" (REST: GenerationConfig.{field})"),
+                    format!(
+                        "`{k}` needs responseMimeType \"application/json\" (or \"text/x.enum\" \
+                         for an enum schema) but {now}; add \"responseMimeType\": \
+                         \"application/json\" (REST: GenerationConfig.{field})"
+                    ),
                 );
             }
         }
@@ -883,7 +1012,15 @@ fn generation_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) 
     if let Some((k, v)) = mime {
         if let Some(s) = v.as_str() {
             if !s.is_empty() && !mime_syntax_ok(s) {
-                out.at(Code::E_MIME_TYPE, path, &[Seg::Key(k)], format!("responseMimeType \"{s}\" is not a MIME type; use \"application/json\" or \"text/plain\""));
+                out.at(
+                    Code::E_MIME_TYPE,
+                    path,
+                    &[Seg::Key(k)],
+                    format!(
+                        "responseMimeType \"{s}\" is not a MIME type; use \"application/json\" or \
+                         \"text/plain\""
+                    ),
+                );
             }
         }
     }
@@ -898,9 +1035,24 @@ fn generation_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) 
                 format!("logprobs {x} is negative; ask for 1 to {MAX_LOGPROBS} top tokens"),
             );
         } else if x > MAX_LOGPROBS as f64 {
-            warn(out, path, k, format!("logprobs {x} is above {MAX_LOGPROBS}, the most Google's docs allow (not stated in REST)"));
+            warn(
+                out,
+                path,
+                k,
+                format!(
+                    "logprobs {x} is above {MAX_LOGPROBS}, the most Google's docs allow (not \
+                     stated in REST)"
+                ),
+            );
         } else if x > 0.0 && !response_logprobs.is_some_and(|(_, v)| is_true(&v)) {
-            warn(out, path, k, "logprobs is set without responseLogprobs: true; Google's docs require both (not stated in REST)".to_string());
+            warn(
+                out,
+                path,
+                k,
+                "logprobs is set without responseLogprobs: true; Google's docs require both (not \
+                 stated in REST)"
+                    .to_string(),
+            );
         }
     }
 }
@@ -924,9 +1076,21 @@ fn warn(out: &mut Findings, path: &Path<'_>, key: &str, message: String) {
 /// (Gemini 3 guide); REST is silent, so a warning. Budget -1 means dynamic, 0 off.
 #[inline(never)]
 fn thinking_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; budget = "thinkingBudget" / "thinking_budget", level = "thinkingLevel" / "thinking_level");
+    members!(
+        obj;
+        budget = "thinkingBudget" / "thinking_budget",
+        level = "thinkingLevel" / "thinking_level",
+    );
     if let (Some((kb, _)), Some((kl, _))) = (budget, level) {
-        warn(out, path, kl, format!("`{kb}` and `{kl}` together are rejected by the Gemini Developer API (not stated for Vertex); keep one: thinkingLevel for Gemini 3, thinkingBudget for 2.5"));
+        warn(
+            out,
+            path,
+            kl,
+            format!(
+                "`{kb}` and `{kl}` together are rejected by the Gemini Developer API (not stated \
+                 for Vertex); keep one: thinkingLevel for Gemini 3, thinkingBudget for 2.5"
+            ),
+        );
     }
     if let Some((k, x)) = number(budget) {
         if x < -1.0 {
@@ -946,7 +1110,11 @@ fn thinking_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
 /// `voice_config`."
 #[inline(never)]
 fn speech_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; single = "voiceConfig" / "voice_config", multi = "multiSpeakerVoiceConfig" / "multi_speaker_voice_config");
+    members!(
+        obj;
+        single = "voiceConfig" / "voice_config",
+        multi = "multiSpeakerVoiceConfig" / "multi_speaker_voice_config",
+    );
     exclusive(
         out,
         path,
@@ -963,7 +1131,16 @@ fn multi_speaker(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
     members!(obj; configs = "speakerVoiceConfigs" / "speaker_voice_configs");
     if let Some((k, v)) = configs {
         if v.kind() == Kind::Array && v.len() != 2 {
-            range(out, path, k, format!("{} speaker voice configs; multi-speaker speech takes exactly 2 (REST: MultiSpeakerVoiceConfig)", v.len()));
+            range(
+                out,
+                path,
+                k,
+                format!(
+                    "{} speaker voice configs; multi-speaker speech takes exactly 2 (REST: \
+                     MultiSpeakerVoiceConfig)",
+                    v.len()
+                ),
+            );
         }
     }
 }
@@ -972,7 +1149,12 @@ fn multi_speaker(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
 /// `SMART`."
 #[inline(never)]
 fn audio_transcription_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; mode = "mode", words = "wordTimestamp" / "word_timestamp", diarization = "diarization");
+    members!(
+        obj;
+        mode = "mode",
+        words = "wordTimestamp" / "word_timestamp",
+        diarization = "diarization",
+    );
     let smart =
         mode.is_some_and(|(_, v)| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("SMART")));
     if !smart {
@@ -984,7 +1166,10 @@ fn audio_transcription_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut F
                 Code::E_EXCLUSIVE,
                 path,
                 &[Seg::Key(k)],
-                format!("`{k}` cannot be used with mode SMART; drop it or use mode VERBATIM (REST: AudioTranscriptionConfig.mode)"),
+                format!(
+                    "`{k}` cannot be used with mode SMART; drop it or use mode VERBATIM (REST: \
+                     AudioTranscriptionConfig.mode)"
+                ),
             );
         }
     }
@@ -997,10 +1182,23 @@ fn audio_transcription_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut F
 /// empty clip.
 #[inline(never)]
 fn video_metadata(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; fps = "fps", start = "startOffset" / "start_offset", end = "endOffset" / "end_offset");
+    members!(
+        obj;
+        fps = "fps",
+        start = "startOffset" / "start_offset",
+        end = "endOffset" / "end_offset",
+    );
     if let Some((k, x)) = number(fps) {
         if !(x > 0.0 && x <= 24.0) {
-            range(out, path, k, format!("fps {x} is outside (0, 24]; use a frame rate above 0 and at most 24 (REST: VideoMetadata.fps)"));
+            range(
+                out,
+                path,
+                k,
+                format!(
+                    "fps {x} is outside (0, 24]; use a frame rate above 0 and at most 24 (REST: \
+                     VideoMetadata.fps)"
+                ),
+            );
         }
     }
     if let (Some((_, s)), Some((ke, e))) = (start, end) {
@@ -1047,7 +1245,16 @@ fn tool(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
     members!(obj; declarations = "functionDeclarations" / "function_declarations");
     if let Some((k, v)) = declarations {
         if v.len() > MAX_FUNCTION_DECLARATIONS {
-            range(out, path, k, format!("{} function declarations; a tool takes at most {MAX_FUNCTION_DECLARATIONS} (REST: Tool.functionDeclarations)", v.len()));
+            range(
+                out,
+                path,
+                k,
+                format!(
+                    "{} function declarations; a tool takes at most {MAX_FUNCTION_DECLARATIONS} \
+                     (REST: Tool.functionDeclarations)",
+                    v.len()
+                ),
+            );
         }
     }
 }
@@ -1082,7 +1289,15 @@ fn function_name_problem(name: &str) -> Option<&'static str> {
 
 #[inline(never)]
 fn function_declaration(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; name = "name", parameters = "parameters", parameters_json = "parametersJsonSchema" / "parameters_json_schema", response = "response", response_json = "responseJsonSchema" / "response_json_schema", behavior = "behavior");
+    members!(
+        obj;
+        name = "name",
+        parameters = "parameters",
+        parameters_json = "parametersJsonSchema" / "parameters_json_schema",
+        response = "response",
+        response_json = "responseJsonSchema" / "response_json_schema",
+        behavior = "behavior",
+    );
     if let Some((k, v)) = name {
         if let Some(s) = v.as_str() {
             if let Some(why) = function_name_problem(s) {
@@ -1093,7 +1308,16 @@ fn function_declaration(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Finding
                     format!("function name \"{s}\" {why} (REST: FunctionDeclaration.name)"),
                 );
             } else if s.len() > PROTO_FUNCTION_NAME {
-                warn(out, path, k, format!("function name is {} characters; REST allows 128 but the proto and some Gemini endpoints allow only {PROTO_FUNCTION_NAME}: shorten it", s.len()));
+                warn(
+                    out,
+                    path,
+                    k,
+                    format!(
+                        "function name is {} characters; REST allows 128 but the proto and some \
+                         Gemini endpoints allow only {PROTO_FUNCTION_NAME}: shorten it",
+                        s.len()
+                    ),
+                );
             }
         }
     }
@@ -1125,7 +1349,11 @@ fn function_declaration(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Finding
                         Code::W_UNCONFIRMED_LIMIT,
                         path,
                         &[Seg::Key(kp), Seg::Key(kprops), Seg::Key(param)],
-                        format!("parameter name \"{param}\" should start with a letter or '_' and use only a-z, A-Z, 0-9 and '_', at most 64 characters (REST: FunctionDeclaration.parameters)"),
+                        format!(
+                            "parameter name \"{param}\" should start with a letter or '_' and use \
+                             only a-z, A-Z, 0-9 and '_', at most 64 characters (REST: \
+                             FunctionDeclaration.parameters)"
+                        ),
                     );
                 }
             }
@@ -1133,7 +1361,13 @@ fn function_declaration(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Finding
     }
     // REST behavior: "This field is currently only supported by the BidiGenerateContent method."
     if let Some((k, _)) = behavior {
-        out.at_key(Code::W_UNCONFIRMED_LIMIT, path, &[Seg::Key(k)], "`behavior` is supported only by the Live API (BidiGenerateContent), not by batch; remove it (REST: FunctionDeclaration.behavior)");
+        out.at_key(
+            Code::W_UNCONFIRMED_LIMIT,
+            path,
+            &[Seg::Key(k)],
+            "`behavior` is supported only by the Live API (BidiGenerateContent), not by batch; \
+             remove it (REST: FunctionDeclaration.behavior)",
+        );
     }
 }
 
@@ -1179,7 +1413,13 @@ fn function_response(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) 
     members!(obj; name = "name");
     if let Some((k, v)) = name {
         if v.as_str() == Some("") {
-            out.at(Code::E_EMPTY_VALUE, path, &[Seg::Key(k)], "functionResponse.name is empty; give the name of the function that was called (REST: required)");
+            out.at(
+                Code::E_EMPTY_VALUE,
+                path,
+                &[Seg::Key(k)],
+                "functionResponse.name is empty; give the name of the function that was called \
+                 (REST: required)",
+            );
         }
     }
 }
@@ -1195,7 +1435,16 @@ fn function_calling_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Find
     }
     let mode = mode.and_then(|(_, m)| m.as_str()).unwrap_or("");
     if !(mode.eq_ignore_ascii_case("ANY") || mode.eq_ignore_ascii_case("VALIDATED")) {
-        warn(out, path, k, format!("allowedFunctionNames is meant only for mode ANY (mode is \"{}\"); set \"mode\": \"ANY\" or drop the list (REST: FunctionCallingConfig)", if mode.is_empty() { "AUTO" } else { mode }));
+        warn(
+            out,
+            path,
+            k,
+            format!(
+                "allowedFunctionNames is meant only for mode ANY (mode is \"{}\"); set \"mode\": \
+                 \"ANY\" or drop the list (REST: FunctionCallingConfig)",
+                if mode.is_empty() { "AUTO" } else { mode }
+            ),
+        );
     }
 }
 
@@ -1203,7 +1452,12 @@ fn function_calling_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Find
 /// allowed value is 10."
 #[inline(never)]
 fn vertex_ai_search<'t, 'i>(obj: JsonRef<'t, 'i>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; datastore = "datastore", engine = "engine", max_results = "maxResults" / "max_results");
+    members!(
+        obj;
+        datastore = "datastore",
+        engine = "engine",
+        max_results = "maxResults" / "max_results",
+    );
     let nonempty =
         |m: Option<(&'i str, JsonRef<'t, 'i>)>| m.filter(|(_, v)| v.as_str() != Some(""));
     exclusive(
@@ -1219,7 +1473,7 @@ fn vertex_ai_search<'t, 'i>(obj: JsonRef<'t, 'i>, path: &Path<'_>, out: &mut Fin
                 out,
                 path,
                 k,
-                format!("maxResults {x} is outside 1..10 (REST: VertexAISearch.maxResults)"),
+                format!("maxResults {x} is outside [0, 10] (REST: VertexAISearch.maxResults)"),
             );
         }
     }
@@ -1264,7 +1518,8 @@ fn schema(ctx: MessageCtx, obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Find
                         Code::E_DEFS_NOT_ROOT,
                         path,
                         &[Seg::Key(key)],
-                        "`defs` is allowed only at the root of a schema; move these definitions to the root schema's defs (REST: Schema.defs)",
+                        "`defs` is allowed only at the root of a schema; move these definitions \
+                         to the root schema's defs (REST: Schema.defs)",
                     );
                 }
                 continue;
@@ -1288,7 +1543,15 @@ fn schema(ctx: MessageCtx, obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Find
     for (i, key) in max_keys.iter().enumerate() {
         if let (Some(lo), Some(hi)) = (min_max[2 * i], min_max[2 * i + 1]) {
             if lo > hi {
-                warn(out, path, key, format!("`{key}` {hi} is below the matching minimum {lo}; no value can satisfy this schema"));
+                warn(
+                    out,
+                    path,
+                    key,
+                    format!(
+                        "`{key}` {hi} is below the matching minimum {lo}; no value can satisfy \
+                         this schema"
+                    ),
+                );
             }
         }
     }
