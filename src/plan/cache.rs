@@ -259,7 +259,7 @@ fn analyse(rows: &[SimRow<'_>], min: u64, with_ids: bool) -> Shared {
         }
     }
     Shared {
-        bound: best - first_losses,
+        bound: best.saturating_sub(first_losses),
         offsets,
         ids,
         distinct: distinct as usize,
@@ -298,7 +298,7 @@ pub fn simulate(rows: &[SimRow<'_>], cfg: &SimConfig) -> SimReport {
     while start < rows.len() {
         let end = (start + w).min(rows.len());
         // Look-ups see only what rows of earlier rounds inserted.
-        for i in start..end {
+        for (i, row) in (start..end).zip(&rows[start..end]) {
             let hit = ids_of(i)
                 .iter()
                 .take_while(|&&g| {
@@ -307,7 +307,7 @@ pub fn simulate(rows: &[SimRow<'_>], cfg: &SimConfig) -> SimReport {
                 })
                 .count();
             if hit > 0 {
-                let cached = eff(rows[i].cum_tokens[hit - 1], min);
+                let cached = eff(row.cum_tokens[hit - 1], min);
                 if cached > 0 {
                     report.cached_tokens += cached;
                     report.rows_with_hits += 1;
