@@ -581,7 +581,9 @@ impl<'w, 'i> Walk<'w, 'i> {
         if v.is_empty() {
             self.record(h, 0, flag::EMPTY_OBJECT, false);
         }
-        if depth > job::MAX_DEPTH {
+        // Only the first object past the limit: everything inside it is too deep as well, and one
+        // finding per subtree says all there is to say.
+        if depth == job::MAX_DEPTH + 1 {
             self.record(h, 0, flag::TOO_DEEP, false);
         }
     }
@@ -724,7 +726,7 @@ impl<'w, 'i> Walk<'w, 'i> {
                 Code::E_INTEGER,
                 &self.path,
                 &[],
-                format!("{n} is outside the {} range [{lo}, {hi}]", ty_name(ty)),
+                format!("{n} is outside the {} range [{lo}, {hi}]", int_name(ty)),
             ),
             None => self.findings.at(
                 Code::E_INTEGER,
@@ -837,9 +839,7 @@ impl<'w, 'i> Walk<'w, 'i> {
                     if i < 128 {
                         let bit = 1u128 << i;
                         if seen & bit != 0 {
-                            let (code, what) = if key == field.json_name
-                                || key == field.snake_name && !dup_spelling(v, field, key)
-                            {
+                            let (code, what) = if !dup_spelling(v, field, key) {
                                 (
                                     Code::W_DUPLICATE_KEY,
                                     "appears twice in this object; only one value is used",
@@ -943,6 +943,15 @@ fn column_of(path: &Path<'_>) -> String {
         }
     }
     out
+}
+
+fn int_name(ty: Ty) -> &'static str {
+    match ty {
+        Ty::Int32 => "int32",
+        Ty::UInt32 => "uint32",
+        Ty::Int64 => "int64",
+        _ => "uint64",
+    }
 }
 
 fn ty_name(ty: Ty) -> String {

@@ -1,1 +1,5 @@
+mod common;
+mod equivalence;
+mod prepare;
 mod schema_gen;
+mod validate;

@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use super::gen_corpus::parse_size;
 use super::{chunk_config, mmap_choice};
 use crate::cli::args::{Format, InputArgs, OrderArg, PlanArgs, PrepareArgs, StatsArgs};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::{thousands, Printer};
+use crate::corpus::parse_size;
 use crate::error::{Error, Result};
 use crate::models::ModelTable;
 use crate::plan::order::Order;

@@ -1,0 +1,332 @@
+//! `batchline prepare` and `stats`: exact counts, the line → request → shard mapping, shard limits,
+//! ordering, determinism, and resuming an interrupted run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use batchline::run::index::{read_index, NOT_SENT};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_batchline"));
+    for k in ["GCE_METADATA_HOST", "GCE_METADATA_ROOT", "GCE_METADATA_IP"] {
+        c.env(k, "127.0.0.1:9");
+    }
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run batchline")
+}
+
+fn testdata(p: &str) -> String {
+    format!("{}/testdata/{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file of a run folder, by relative path.
+fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Shard lines as (shard, position, key, request JSON value).
+fn shard_rows(run: &Path) -> Vec<(usize, usize, String, serde_json::Value)> {
+    let mut out = Vec::new();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    for (si, s) in manifest["shards"].as_array().unwrap().iter().enumerate() {
+        let text = std::fs::read_to_string(run.join(s["name"].as_str().unwrap())).unwrap();
+        for (pos, line) in text.lines().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let key = v["batchline_key"].as_str().unwrap().to_string();
+            out.push((si, pos, key, v["request"].clone()));
+        }
+    }
+    out
+}
+
+fn generated(dir: &Path, seed: u64, shape: &str, size: &str) -> PathBuf {
+    let p = dir.join(format!("{shape}-{seed}.jsonl"));
+    let out = run(&[
+        "gen-corpus", "--seed", &seed.to_string(), "--shape", shape, "--size", size, "-o",
+        p.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    p
+}
+
+#[test]
+fn prepare_counts_duplicates_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let out = run(&[
+        "prepare", &testdata("prepare/dups.jsonl"), "-o", run_dir.to_str().unwrap(), "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        summary["counts"],
+        serde_json::json!({"lines": 10, "blank": 1, "invalid": 1, "valid": 8, "unique": 4, "duplicates": 4})
+    );
+    assert_eq!(summary["sampling_duplicates"], 2);
+    // The index: line → unique, by first occurrence (A=0 line 1, B=1 line 4, C=2 line 8, D=3 line 9).
+    let (files, lines, uniques) =
+        read_index(std::fs::File::open(run_dir.join("index.bin")).unwrap()).unwrap();
+    assert_eq!(files, 1);
+    let of_line: Vec<u32> = lines.iter().map(|l| l.unique).collect();
+    assert_eq!(of_line, vec![0, 0, 0, 1, NOT_SENT, NOT_SENT, 1, 2, 3, 3]);
+    assert_eq!(lines.iter().map(|l| l.line).collect::<Vec<_>>(), (1..=10).collect::<Vec<u64>>());
+    assert_eq!(uniques.len(), 4);
+    // invalid.jsonl names the invalid line and its code.
+    let invalid = std::fs::read_to_string(run_dir.join("invalid.jsonl")).unwrap();
+    assert_eq!(invalid.lines().count(), 1);
+    let inv: serde_json::Value = serde_json::from_str(invalid.trim()).unwrap();
+    assert_eq!(inv["line"], 5);
+    assert_eq!(inv["codes"], serde_json::json!(["E_UNKNOWN_FIELD"]));
+    // Shard lines are the representatives' original bytes with the key spliced in.
+    let shard = std::fs::read_to_string(run_dir.join("shards/shard-00000.jsonl")).unwrap();
+    let original = std::fs::read_to_string(testdata("prepare/dups.jsonl")).unwrap();
+    let first = original.lines().next().unwrap();
+    let expected = first.replacen('{', "{\"batchline_key\":\"bl-0\",", 1);
+    assert!(shard.lines().any(|l| l == expected), "{shard}");
+    assert_eq!(shard.lines().count(), 4);
+}
+
+#[test]
+fn prepare_maps_every_line_once_and_respects_shard_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated(dir.path(), 11, "short", "600KB");
+    let run_dir = dir.path().join("run");
+    let out = run(&[
+        "prepare", input.to_str().unwrap(), "-o", run_dir.to_str().unwrap(), "--max-requests", "37",
+        "--max-bytes", "60KB",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, lines, uniques) =
+        read_index(std::fs::File::open(run_dir.join("index.bin")).unwrap()).unwrap();
+    let rows = shard_rows(&run_dir);
+    // Every unique request appears in exactly one shard exactly once, where the index says.
+    let keys: Vec<&String> = rows.iter().map(|r| &r.2).collect();
+    let distinct: BTreeSet<&String> = keys.iter().copied().collect();
+    assert_eq!(distinct.len(), keys.len(), "a key appears twice");
+    assert_eq!(rows.len(), uniques.len());
+    for (shard, pos, key, _) in &rows {
+        let u = usize::from_str_radix(key.strip_prefix("bl-").unwrap(), 36).unwrap();
+        assert_eq!((uniques[u].shard as usize, uniques[u].position as usize), (*shard, *pos));
+    }
+    // Every valid input line maps to exactly one unique request with an equal request.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let by_key: BTreeMap<usize, &serde_json::Value> = rows
+        .iter()
+        .map(|r| (usize::from_str_radix(r.2.strip_prefix("bl-").unwrap(), 36).unwrap(), &r.3))
+        .collect();
+    for (l, line) in lines.iter().zip(text.lines()) {
+        assert_ne!(l.unique, NOT_SENT);
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(&v["request"], by_key[&(l.unique as usize)]);
+    }
+    // Limits.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).unwrap()).unwrap();
+    let shards = manifest["shards"].as_array().unwrap();
+    assert!(shards.len() > 1);
+    for s in shards {
+        assert!(s["requests"].as_u64().unwrap() <= 37);
+        assert!(s["bytes"].as_u64().unwrap() <= 60_000);
+        let bytes = std::fs::metadata(run_dir.join(s["name"].as_str().unwrap())).unwrap().len();
+        assert_eq!(bytes, s["bytes"].as_u64().unwrap());
+    }
+}
+
+/// A model table whose cache minimum is tiny, so short test prompts form cacheable families.
+fn tiny_cache_pricing(dir: &Path) -> PathBuf {
+    let mut table: serde_json::Value =
+        serde_json::from_str(include_str!("../../src/models.json")).unwrap();
+    table["models"]["gemini-2.5-flash"]["min_cache_tokens"] = serde_json::json!(100);
+    let p = dir.join("pricing.json");
+    std::fs::write(&p, serde_json::to_vec(&table).unwrap()).unwrap();
+    p
+}
+
+/// Three families of ten requests sharing a 2 KB system instruction each, interleaved in input.
+fn families_input(dir: &Path) -> PathBuf {
+    let mut lines = Vec::new();
+    for q in 0..10 {
+        for fam in ["alpha", "beta", "gamma"] {
+            let system = format!("{fam} ").repeat(400);
+            lines.push(serde_json::json!({"request": {
+                "systemInstruction": {"parts": [{"text": system}]},
+                "contents": [{"role": "user", "parts": [{"text": format!("question {q} about {fam}")}]}]
+            }}).to_string());
+        }
+    }
+    let p = dir.join("families.jsonl");
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    p
+}
+
+fn family_of(request: &serde_json::Value) -> String {
+    request["systemInstruction"]["parts"][0]["text"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn prepare_prefix_order_keeps_families_contiguous_and_primed_moves_first_members_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = families_input(dir.path());
+    let pricing = tiny_cache_pricing(dir.path());
+    let prefix_run = dir.path().join("prefix");
+    let primed_run = dir.path().join("primed");
+    for (order, run_dir) in [("prefix", &prefix_run), ("primed", &primed_run)] {
+        let out = run(&[
+            "prepare", input.to_str().unwrap(), "-o", run_dir.to_str().unwrap(), "--order", order,
+            "--pricing", pricing.to_str().unwrap(), "--prime-gaps", "8,4",
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let prefix: Vec<(String, String)> = shard_rows(&prefix_run)
+        .into_iter()
+        .map(|r| (r.2, family_of(&r.3)))
+        .collect();
+    // Contiguous families of ten.
+    let labels: Vec<&str> = prefix.iter().map(|r| r.1.as_str()).collect();
+    for w in labels.chunks(10) {
+        assert!(w.iter().all(|l| *l == w[0]), "{labels:?}");
+    }
+    // Primed: the documented rule applied to the prefix order. Member j of the family starting
+    // at s stands before the row at max(s - gap_j, 0); others keep their place.
+    let gaps = [8usize, 4];
+    let mut keyed: Vec<(usize, u8, usize)> = Vec::new();
+    for (i, _) in prefix.iter().enumerate() {
+        let start = i / 10 * 10;
+        let j = i - start;
+        if j < gaps.len() && start >= 1 {
+            keyed.push((start.saturating_sub(gaps[j]), 0, i));
+        } else {
+            keyed.push((i, 1, i));
+        }
+    }
+    keyed.sort();
+    let expected: Vec<&String> = keyed.iter().map(|k| &prefix[k.2].0).collect();
+    let primed: Vec<String> = shard_rows(&primed_run).into_iter().map(|r| r.2).collect();
+    let primed_refs: Vec<&String> = primed.iter().collect();
+    assert_eq!(primed_refs, expected);
+}
+
+#[test]
+fn prepare_is_deterministic_across_threads_and_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated(dir.path(), 3, "long", "400KB");
+    let mut runs = Vec::new();
+    for (j, chunk) in [("1", "1000"), ("4", "65536"), ("2", "300")] {
+        let run_dir = dir.path().join(format!("run-{j}-{chunk}"));
+        let out = run(&[
+            "prepare", input.to_str().unwrap(), "-o", run_dir.to_str().unwrap(), "-j", j,
+            "--chunk-bytes", chunk, "--max-requests", "20",
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        runs.push(files_of(&run_dir));
+    }
+    assert!(runs[0].len() > 5);
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], runs[2]);
+}
+
+#[test]
+fn prepare_rerun_does_nothing_and_interrupted_runs_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated(dir.path(), 5, "short", "300KB");
+    let clean = dir.path().join("clean");
+    let args = |run_dir: &Path| -> Vec<String> {
+        vec![
+            "prepare".into(),
+            input.to_str().unwrap().into(),
+            "-o".into(),
+            run_dir.to_str().unwrap().into(),
+            "--max-requests".into(),
+            "50".into(),
+        ]
+    };
+    let out = bin().args(args(&clean)).output().unwrap();
+    assert!(out.status.success());
+    let expected = files_of(&clean);
+    // Re-run: nothing to do, nothing rewritten.
+    let before = std::fs::metadata(clean.join("manifest.json")).unwrap().modified().unwrap();
+    let out = bin().args(args(&clean)).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"));
+    let after = std::fs::metadata(clean.join("manifest.json")).unwrap().modified().unwrap();
+    assert_eq!(before, after);
+    // Killed after the shards, and before the manifest: a re-run gives the same run.
+    for point in ["after-shards", "before-manifest"] {
+        let run_dir = dir.path().join(point);
+        let out = bin().args(args(&run_dir)).env("BATCHLINE_FAILPOINT", point).output().unwrap();
+        assert!(!out.status.success(), "failpoint {point} did not stop the run");
+        assert!(!run_dir.join("manifest.json").exists());
+        let out = bin().args(args(&run_dir)).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(files_of(&run_dir), expected, "after failpoint {point}");
+    }
+    // Other options on a finished run are refused with a usage error, and nothing changes.
+    let mut other = args(&clean);
+    other.extend(["--order".into(), "input".into()]);
+    let out = bin().args(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("other options"));
+    assert_eq!(files_of(&clean), expected);
+}
+
+#[test]
+fn prepare_strict_refuses_invalid_input_and_guards_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let out = run(&[
+        "prepare", &testdata("prepare/dups.jsonl"), "-o", run_dir.to_str().unwrap(), "--strict",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 invalid line"));
+    assert!(!run_dir.join("manifest.json").exists());
+    // An input inside the run folder is refused.
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let inside = run_dir.join("in.jsonl");
+    std::fs::copy(testdata("prepare/dups.jsonl"), &inside).unwrap();
+    let out = run(&["prepare", inside.to_str().unwrap(), "-o", run_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(inside.exists());
+}
+
+#[test]
+fn stats_reports_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["stats", &testdata("prepare/dups.jsonl"), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["counts"]["unique"], 4);
+    assert_eq!(summary["simulation"].as_array().unwrap().len(), 3);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
