@@ -352,7 +352,7 @@ pub fn scan_bytes<V: LineVisitor>(
     }
     file_level.append(&mut diags);
     let mut diags = file_level;
-    diags.sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));
+    diags.sort_by_key(|d| (d.line, d.column, d.code));
     FileScan {
         report,
         diagnostics: diags,

@@ -20,10 +20,8 @@ pub fn estimate_prompt_tokens(request: JsonRef<'_, '_>) -> u64 {
     let mut stack = vec![(request, false)];
     while let Some((v, in_blob)) = stack.pop() {
         match v.kind() {
-            Kind::String => {
-                if !in_blob {
-                    total += bpe.encode_ordinary(v.as_str().unwrap_or("")).len() as u64;
-                }
+            Kind::String if !in_blob => {
+                total += bpe.encode_ordinary(v.as_str().unwrap_or("")).len() as u64;
             }
             Kind::Object => {
                 for (k, child) in v.members() {

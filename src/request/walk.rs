@@ -142,6 +142,7 @@ impl LineChecker {
             Ok(()) => {
                 // Recycle the segment buffer with this line's lifetime (in-place collect keeps the
                 // allocation: same size and alignment).
+                #[allow(clippy::unnecessary_filter_map)]
                 let recycled: Vec<Seg<'_>> = std::mem::take(segs)
                     .into_iter()
                     .filter_map(|_| None)
@@ -178,12 +179,14 @@ impl LineChecker {
                     }
                     None => LineKind::Unparsable,
                 };
-                *segs = walk
+                #[allow(clippy::unnecessary_filter_map)]
+                let recycled: Vec<Seg<'static>> = walk
                     .path
                     .into_vec()
                     .into_iter()
                     .filter_map(|_| None)
                     .collect();
+                *segs = recycled;
                 kind
             }
         };

@@ -2,4 +2,5 @@ mod common;
 mod equivalence;
 mod prepare;
 mod schema_gen;
+mod tokens;
 mod validate;

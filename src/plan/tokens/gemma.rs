@@ -52,7 +52,7 @@ pub fn cache_dir() -> Option<PathBuf> {
 }
 
 /// Finds the Gemma 3 vocabulary and checks its sha256: `explicit` (from `--tokenizer-model`)
-/// when given, and then nothing else; otherwise `[cache_dir]/gemma3_cleaned_262144_v2.spiece.model`.
+/// when given, and then nothing else; otherwise [`MODEL_FILE_NAME`] in [`cache_dir`].
 ///
 /// Errors: [`TokenizerError::ModelNotFound`] (naming where it looked and the fetch script),
 /// [`TokenizerError::ChecksumMismatch`], [`TokenizerError::Io`].

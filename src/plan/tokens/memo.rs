@@ -19,7 +19,7 @@
 //! blocks: 10⁻⁵ at 10⁷). The map is split into 64 shards, each behind its own `Mutex`, so rayon
 //! threads share one cache; a block is tokenised outside the lock, so two threads may both
 //! tokenise a block seen for the first time at the same moment (harmless: same value). The cache
-//! stops growing at [`MemoCounter::with_max_entries`] (default 2²⁴ entries, about 400 MB at most);
+//! stops growing at [`MemoCounter::with_max_entries`] (default 2²⁴ entries, at most about 600 MB);
 //! past that, unseen blocks are tokenised without being remembered, which is slower but still
 //! exact.
 //!
@@ -140,7 +140,8 @@ impl Hasher for KeyHasher {
     }
 }
 
-type Shard = Mutex<HashMap<u64, u32, BuildHasherDefault<KeyHasher>>>;
+type Map = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
+type Shard = Mutex<Map>;
 
 /// Counters of a [`MemoCounter`]'s work, summed over all threads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -395,9 +396,7 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn lock(
-    shard: &Shard,
-) -> std::sync::MutexGuard<'_, HashMap<u64, u32, BuildHasherDefault<KeyHasher>>> {
+fn lock(shard: &Shard) -> std::sync::MutexGuard<'_, Map> {
     // A panic while holding the lock cannot leave the map inconsistent for our use (inserts of
     // complete values only), so a poisoned lock is still usable.
     shard.lock().unwrap_or_else(|e| e.into_inner())

@@ -1,0 +1,442 @@
+//! Token counting against Google's own SentencePiece.
+//!
+//! These tests need the Gemma 3 vocabulary in the cache folder (not committed; 4.69 MB): run
+//! `sh benches/fetch_tokenizer.sh` once. Without it they fail, by design, so that CI cannot pass
+//! without checking exactness. Expected counts come from `benches/tokens_expected.py`
+//! (Python `sentencepiece`, `len(sp.encode(text))`).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use batchline::plan::tokens::{
+    blocks, locate_model, open_counter, Gemma3Counter, MemoCounter, O200kCounter, TokenCounter,
+    TokenizerError, TokensMode, MODEL_FILE_NAME, MODEL_SHA256,
+};
+use rayon::prelude::*;
+
+/// Texts where kitoken is known to differ from SentencePiece: (sample id, kitoken's count).
+/// Empty: kitoken 0.11.1 matches on every sample text.
+const KNOWN_MISMATCHES: &[(u64, u64)] = &[];
+
+fn gemma() -> &'static Gemma3Counter {
+    static COUNTER: OnceLock<Gemma3Counter> = OnceLock::new();
+    COUNTER.get_or_init(|| match Gemma3Counter::open(None) {
+        Ok(counter) => counter,
+        Err(e) => panic!(
+            "the Gemma 3 vocabulary is needed for these tests; run `sh benches/fetch_tokenizer.sh` \
+             first.\n{e}"
+        ),
+    })
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Sample {
+    id: u64,
+    kind: String,
+    text: String,
+}
+
+fn sample() -> Vec<Sample> {
+    let path = root().join("testdata/tokens/sample.jsonl");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            Sample {
+                id: v["id"].as_u64().unwrap(),
+                kind: v["kind"].as_str().unwrap().to_owned(),
+                text: v["text"].as_str().unwrap().to_owned(),
+            }
+        })
+        .collect()
+}
+
+fn expected() -> Vec<(u64, u64)> {
+    let path = root().join("testdata/tokens/expected_gemma3.json");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(v["model_sha256"], MODEL_SHA256);
+    v["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_u64().unwrap(), c["tokens"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn gemma3_counts_match_sentencepiece_on_the_sample() {
+    let counter = gemma();
+    assert_eq!(counter.name(), "gemma3");
+    assert!(counter.exact());
+    let sample = sample();
+    let expected = expected();
+    assert_eq!(
+        sample.len(),
+        expected.len(),
+        "regenerate expected_gemma3.json"
+    );
+    let mut diffs = Vec::new();
+    for (s, &(id, want)) in sample.iter().zip(&expected) {
+        assert_eq!(s.id, id);
+        let got = counter.count(&s.text);
+        let known = KNOWN_MISMATCHES.iter().find(|k| k.0 == id).map(|k| k.1);
+        if got != want && known != Some(got) {
+            diffs.push(format!(
+                "id {id} ({}): sentencepiece {want}, kitoken {got}",
+                s.kind
+            ));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} mismatches:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn memoised_blocks_sum_to_the_whole_text_count() {
+    let counter = gemma();
+    // Cut only after newline runs (no cap in reach): exact on every text.
+    let uncapped = MemoCounter::new(counter).with_max_block(1 << 20);
+    for s in sample() {
+        let whole = counter.count(&s.text);
+        assert_eq!(
+            uncapped.count_stream(s.text.as_bytes()),
+            whole,
+            "id {} ({})",
+            s.id,
+            s.kind
+        );
+    }
+    assert_eq!(uncapped.stats().forced_cuts, 0);
+
+    // Default 4 KiB cap: newline-free texts longer than that get forced cuts, each of which may
+    // move the count by about a token. Everything else stays exact.
+    let capped = MemoCounter::new(counter);
+    let mut off = Vec::new();
+    for s in sample() {
+        let whole = counter.count(&s.text) as i64;
+        let before = capped.stats().forced_cuts;
+        let memo = capped.count_stream(s.text.as_bytes()) as i64;
+        let cuts = (capped.stats().forced_cuts - before) as i64;
+        if cuts == 0 {
+            assert_eq!(memo, whole, "id {} ({}) has no forced cut", s.id, s.kind);
+        } else {
+            assert!(
+                (memo - whole).abs() <= cuts,
+                "id {} ({}): whole {whole}, blocks {memo}, {cuts} forced cuts",
+                s.id,
+                s.kind
+            );
+            off.push(format!(
+                "id {} ({}): {cuts} cuts, {:+} tokens",
+                s.id,
+                s.kind,
+                memo - whole
+            ));
+        }
+    }
+    println!("forced cuts: {}", off.join("; "));
+}
+
+#[test]
+fn memo_counts_each_distinct_block_once_across_threads() {
+    let counter = gemma();
+    let memo = MemoCounter::new(counter);
+    let doc: String = sample()
+        .iter()
+        .filter(|s| s.kind.starts_with("en") || s.kind.starts_with("code"))
+        .map(|s| s.text.clone() + "\n")
+        .collect();
+    let requests: Vec<String> = (0..64)
+        .map(|i| format!("{doc}\nQuestion {i}: what does line {i} say?"))
+        .collect();
+    let parallel: Vec<u64> = requests
+        .par_iter()
+        .map(|r| memo.count_stream(r.as_bytes()))
+        .collect();
+    let sequential: Vec<u64> = requests.iter().map(|r| counter.count(r)).collect();
+    assert_eq!(parallel, sequential);
+    let stats = memo.stats();
+    // The shared document is tokenised once (give or take a race on first sight), the
+    // questions once each.
+    assert!(
+        stats.tokenised_bytes < doc.len() as u64 * 3,
+        "{stats:?} for a {}-byte document",
+        doc.len()
+    );
+}
+
+#[test]
+fn cumulative_counts_are_exact_at_newline_cuts() {
+    let counter = gemma();
+    let memo = MemoCounter::new(counter);
+    for s in sample().iter().filter(|s| s.text.contains('\n')) {
+        let text = s.text.as_bytes();
+        let ends: Vec<usize> = blocks(text, memo.max_block()).map(|r| r.end).collect();
+        let got = memo.count_prefix_at(text, &ends);
+        for (&end, &n) in ends.iter().zip(&got) {
+            let prefix = std::str::from_utf8(&text[..end]).unwrap();
+            assert_eq!(n, counter.count(prefix), "id {} at {end}", s.id);
+        }
+        // Inside blocks: monotone and between the neighbouring exact values.
+        let offsets: Vec<usize> = (0..=text.len()).step_by(7).collect();
+        let got = memo.count_prefix_at(text, &offsets);
+        assert!(got.windows(2).all(|w| w[0] <= w[1]), "id {}", s.id);
+        assert_eq!(
+            memo.count_prefix_at(text, &[text.len() + 5]),
+            [counter.count(&s.text)]
+        );
+    }
+}
+
+#[test]
+fn o200k_is_labelled_an_estimate() {
+    let o200k = O200kCounter::new().unwrap();
+    assert_eq!(o200k.name(), "o200k (estimate)");
+    assert!(!o200k.exact());
+    assert_eq!(o200k.count("Hello, world!"), 4);
+    assert_eq!(o200k.count(""), 0);
+    // Its memoised count equals the whole count on newline-cut text.
+    let memo = MemoCounter::new(&o200k).with_max_block(1 << 20);
+    let text = "first line\nsecond line\n\nthird";
+    assert_eq!(memo.count(text), o200k.count(text));
+}
+
+#[test]
+fn open_counter_by_table_name() {
+    // `gemma3` goes to the Gemma 3 loader (an explicit path that does not exist shows it without
+    // loading the 262k-piece vocabulary a second time in this test binary).
+    let err = open_counter("gemma3", Some(Path::new("/nonexistent/v.model")))
+        .err()
+        .unwrap();
+    assert!(matches!(err, TokenizerError::ModelNotFound { .. }), "{err}");
+    let o200k = open_counter("o200k", None).unwrap();
+    assert!(!o200k.exact());
+    assert_eq!(o200k.count("Hello, world!"), 4);
+    let err = open_counter("gemma4", None).err().unwrap();
+    assert!(matches!(err, TokenizerError::UnknownTokenizer(_)), "{err}");
+    let boxed: Box<dyn TokenCounter> = Box::new(O200kCounter::new().unwrap());
+    let memo = MemoCounter::new(&boxed);
+    assert_eq!(memo.name(), "o200k (estimate)");
+}
+
+#[test]
+fn the_model_file_is_checked() {
+    let found = locate_model(None).expect("run `sh benches/fetch_tokenizer.sh` first");
+    assert!(found.ends_with(MODEL_FILE_NAME));
+    assert_eq!(locate_model(Some(&found)).unwrap(), found);
+
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("wrong.model");
+    std::fs::write(&wrong, b"not the vocabulary").unwrap();
+    let err = Gemma3Counter::from_file(&wrong).unwrap_err();
+    assert!(
+        matches!(err, TokenizerError::ChecksumMismatch { .. }),
+        "{err}"
+    );
+    let msg = batchline::Error::from(err).to_string();
+    assert!(
+        msg.contains(MODEL_SHA256) && msg.contains("wrong.model"),
+        "{msg}"
+    );
+
+    let err = Gemma3Counter::from_cache_dir(dir.path()).unwrap_err();
+    assert!(matches!(err, TokenizerError::ModelNotFound { .. }));
+    assert!(
+        err.to_string().contains("benches/fetch_tokenizer.sh"),
+        "{err}"
+    );
+    let err = locate_model(Some(Path::new("/nonexistent/gemma.model"))).unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent/gemma.model"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tokens_mode_parses() {
+    for m in [TokensMode::Exact, TokensMode::Sample, TokensMode::Off] {
+        assert_eq!(m.as_str().parse::<TokensMode>().unwrap(), m);
+    }
+    assert_eq!("EXACT".parse::<TokensMode>().unwrap(), TokensMode::Exact);
+    assert!("full".parse::<TokensMode>().is_err());
+    assert_eq!(TokensMode::default(), TokensMode::Exact);
+}
+
+#[test]
+fn sampled_counting_extrapolates_by_bytes() {
+    let counter = gemma();
+    let memo = MemoCounter::new(counter);
+    let texts: Vec<String> = sample().into_iter().map(|s| s.text).collect();
+    let whole: u64 = texts.iter().map(|t| counter.count(t)).sum();
+    let mut total = batchline::plan::tokens::SampleTally::default();
+    for t in &texts {
+        total.add(&memo.count_stream_sampled(t.as_bytes(), 0.5, 42));
+    }
+    let estimate = total.estimate(total.tokens_per_byte().unwrap());
+    let err = (estimate as f64 - whole as f64).abs() / whole as f64;
+    // A mixed-script sample is the worst case for a bytes ratio; just check it is in range.
+    assert!(err < 0.5, "estimate {estimate} vs {whole}");
+    let full = texts.iter().fold(
+        batchline::plan::tokens::SampleTally::default(),
+        |mut acc, t| {
+            acc.add(&memo.count_stream_sampled(t.as_bytes(), 1.0, 42));
+            acc
+        },
+    );
+    assert_eq!(full.unsampled_bytes, 0);
+}
+
+/// The prompt texts of one request line, each counted alone (as Google's SDK counts parts):
+/// system instruction parts and content parts with `text`.
+fn prompt_texts(line: &[u8]) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+    let req = &v["request"];
+    let mut out = Vec::new();
+    let mut parts = |content: &serde_json::Value| {
+        for p in content["parts"].as_array().into_iter().flatten() {
+            if let Some(t) = p["text"].as_str() {
+                out.push(t.to_owned());
+            }
+        }
+    };
+    for key in ["systemInstruction", "system_instruction"] {
+        parts(&req[key]);
+    }
+    for c in req["contents"].as_array().into_iter().flatten() {
+        parts(c);
+    }
+    out
+}
+
+/// Throughput of whole-text counting against block-memoised counting on generated corpora.
+/// Run in release, with the machine otherwise idle if possible:
+///
+/// ```sh
+/// cargo test --release --test it tokens::throughput -- --ignored --nocapture
+/// ```
+///
+/// `BATCHLINE_TOKENS_BENCH_MB` sets the corpus size (default 50 MB per shape).
+#[test]
+#[ignore = "benchmark: run in release with --ignored --nocapture"]
+fn throughput() {
+    use batchline::corpus::{generate_vec, CorpusOptions, Shape};
+    use std::time::Instant;
+
+    let mb: u64 = std::env::var("BATCHLINE_TOKENS_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let start = Instant::now();
+    let counter = gemma();
+    println!(
+        "loading the Gemma 3 vocabulary: {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for shape in [Shape::Short, Shape::Long] {
+        let opts = CorpusOptions {
+            seed: 1,
+            shape,
+            target_bytes: mb << 20,
+        };
+        let (corpus, report) = generate_vec(&opts);
+        let requests: Vec<Vec<String>> = corpus
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(prompt_texts)
+            .collect();
+        let text_bytes: usize = requests.iter().flatten().map(|t| t.len()).sum();
+        let in_mb = corpus.len() as f64 / 1e6;
+        println!(
+            "\n{shape}: {} lines, {:.1} MB input, {:.1} MB prompt text",
+            report.lines,
+            in_mb,
+            text_bytes as f64 / 1e6
+        );
+        let mut results = Vec::new();
+        for (label, threads) in [("1 thread", &one), ("2 threads", &two)] {
+            let start = Instant::now();
+            let whole: u64 = threads.install(|| {
+                requests
+                    .par_iter()
+                    .map(|r| r.iter().map(|t| counter.count(t)).sum::<u64>())
+                    .sum()
+            });
+            let t_whole = start.elapsed().as_secs_f64();
+
+            let memo = MemoCounter::new(counter);
+            let start = Instant::now();
+            let blocked: u64 = threads.install(|| {
+                requests
+                    .par_iter()
+                    .map(|r| {
+                        r.iter()
+                            .map(|t| memo.count_stream(t.as_bytes()))
+                            .sum::<u64>()
+                    })
+                    .sum()
+            });
+            let t_memo = start.elapsed().as_secs_f64();
+            let s = memo.stats();
+            println!(
+                "  {label}: whole {whole} tokens in {t_whole:.2} s = {:.2} MB/s input, {:.2} MB/s text, {:.2} M tokens/s",
+                in_mb / t_whole,
+                text_bytes as f64 / 1e6 / t_whole,
+                whole as f64 / 1e6 / t_whole
+            );
+            println!(
+                "  {label}: memo  {blocked} tokens in {t_memo:.2} s = {:.2} MB/s input, {:.2} MB/s text, {:.2} M tokens/s; speed-up {:.1}x",
+                in_mb / t_memo,
+                text_bytes as f64 / 1e6 / t_memo,
+                blocked as f64 / 1e6 / t_memo,
+                t_whole / t_memo
+            );
+            println!(
+                "  {label}: memo  {} blocks, {} distinct remembered, {:.1} MB tokenised ({:.1}% of text), {} forced cuts, count diff {:+}",
+                s.blocks,
+                s.entries,
+                s.tokenised_bytes as f64 / 1e6,
+                100.0 * s.tokenised_bytes as f64 / text_bytes as f64,
+                s.forced_cuts,
+                blocked as i64 - whole as i64
+            );
+            // A second pass with the warm cache: every block is a hit, so this is the cost of
+            // cutting, hashing and the sharded-map lookups alone.
+            let start = Instant::now();
+            let warm: u64 = threads.install(|| {
+                requests
+                    .par_iter()
+                    .map(|r| {
+                        r.iter()
+                            .map(|t| memo.count_stream(t.as_bytes()))
+                            .sum::<u64>()
+                    })
+                    .sum()
+            });
+            let t_warm = start.elapsed().as_secs_f64();
+            assert_eq!(warm, blocked);
+            println!(
+                "  {label}: warm cache (all hits) {t_warm:.3} s = {:.0} MB/s input",
+                in_mb / t_warm
+            );
+            results.push((whole, blocked));
+        }
+        assert_eq!(results[0], results[1], "thread count changed a total");
+    }
+}
