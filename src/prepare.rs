@@ -18,8 +18,10 @@ use crate::models::ModelFacts;
 use crate::plan::cache::{cache_bound, families, simulate, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
 use crate::plan::order::{prime, trie_order, Order, DEFAULT_PRIME_GAPS};
-use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor};
+use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor, TokenSetup};
 use crate::plan::shard::{cut, ShardLimits};
+use crate::plan::tokens::memo::{MemoCounter, SampleTally};
+use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
 use crate::request::diag::{Diagnostic, Severity};
 use crate::request::job::JobStats;
 use crate::request::prompt::{DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS};
@@ -27,7 +29,9 @@ use crate::request::schema;
 use crate::request::walk::{LineChecker, RequestLimits};
 use crate::run::atomic::AtomicFile;
 use crate::run::index::{write_index, IndexLine, IndexUnique, NOT_SENT};
-use crate::run::manifest::{content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION};
+use crate::run::manifest::{
+    content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION,
+};
 use crate::validate::{place_job_findings, scan_bytes, FileReport, ValidateOptions};
 
 /// How the per-request key travels through Vertex.
@@ -41,9 +45,15 @@ pub enum KeyMode {
     None,
 }
 
-/// Bytes per token assumed with `--tokens off` when judging whether a prefix reaches the model's
-/// minimum cacheable size and for cost: English averages about 4 bytes per Gemma 3 token.
+/// Bytes per token assumed with `--tokens off` for totals and cost: English averages about 4
+/// bytes per Gemma 3 token.
 pub const BYTES_PER_TOKEN_OFF: u64 = 4;
+
+/// Bytes per token assumed with `--tokens off` for prefix sizes, i.e. whether a shared prefix
+/// reaches the model's minimum cacheable size and how many tokens a hit saves: deliberately more
+/// bytes per token than typical text (generated English measured 5.6, code and CJK fewer), so
+/// predicted cache hits are not overstated.
+pub const BYTES_PER_TOKEN_PREFIX_OFF: u64 = 6;
 
 /// Options of [`prepare`] and [`stats`].
 #[derive(Clone)]
@@ -70,6 +80,12 @@ pub struct PrepareOptions {
     pub sim_ttl: Option<u64>,
     /// Prompt key tunables.
     pub key_config: KeyConfig,
+    /// Token counting: `None` = exact when the model's vocabulary is available, else off.
+    pub tokens: Option<TokensMode>,
+    /// The Gemma 3 vocabulary file (else the cache folder).
+    pub tokenizer_model: Option<PathBuf>,
+    /// Share of distinct text blocks tokenised under `--tokens sample`.
+    pub sample_rate: f64,
 }
 
 impl Default for PrepareOptions {
@@ -92,6 +108,9 @@ impl Default for PrepareOptions {
                 block_bytes: DEFAULT_BLOCK_BYTES,
                 max_blocks: DEFAULT_MAX_BLOCKS,
             },
+            tokens: None,
+            tokenizer_model: None,
+            sample_rate: 0.05,
         }
     }
 }
@@ -146,6 +165,27 @@ pub struct TokenReport {
     pub prompt_tokens_with_duplicates: u64,
     /// Per-request distribution: min, p50, p90, p99, max.
     pub per_request: [u64; 5],
+    /// `exact`, `sample` or `off`.
+    pub mode: String,
+    /// Under `sample`: bytes of distinct text blocks tokenised and in total; otherwise empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleReport>,
+    /// Why counting is off or an estimate, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What `--tokens sample` tokenised.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleReport {
+    /// Share of distinct blocks asked for.
+    pub rate: f64,
+    /// Text bytes whose blocks were tokenised.
+    pub sampled_bytes: u64,
+    /// Text bytes estimated from the sample's tokens per byte.
+    pub unsampled_bytes: u64,
+    /// Tokens per byte of the sample.
+    pub tokens_per_byte: f64,
 }
 
 /// Estimated input cost in USD.
@@ -213,6 +253,8 @@ struct Flat {
     prompt_bytes: u64,
     samples: bool,
     codes: Vec<&'static str>,
+    tokens: u64,
+    unsampled_bytes: u64,
 }
 
 /// Everything the scan produced.
@@ -224,9 +266,27 @@ struct Scanned {
     job: JobStats,
     lines: Vec<Flat>,
     blocks: Vec<u64>,
+    /// Cumulative tokens parallel to `blocks` (exact counting only).
+    cum: Vec<u32>,
+    tally: SampleTally,
+    tokens: TokenState,
 }
 
-fn scan_inputs(opts: &PrepareOptions, limits: RequestLimits) -> Result<Scanned> {
+/// How tokens were counted.
+#[derive(Clone)]
+struct TokenState {
+    mode: TokensMode,
+    counter: String,
+    exact: bool,
+    note: Option<String>,
+}
+
+fn scan_inputs(
+    opts: &PrepareOptions,
+    limits: RequestLimits,
+    setup: Option<TokenSetup<'_>>,
+    tokens: TokenState,
+) -> Result<Scanned> {
     let v = &opts.validate;
     let mut out = Scanned {
         names: v.inputs.clone(),
@@ -236,17 +296,24 @@ fn scan_inputs(opts: &PrepareOptions, limits: RequestLimits) -> Result<Scanned> 
         job: JobStats::default(),
         lines: Vec::new(),
         blocks: Vec::new(),
+        cum: Vec::new(),
+        tally: SampleTally::default(),
+        tokens,
     };
     for (file_index, name) in v.inputs.iter().enumerate() {
         let data = open_input(name, v.mmap)?;
         let key_config = opts.key_config;
-        let scan = scan_bytes(name, &data, v, limits, move || PlanVisitor::new(key_config));
+        let scan = scan_bytes(name, &data, v, limits, move || {
+            PlanVisitor::new(key_config, setup)
+        });
         out.files.push(scan.report);
         out.diagnostics.extend(scan.diagnostics);
         out.job.merge(scan.job);
         for (first_line, visitor) in scan.chunks {
             let base = out.blocks.len();
             out.blocks.extend_from_slice(&visitor.blocks);
+            out.cum.extend_from_slice(&visitor.cum);
+            out.tally.add(&visitor.tally);
             for (i, rec) in visitor.lines.into_iter().enumerate() {
                 out.lines.push(Flat {
                     file: file_index as u32,
@@ -259,6 +326,8 @@ fn scan_inputs(opts: &PrepareOptions, limits: RequestLimits) -> Result<Scanned> 
                     prompt_bytes: rec.prompt_bytes,
                     samples: rec.samples,
                     codes: rec.codes,
+                    tokens: rec.tokens,
+                    unsampled_bytes: rec.unsampled_bytes,
                 });
             }
         }
@@ -289,7 +358,8 @@ fn options_json(opts: &PrepareOptions) -> serde_json::Value {
         "model": opts.validate.model,
         "block_bytes": opts.key_config.block_bytes,
         "max_blocks": opts.key_config.max_blocks,
-        "tokens": "off",
+        "tokens": opts.tokens.map_or("auto", |t| t.as_str()),
+        "sample_rate": opts.sample_rate,
     })
 }
 
@@ -345,7 +415,51 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
         .num_threads(v.threads)
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
-    pool.install(|| run_in_pool(opts, write, &facts, limits))
+    // Token counting: the model's own vocabulary where we have it.
+    let wanted = opts.tokens.unwrap_or(TokensMode::Exact);
+    let counter: Option<Box<dyn TokenCounter>> = if wanted == TokensMode::Off {
+        None
+    } else {
+        match open_counter(&facts.tokenizer, opts.tokenizer_model.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) if opts.tokens.is_none() => {
+                let _ = e;
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let state = match &counter {
+        None => TokenState {
+            mode: TokensMode::Off,
+            counter: format!("bytes/{BYTES_PER_TOKEN_OFF}"),
+            exact: false,
+            note: Some(if wanted == TokensMode::Off {
+                format!("--tokens off: sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token")
+            } else {
+                format!(
+                    "the {} vocabulary is not available (run benches/fetch_tokenizer.sh or pass --tokenizer-model): sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token",
+                    facts.tokenizer
+                )
+            }),
+        },
+        Some(c) => TokenState {
+            mode: wanted,
+            counter: c.name().to_string(),
+            exact: c.exact() && wanted == TokensMode::Exact,
+            note: (!c.exact()).then(|| {
+                "no vocabulary is known for this model: counts are an o200k estimate".to_string()
+            }),
+        },
+    };
+    let memo = counter.as_deref().map(MemoCounter::new);
+    let setup = memo.as_ref().map(|m| TokenSetup {
+        memo: m,
+        mode: state.mode,
+        sample_rate: opts.sample_rate,
+        seed: 0x5eed,
+    });
+    pool.install(|| run_in_pool(opts, write, &facts, limits, setup, state))
 }
 
 fn guard_inputs_outside_run(inputs: &[String], run: &Path) -> Result<()> {
@@ -373,9 +487,11 @@ fn run_in_pool(
     write: bool,
     facts: &ModelFacts,
     limits: RequestLimits,
+    setup: Option<TokenSetup<'_>>,
+    tokens: TokenState,
 ) -> Result<PrepareReport> {
     let v = &opts.validate;
-    let scanned = scan_inputs(opts, limits)?;
+    let scanned = scan_inputs(opts, limits, setup, tokens)?;
     let inputs = if write {
         Some(input_entries(&scanned.names, &scanned.data)?)
     } else {
@@ -417,13 +533,25 @@ fn run_in_pool(
     let plan = build_plan(opts, facts, &scanned);
     let mut report = plan.report;
     if write {
-        write_run(opts, &scanned, &plan.shards, &plan.of_line, &plan.positions, &mut report, inputs.expect("computed when writing"))?;
+        write_run(
+            opts,
+            &scanned,
+            &plan.shards,
+            &plan.of_line,
+            &plan.positions,
+            &mut report,
+            inputs.expect("computed when writing"),
+        )?;
     }
     let _ = v;
     Ok(report)
 }
 
-fn plan_only(opts: &PrepareOptions, facts: &ModelFacts, scanned: &Scanned) -> Result<PrepareReport> {
+fn plan_only(
+    opts: &PrepareOptions,
+    facts: &ModelFacts,
+    scanned: &Scanned,
+) -> Result<PrepareReport> {
     Ok(build_plan(opts, facts, scanned).report)
 }
 
@@ -458,7 +586,11 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
     let (of_line, reps) = dedup(&hashes, opts.keep_duplicates);
     let n_unique = reps.len();
     let valid = hashes.iter().filter(|h| h.is_some()).count() as u64;
-    let blank = s.lines.iter().filter(|l| l.status == LineStatus::Blank).count() as u64;
+    let blank = s
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Blank)
+        .count() as u64;
     let invalid = s.lines.len() as u64 - valid - blank;
     let key_len = |u: usize| -> u64 {
         match &opts.key {
@@ -466,16 +598,38 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
             KeyMode::None => 0,
         }
     };
-    // Per unique: its blocks, cumulative tokens (by bytes), prompt tokens, shard bytes.
+    // Per line: prompt tokens (exact, sampled + extrapolated, or by bytes).
+    let tpb = s
+        .tally
+        .tokens_per_byte()
+        .unwrap_or(1.0 / BYTES_PER_TOKEN_OFF as f64);
+    let line_tokens = |l: &Flat| -> u64 {
+        match s.tokens.mode {
+            TokensMode::Off => tokens_of_bytes(l.prompt_bytes),
+            TokensMode::Exact => l.tokens,
+            TokensMode::Sample => l.tokens + (l.unsampled_bytes as f64 * tpb).round() as u64,
+        }
+    };
+    // Per unique: its blocks, cumulative tokens at block ends, prompt tokens, shard bytes.
     let block_bytes = opts.key_config.block_bytes as u64;
     let mut cum: Vec<u32> = Vec::with_capacity(s.blocks.len());
     let mut cum_range: Vec<(usize, usize)> = Vec::with_capacity(n_unique);
     for &r in &reps {
         let l = &s.lines[r];
         let start = cum.len();
-        for b in 0..l.blocks.1 as u64 {
-            let end = ((b + 1) * block_bytes).min(l.prompt_bytes);
-            cum.push(tokens_of_bytes(end).min(u32::MAX as u64) as u32);
+        if s.tokens.mode == TokensMode::Exact {
+            cum.extend_from_slice(&s.cum[l.blocks.0..l.blocks.0 + l.blocks.1]);
+        } else {
+            let total = line_tokens(l);
+            for b in 0..l.blocks.1 as u64 {
+                let end = ((b + 1) * block_bytes).min(l.prompt_bytes);
+                let t = if s.tokens.mode == TokensMode::Off {
+                    end / BYTES_PER_TOKEN_PREFIX_OFF
+                } else {
+                    (total as f64 * end as f64 / l.prompt_bytes.max(1) as f64) as u64
+                };
+                cum.push(t.min(u32::MAX as u64) as u32);
+            }
         }
         cum_range.push((start, l.blocks.1));
     }
@@ -487,7 +641,7 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
             SimRow {
                 blocks: &s.blocks[l.blocks.0..l.blocks.0 + l.blocks.1],
                 cum_tokens: &cum[cum_range[u].0..cum_range[u].0 + cum_range[u].1],
-                prompt_tokens: tokens_of_bytes(l.prompt_bytes),
+                prompt_tokens: line_tokens(l),
             }
         })
         .collect();
@@ -500,11 +654,16 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
     // Input order and trie order.
     let input_ids: Vec<u32> = (0..n_unique as u32).collect();
     let mut trie_ids = input_ids.clone();
-    trie_order(&mut trie_ids, |u| (rows[u as usize].blocks, first_line[u as usize]));
+    trie_order(&mut trie_ids, |u| {
+        (rows[u as usize].blocks, first_line[u as usize])
+    });
     let lcp_of = |ids: &[u32]| -> Vec<u32> {
         let mut lcp = vec![0u32; ids.len()];
         for i in 1..ids.len() {
-            let (a, b) = (rows[ids[i - 1] as usize].blocks, rows[ids[i] as usize].blocks);
+            let (a, b) = (
+                rows[ids[i - 1] as usize].blocks,
+                rows[ids[i] as usize].blocks,
+            );
             lcp[i] = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32;
         }
         lcp
@@ -532,7 +691,11 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
     let sim_cfg = SimConfig {
         workers: opts.sim_workers,
         ttl_rounds: opts.sim_ttl,
-        min_cache_tokens: if facts.implicit_cache_in_batch { min_cache } else { u64::MAX },
+        min_cache_tokens: if facts.implicit_cache_in_batch {
+            min_cache
+        } else {
+            u64::MAX
+        },
     };
     let sim = |shards: &[Vec<u32>]| -> SimReport {
         shards
@@ -613,7 +776,7 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
         .lines
         .iter()
         .filter(|l| l.status == LineStatus::Valid)
-        .map(|l| tokens_of_bytes(l.prompt_bytes))
+        .map(line_tokens)
         .sum();
     let chosen = &simulation[match opts.order {
         Order::Input => 0,
@@ -630,7 +793,11 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
         batch: per_m(total_prompt, price.input) * discount,
         batch_with_cache: per_m(total_prompt - chosen.cached_tokens, price.input) * discount
             + per_m(chosen.cached_tokens, price.cached_input),
-        note: "input tokens only (output depends on the answers); cached tokens at the cache price, which does not stack with the batch discount; tokens estimated at 4 bytes per token (--tokens off)".into(),
+        note: format!(
+            "input tokens only (output depends on the answers); cached tokens at the cache price, which does not stack with the batch discount; tokens: {}{}",
+            s.tokens.counter,
+            if s.tokens.exact { "" } else { " (estimate)" }
+        ),
     };
     // Duplicates.
     let mut duplicate_bytes = 0;
@@ -667,11 +834,19 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
         shards: shard_reports,
         order: opts.order,
         tokens: TokenReport {
-            counter: format!("bytes/{BYTES_PER_TOKEN_OFF} (--tokens off)"),
-            exact: false,
+            counter: s.tokens.counter.clone(),
+            exact: s.tokens.exact,
             prompt_tokens: total_prompt,
             prompt_tokens_with_duplicates: with_dups,
             per_request: [q(0.0), q(0.5), q(0.9), q(0.99), q(1.0)],
+            mode: s.tokens.mode.as_str().to_string(),
+            sample: (s.tokens.mode == TokensMode::Sample).then(|| SampleReport {
+                rate: opts.sample_rate,
+                sampled_bytes: s.tally.sampled_bytes,
+                unsampled_bytes: s.tally.unsampled_bytes,
+                tokens_per_byte: tpb,
+            }),
+            note: s.tokens.note.clone(),
         },
         families: families_report,
         simulation,
@@ -721,7 +896,12 @@ pub fn key_value(u: usize) -> String {
 }
 
 /// Writes one shard line: the original line with the key member spliced in after its `{`.
-fn write_shard_line<W: Write>(w: &mut W, line: &[u8], key: &KeyMode, u: usize) -> std::io::Result<()> {
+fn write_shard_line<W: Write>(
+    w: &mut W,
+    line: &[u8],
+    key: &KeyMode,
+    u: usize,
+) -> std::io::Result<()> {
     match key {
         KeyMode::None => w.write_all(line)?,
         KeyMode::Member(name) => {
@@ -769,7 +949,11 @@ fn write_run(
 ) -> Result<()> {
     let run = &opts.run;
     if let KeyMode::Member(name) = &opts.key {
-        if let Some(f) = report.files.iter().find(|f| f.extra_members.contains_key(name)) {
+        if let Some(f) = report
+            .files
+            .iter()
+            .find(|f| f.extra_members.contains_key(name))
+        {
             return Err(Error::Usage(format!(
                 "{} already has a top-level member `{name}`; choose another --key-field",
                 f.file
@@ -895,8 +1079,13 @@ fn write_run(
         .collect();
     let mut files = Vec::new();
     let mut index_bytes = Vec::new();
-    write_index(&mut index_bytes, s.names.len() as u32, &index_lines, &index_uniques)
-        .map_err(|e| Error::io(run.join("index.bin"), e))?;
+    write_index(
+        &mut index_bytes,
+        s.names.len() as u32,
+        &index_lines,
+        &index_uniques,
+    )
+    .map_err(|e| Error::io(run.join("index.bin"), e))?;
     files.push(publish(run, "index.bin", &index_bytes)?);
     // invalid.jsonl
     let mut invalid = Vec::new();
@@ -909,7 +1098,8 @@ fn write_run(
         invalid.push(b'\n');
     }
     files.push(publish(run, "invalid.jsonl", &invalid)?);
-    let report_bytes = serde_json::to_vec_pretty(&ReportFile::from(&*report)).expect("serialisable");
+    let report_bytes =
+        serde_json::to_vec_pretty(&ReportFile::from(&*report)).expect("serialisable");
     files.push(publish(run, "report.json", &report_bytes)?);
     let manifest = Manifest {
         format_version: FORMAT_VERSION,

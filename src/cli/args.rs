@@ -122,7 +122,12 @@ pub struct PlanArgs {
     pub order: OrderArg,
 
     /// Rows ahead of a family's start for its first members (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "1024,256,64,16", value_name = "N,N,…")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1024,256,64,16",
+        value_name = "N,N,…"
+    )]
     pub prime_gaps: Vec<usize>,
 
     /// Send every valid line, duplicates included.
@@ -144,6 +149,23 @@ pub struct PlanArgs {
     /// Do not add a key (collect then matches by the echoed request's hash only).
     #[arg(long)]
     pub no_key: bool,
+
+    /// Token counting: `exact` (the model's own vocabulary, each distinct text block once),
+    /// `sample` (a seeded sample of distinct blocks, the rest by bytes) or `off` (bytes only).
+    #[arg(
+        long,
+        value_name = "MODE",
+        long_help = "Token counting. `exact`: Gemini 2.x/3.0 models count with the Gemma 3 SentencePiece vocabulary, as Google's SDK does; text is cut after newline runs and each distinct block is tokenised once, so a document shared by thousands of requests costs one tokenisation. `sample`: only a seeded sample of distinct blocks (--sample-rate) is tokenised and the rest is extrapolated by bytes. `off`: sizes are estimated at 4 bytes per token. Default: exact when the vocabulary is available (cache folder or --tokenizer-model), else off, and the report says which."
+    )]
+    pub tokens: Option<String>,
+
+    /// The Gemma 3 vocabulary file (`gemma3_cleaned_262144_v2.spiece.model`, sha256-checked).
+    #[arg(long, value_name = "PATH")]
+    pub tokenizer_model: Option<PathBuf>,
+
+    /// Share of distinct text blocks tokenised under `--tokens sample`.
+    #[arg(long, default_value_t = 0.05, value_name = "RATE")]
+    pub sample_rate: f64,
 
     /// Cache simulation: rows Vertex runs at once.
     #[arg(long, default_value_t = 256, value_name = "W")]

@@ -5,6 +5,8 @@
 //! and offsets into the mapped input, never copies of the line.
 
 use crate::input::Line;
+use crate::plan::tokens::memo::{MemoCounter, SampleTally};
+use crate::plan::tokens::TokensMode;
 use crate::request::canon::{canonical_hash, CanonScratch};
 use crate::request::diag::{Finding, Severity};
 use crate::request::prompt::{chain_hashes, prompt_stream, PromptScratch};
@@ -45,6 +47,112 @@ pub struct LineRec {
     pub samples: bool,
     /// Row error codes of an invalid line (as stable strings).
     pub codes: Vec<&'static str>,
+    /// Prompt tokens counted (all of them with `exact`; the sampled blocks' with `sample`).
+    pub tokens: u64,
+    /// Prompt text bytes not in the sample (`sample` only): estimated by the corpus ratio.
+    pub unsampled_bytes: u64,
+}
+
+/// How a visitor counts tokens.
+#[derive(Clone, Copy)]
+pub struct TokenSetup<'a> {
+    /// The shared, memoised counter.
+    pub memo: &'a MemoCounter<'a>,
+    /// `Exact` or `Sample` (`Off` has no setup).
+    pub mode: TokensMode,
+    /// Share of distinct blocks tokenised under `Sample`.
+    pub sample_rate: f64,
+    /// Seed of the sample.
+    pub seed: u64,
+}
+
+/// Tags of prompt-stream pieces whose payload is text the tokenizer counts (see
+/// [`crate::request::prompt`]): text parts, tool declarations, and function calls/responses and
+/// other structured part fields. Roles, media and signatures are not text tokens (Google's SDK
+/// counts no turn tokens; media are billed per item).
+fn counted_tag(tag: u8) -> bool {
+    matches!(tag, b'x' | b'T' | b'j')
+}
+
+/// Cumulative prompt tokens at each of `ends` (stream offsets, ascending) and the total, counting
+/// only the text pieces of the stream, each on its own (delimiters never merge into tokens).
+pub fn stream_tokens(
+    memo: &MemoCounter<'_>,
+    stream: &[u8],
+    ends: &[usize],
+    cum: &mut Vec<u32>,
+) -> u64 {
+    let mut total = 0u64;
+    let mut next_end = 0;
+    let mut pos = 0;
+    while pos < stream.len() {
+        // A piece: 0xFF, tag, payload up to the next 0xFF.
+        let (tag, start) =
+            if stream[pos] == crate::request::prompt::DELIMITER && pos + 1 < stream.len() {
+                (stream[pos + 1], pos + 2)
+            } else {
+                (b'x', pos)
+            };
+        let end = memchr::memchr(
+            crate::request::prompt::DELIMITER,
+            &stream[start.min(stream.len())..],
+        )
+        .map_or(stream.len(), |i| start + i);
+        let inside: Vec<usize> = ends[next_end..]
+            .iter()
+            .take_while(|&&e| e <= end)
+            .map(|&e| e.saturating_sub(start))
+            .collect();
+        if counted_tag(tag) && start < end {
+            let payload = &stream[start..end];
+            let mut offsets = inside.clone();
+            offsets.push(payload.len());
+            let counts = memo.count_prefix_at(payload, &offsets);
+            for &c in &counts[..inside.len()] {
+                cum.push((total + c).min(u32::MAX as u64) as u32);
+            }
+            total += counts[inside.len()];
+        } else {
+            for _ in &inside {
+                cum.push(total.min(u32::MAX as u64) as u32);
+            }
+        }
+        next_end += inside.len();
+        pos = end.max(pos + 1);
+    }
+    for _ in next_end..ends.len() {
+        cum.push(total.min(u32::MAX as u64) as u32);
+    }
+    total
+}
+
+/// Sampled counting of the text pieces: (sampled tokens, sampled bytes, unsampled bytes).
+fn stream_tokens_sampled(
+    memo: &MemoCounter<'_>,
+    stream: &[u8],
+    rate: f64,
+    seed: u64,
+) -> SampleTally {
+    let mut tally = SampleTally::default();
+    let mut pos = 0;
+    while pos < stream.len() {
+        let (tag, start) =
+            if stream[pos] == crate::request::prompt::DELIMITER && pos + 1 < stream.len() {
+                (stream[pos + 1], pos + 2)
+            } else {
+                (b'x', pos)
+            };
+        let end = memchr::memchr(
+            crate::request::prompt::DELIMITER,
+            &stream[start.min(stream.len())..],
+        )
+        .map_or(stream.len(), |i| start + i);
+        if counted_tag(tag) && start < end {
+            tally.add(&memo.count_stream_sampled(&stream[start..end], rate, seed));
+        }
+        pos = end.max(pos + 1);
+    }
+    tally
 }
 
 /// Tunables of the prompt key.
@@ -57,8 +165,14 @@ pub struct KeyConfig {
 }
 
 /// Gathers the records of one chunk.
-pub struct PlanVisitor {
+pub struct PlanVisitor<'a> {
     config: KeyConfig,
+    tokens: Option<TokenSetup<'a>>,
+    /// Cumulative tokens at each block end, parallel to `blocks` (`exact` only).
+    pub cum: Vec<u32>,
+    /// Sum of the sample tallies of this chunk (`sample` only).
+    pub tally: SampleTally,
+    ends: Vec<usize>,
     canon: CanonScratch,
     prompt: PromptScratch,
     /// Records, one per line of the chunk, in order.
@@ -66,14 +180,29 @@ pub struct PlanVisitor {
     /// Chain hashes of every valid line, back to back.
     pub blocks: Vec<u64>,
     scratch_blocks: Vec<u64>,
-    pending: Option<(u64, u128, u32, u32, u64, bool)>,
+    pending: Option<Pending>,
 }
 
-impl PlanVisitor {
+struct Pending {
+    index: u64,
+    hash: u128,
+    blocks_start: u32,
+    blocks_len: u32,
+    prompt_bytes: u64,
+    samples: bool,
+    tokens: u64,
+    unsampled_bytes: u64,
+}
+
+impl<'a> PlanVisitor<'a> {
     /// A visitor with empty buffers.
-    pub fn new(config: KeyConfig) -> Self {
+    pub fn new(config: KeyConfig, tokens: Option<TokenSetup<'a>>) -> Self {
         PlanVisitor {
             config,
+            tokens,
+            cum: Vec::new(),
+            tally: SampleTally::default(),
+            ends: Vec::new(),
             canon: CanonScratch::default(),
             prompt: PromptScratch::default(),
             lines: Vec::new(),
@@ -95,7 +224,10 @@ pub fn request_samples(request: JsonRef<'_, '_>) -> bool {
     }
     let candidates = config
         .field("candidateCount")
-        .and_then(|(_, v)| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|(_, v)| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
         .unwrap_or(1.0);
     if candidates > 1.0 {
         return true;
@@ -106,7 +238,7 @@ pub fn request_samples(request: JsonRef<'_, '_>) -> bool {
     }
 }
 
-impl LineVisitor for PlanVisitor {
+impl LineVisitor for PlanVisitor<'_> {
     fn request(&mut self, index: u64, _line: Line<'_>, request: JsonRef<'_, '_>) {
         let hash = canonical_hash(request, &mut self.canon);
         let stream = prompt_stream(request, &mut self.prompt);
@@ -119,14 +251,35 @@ impl LineVisitor for PlanVisitor {
             &mut self.scratch_blocks,
         );
         self.blocks.extend_from_slice(&self.scratch_blocks);
-        self.pending = Some((
+        let n = self.scratch_blocks.len();
+        let (mut tokens, mut unsampled_bytes) = (0, 0);
+        if let Some(setup) = self.tokens {
+            match setup.mode {
+                TokensMode::Sample => {
+                    let t =
+                        stream_tokens_sampled(setup.memo, stream, setup.sample_rate, setup.seed);
+                    self.tally.add(&t);
+                    tokens = t.sampled_tokens;
+                    unsampled_bytes = t.unsampled_bytes;
+                }
+                _ => {
+                    let b = self.config.block_bytes;
+                    self.ends.clear();
+                    self.ends.extend((1..=n).map(|k| (k * b).min(stream.len())));
+                    tokens = stream_tokens(setup.memo, stream, &self.ends, &mut self.cum);
+                }
+            }
+        }
+        self.pending = Some(Pending {
             index,
             hash,
-            start as u32,
-            self.scratch_blocks.len() as u32,
-            bytes,
-            request_samples(request),
-        ));
+            blocks_start: start as u32,
+            blocks_len: n as u32,
+            prompt_bytes: bytes,
+            samples: request_samples(request),
+            tokens,
+            unsampled_bytes,
+        });
     }
 
     fn line_done(&mut self, index: u64, line: Line<'_>, kind: LineKind, findings: &[Finding]) {
@@ -135,22 +288,40 @@ impl LineVisitor for PlanVisitor {
             .filter(|f| f.code.severity() == Severity::Error)
             .map(|f| f.code.as_str())
             .collect();
-        let pending = self.pending.take().filter(|p| p.0 == index);
+        let pending = self.pending.take().filter(|p| p.index == index);
         let status = match kind {
             LineKind::Blank => LineStatus::Blank,
             _ if !errors.is_empty() || pending.is_none() => LineStatus::Invalid,
             _ => LineStatus::Valid,
         };
-        let (hash, blocks_start, blocks_len, prompt_bytes, samples) = match (&pending, status) {
-            (Some(p), LineStatus::Valid) => (p.1, p.2, p.3, p.4, p.5),
-            _ => {
-                if let Some(p) = &pending {
-                    // Drop the hashes of a line that is not sent.
-                    self.blocks.truncate(p.2 as usize);
+        let p = match (pending, status) {
+            (Some(p), LineStatus::Valid) => p,
+            (pending, _) => {
+                if let Some(p) = pending {
+                    // Drop the hashes (and token sums) of a line that is not sent.
+                    self.blocks.truncate(p.blocks_start as usize);
+                    self.cum
+                        .truncate(self.cum.len().min(p.blocks_start as usize));
                 }
-                (0, 0, 0, 0, false)
+                Pending {
+                    index,
+                    hash: 0,
+                    blocks_start: 0,
+                    blocks_len: 0,
+                    prompt_bytes: 0,
+                    samples: false,
+                    tokens: 0,
+                    unsampled_bytes: 0,
+                }
             }
         };
+        let (hash, blocks_start, blocks_len, prompt_bytes, samples) = (
+            p.hash,
+            p.blocks_start,
+            p.blocks_len,
+            p.prompt_bytes,
+            p.samples,
+        );
         self.lines.push(LineRec {
             offset: line.offset as u64,
             len: line.bytes.len() as u32,
@@ -165,6 +336,8 @@ impl LineVisitor for PlanVisitor {
             } else {
                 Vec::new()
             },
+            tokens: p.tokens,
+            unsampled_bytes: p.unsampled_bytes,
         });
     }
 }

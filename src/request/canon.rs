@@ -29,10 +29,13 @@
 //! its echo still hash equal). The schema-aware JSON form ([`write_canonical_json_message`]) used by
 //! the prompt stream does normalise spelling.
 //!
-//! [`canonical_hash`] walks the parsed tape (no JSON text is produced) and feeds an unambiguous
+//! [`canonical_hash`] walks the parsed tape (no JSON text is produced) and writes an unambiguous
 //! binary encoding — a type tag before every value, a length before every string and key, an end
-//! tag after every array and object — into one xxh3-128 over a reused buffer, so `["ab"]`,
-//! `["a","b"]` and `"ab"` all encode differently. Objects whose keys are already in order and hold
+//! tag after every array and object — into a reused buffer, then hashes it with one xxh3-128, so
+//! `["ab"]`, `["a","b"]` and `"ab"` all encode differently. Strings of 256 bytes or more are
+//! encoded as their length and their own xxh3-128 (hashed in place rather than copied; which form
+//! a string gets depends only on its length). The encoding is little-endian and the same on every
+//! platform; it is pinned by a test, since run indexes store these hashes. Objects whose keys are already in order and hold
 //! no `null` (the common case) are encoded straight from the tape; other objects collect their
 //! members on a stack shared by all depths (reused across calls) and sort them there, so the hot
 //! path does not allocate once the buffers have grown.
@@ -40,6 +43,7 @@
 //! [`write_canonical_json`] writes the same canonical form as compact JSON text (sorted keys, nulls
 //! dropped, numbers normalised), for the prompt stream and for people.
 
+use std::cmp::Ordering;
 use std::io::Write as _;
 
 use xxhash_rust::xxh3::xxh3_128;
@@ -151,6 +155,8 @@ type Entry<'t, 'i> = (&'i str, JsonRef<'t, 'i>, Ctx);
 /// Lends the stored (empty) stack to `f` with the lifetimes of the current tape, keeping its
 /// allocation: collecting an emptied `vec::IntoIter` into a `Vec` of a same-sized type reuses the
 /// buffer in place (std's in-place iteration), and the stack is always empty between calls.
+/// (`filter_map` rather than `filter`: it is what changes the element type.)
+#[allow(clippy::unnecessary_filter_map)]
 fn with_stack<'t, 'i: 't, R>(
     stored: &mut Vec<Entry<'static, 'static>>,
     f: impl FnOnce(&mut Vec<Entry<'t, 'i>>) -> R,
@@ -268,7 +274,7 @@ impl<'t, 'i, S: Sink> Walker<'_, 't, 'i, S> {
                     self.stack.push((key, v, child));
                 }
                 // Stable: duplicate keys keep their document order.
-                self.stack[base..].sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                self.stack[base..].sort_by(|a, b| key_cmp(a.0.as_bytes(), b.0.as_bytes()));
                 let end = self.stack.len();
                 for j in base..end {
                     let (key, v, child) = self.stack[j];
@@ -288,7 +294,7 @@ fn in_order_without_nulls(value: &JsonRef<'_, '_>) -> bool {
     let mut prev: &[u8] = &[];
     for (key, v) in value.members() {
         let key = key.as_bytes();
-        if key < prev || v.kind() == Kind::Null {
+        if key_cmp(key, prev) == Ordering::Less || v.kind() == Kind::Null {
             return false;
         }
         prev = key;
@@ -296,9 +302,39 @@ fn in_order_without_nulls(value: &JsonRef<'_, '_>) -> bool {
     true
 }
 
+/// Byte-order comparison of two keys, like `<[u8]>::cmp` but inlined: keys are short and usually
+/// differ in their first bytes, where a call to `memcmp` costs more than the comparison.
+#[inline]
+fn key_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    // Byte by byte over the first 8 bytes, then 8 at a time.
+    while i < n.min(8) {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    while i + 8 <= n {
+        let x = u64::from_be_bytes(a[i..i + 8].try_into().unwrap_or([0; 8]));
+        let y = u64::from_be_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    while i < n {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
+}
+
 /// The camelCase name of `key` in message `m` and the context of its value; unknown keys are kept
 /// and their values are plain JSON.
-fn field_ctx<'i>(m: u16, key: &'i str) -> (&'i str, Ctx) {
+fn field_ctx(m: u16, key: &str) -> (&str, Ctx) {
     if (m as usize) >= MESSAGES.len() {
         return (key, Ctx::Plain);
     }
@@ -328,6 +364,11 @@ const T_ARRAY: u8 = 7;
 const T_OBJECT: u8 = 8;
 const T_KEY: u8 = 9;
 const T_END: u8 = 10;
+/// A string of at least [`LONG_STRING`] bytes: its length and its own xxh3-128, so long texts are
+/// hashed where they lie instead of being copied into the buffer first. Whether a string is long
+/// depends only on its length, so equal strings always encode the same way.
+const T_LONG_STRING: u8 = 11;
+const LONG_STRING: usize = 256;
 
 /// The binary encoding: prefix-free, so distinct canonical values give distinct byte strings.
 struct HashSink<'a> {
@@ -374,7 +415,14 @@ impl Sink for HashSink<'_> {
     }
     #[inline]
     fn string(&mut self, s: &str) {
-        self.bytes(T_STRING, s.as_bytes());
+        let s = s.as_bytes();
+        if s.len() >= LONG_STRING {
+            self.buf.push(T_LONG_STRING);
+            self.buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            self.buf.extend_from_slice(&xxh3_128(s).to_le_bytes());
+        } else {
+            self.bytes(T_STRING, s);
+        }
     }
     #[inline]
     fn begin_array(&mut self) {

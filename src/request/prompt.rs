@@ -56,8 +56,8 @@
 //!
 //! # Spelling, order and lenient forms
 //! Fields are found in either spelling (`system_instruction`, `inline_data`, `mime_type`, …), and
-//! member order inside the request and its parts never matters. When a field occurs twice (in the
-//! same or the other spelling), the first occurrence is used. `null` counts as absent. `parts` may
+//! member order inside the request and its parts never matters. `null` counts as absent; when a
+//! field occurs twice (in the same or the other spelling), the first non-null occurrence is used. `parts` may
 //! be a single object instead of an array (seen accepted by Vertex), and so may `contents` and
 //! `tools`; a part that is a bare string is read as a text part, as is a `systemInstruction` that
 //! is a bare string.
@@ -70,7 +70,7 @@ use super::canon::{write_canonical_json, write_canonical_json_message, CanonScra
 use super::fields::find_field;
 use super::schema::{msg, MESSAGES};
 use super::schema_types::Ty;
-use super::value::{JsonRef, Kind};
+use super::value::{same_field, JsonRef, Kind};
 
 /// Default block size of [`chain_hashes`], in stream bytes.
 pub const DEFAULT_BLOCK_BYTES: usize = 1024;
@@ -95,31 +95,42 @@ pub fn prompt_stream<'s>(request: JsonRef<'_, '_>, scratch: &'s mut PromptScratc
     let PromptScratch { stream, canon } = scratch;
     stream.clear();
     let mut w = Writer { out: stream, canon };
-    if let Some(system) = present(&request, "systemInstruction") {
+    // One pass over the request's members; the first non-null occurrence of each field wins.
+    let (mut system, mut tools, mut config, mut contents) = (None, None, None, None);
+    for (key, value) in request.members() {
+        let slot = match key {
+            "systemInstruction" | "system_instruction" => &mut system,
+            "tools" => &mut tools,
+            "toolConfig" | "tool_config" => &mut config,
+            "contents" => &mut contents,
+            _ => continue,
+        };
+        if slot.is_none() && value.kind() != Kind::Null {
+            *slot = Some(value);
+        }
+    }
+    if let Some(system) = system {
         w.piece(b'S');
         match system.kind() {
             Kind::String => w.text_piece(system.as_str().unwrap_or("")),
             _ => w.parts(&system),
         }
     }
-    if let Some(tools) = present(&request, "tools") {
+    if let Some(tools) = tools {
         for tool in each(&tools) {
             w.piece(b'T');
             w.json(tool, msg::TOOL);
         }
     }
-    if let Some(config) = present(&request, "toolConfig") {
+    if let Some(config) = config {
         w.piece(b'K');
         w.json(config, msg::TOOL_CONFIG);
     }
-    if let Some(contents) = present(&request, "contents") {
+    if let Some(contents) = contents {
         for turn in each(&contents) {
             w.piece(b'R');
             if turn.kind() == Kind::Object {
-                if let Some(role) = present(&turn, "role").and_then(|r| r.as_str()) {
-                    w.out.extend_from_slice(role.as_bytes());
-                }
-                w.parts(&turn);
+                w.turn(&turn);
             } else {
                 w.generic("content", turn, Some(msg::CONTENT));
             }
@@ -164,13 +175,13 @@ pub fn chain_hashes(
 /// The chain's value before the first block (any fixed constant; changing it changes every key).
 const CHAIN_START: u64 = 0x6261_7463_686c_696e; // "batchlin"
 
-/// The member named `camel` (either spelling), unless absent or `null`.
+/// The first non-null member named `camel` (either spelling).
 #[inline]
 fn present<'t, 'i>(object: &JsonRef<'t, 'i>, camel: &str) -> Option<JsonRef<'t, 'i>> {
     object
-        .field(camel)
+        .members()
+        .find(|(k, v)| v.kind() != Kind::Null && same_field(k, camel))
         .map(|(_, v)| v)
-        .filter(|v| v.kind() != Kind::Null)
 }
 
 /// The elements of an array, or the value itself when it is not one (lenient single-object form).
@@ -274,9 +285,32 @@ impl Writer<'_> {
         }
     }
 
-    /// The parts of a `Content` object.
+    /// The parts of a `Content` object (the system instruction: its role is not written).
     fn parts(&mut self, content: &JsonRef<'_, '_>) {
         if let Some(parts) = present(content, "parts") {
+            for part in each(&parts) {
+                self.part(part);
+            }
+        }
+    }
+
+    /// A turn (a `Content` object) after its `R` tag: its role, then its parts.
+    fn turn(&mut self, content: &JsonRef<'_, '_>) {
+        let (mut role, mut parts) = (None, None);
+        for (key, value) in content.members() {
+            let slot = match key {
+                "role" => &mut role,
+                "parts" => &mut parts,
+                _ => continue,
+            };
+            if slot.is_none() && value.kind() != Kind::Null {
+                *slot = Some(value);
+            }
+        }
+        if let Some(role) = role.and_then(|r| r.as_str()) {
+            self.out.extend_from_slice(role.as_bytes());
+        }
+        if let Some(parts) = parts {
             for part in each(&parts) {
                 self.part(part);
             }

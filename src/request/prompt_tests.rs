@@ -438,3 +438,17 @@ proptest! {
         prop_assert_eq!(split(cut1) == split(cut2), c1 == c2);
     }
 }
+
+/// Chain hashes are part of the run's prompt keys: an accidental change must fail here.
+#[test]
+fn chain_values_are_pinned() {
+    let s = stream_of(
+        r#"{"systemInstruction":{"parts":[{"text":"sys"}]},"contents":[{"role":"user","parts":[{"text":"hello"}]}]}"#,
+    );
+    assert_eq!(chain(&s, 8), PINNED);
+}
+const PINNED: [u64; 3] = [
+    7266035516424340185,
+    11575824353962214759,
+    18409843305200163488,
+];

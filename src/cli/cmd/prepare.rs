@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::models::ModelTable;
 use crate::plan::order::Order;
 use crate::plan::shard::ShardLimits;
+use crate::plan::tokens::TokensMode;
 use crate::prepare::{prepare, stats, KeyMode, PrepareOptions, PrepareReport};
 use crate::request::diag::{Scope, Severity};
 use crate::validate::ValidateOptions;
@@ -21,23 +22,35 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
         None => ModelTable::builtin(),
     };
     let max_bytes = parse_size(&plan.max_bytes).ok_or_else(|| {
-        Error::Usage(format!("cannot read --max-bytes `{}`: use e.g. 1GB", plan.max_bytes))
+        Error::Usage(format!(
+            "cannot read --max-bytes `{}`: use e.g. 1GB",
+            plan.max_bytes
+        ))
     })?;
     if plan.max_requests == 0 || max_bytes == 0 {
-        return Err(Error::Usage("--max-requests and --max-bytes must be above 0".into()));
+        return Err(Error::Usage(
+            "--max-requests and --max-bytes must be above 0".into(),
+        ));
     }
     let sim_ttl = match plan.sim_ttl.as_str() {
         "inf" | "infinite" | "none" => None,
         s => Some(s.parse::<u64>().map_err(|_| {
-            Error::Usage(format!("cannot read --sim-ttl `{s}`: a number of rounds or `inf`"))
+            Error::Usage(format!(
+                "cannot read --sim-ttl `{s}`: a number of rounds or `inf`"
+            ))
         })?),
     };
     if plan.no_key && plan.key_field != "batchline_key" {
-        return Err(Error::Usage("--no-key and --key-field exclude each other".into()));
+        return Err(Error::Usage(
+            "--no-key and --key-field exclude each other".into(),
+        ));
     }
     let key_ok = !plan.key_field.is_empty()
         && plan.key_field.as_bytes()[0].is_ascii_alphabetic()
-        && plan.key_field.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        && plan
+            .key_field
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !key_ok || plan.key_field == "request" {
         return Err(Error::Usage(format!(
             "--key-field `{}` must be a plain column name (letters, digits, `_`, starting with a letter) other than `request`",
@@ -73,6 +86,20 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
         },
         sim_workers: plan.sim_workers.max(1),
         sim_ttl,
+        tokens: match &plan.tokens {
+            None => None,
+            Some(t) => Some(t.parse::<TokensMode>().map_err(|_| {
+                Error::Usage(format!(
+                    "cannot read --tokens `{t}`: use exact, sample or off"
+                ))
+            })?),
+        },
+        tokenizer_model: plan.tokenizer_model.clone(),
+        sample_rate: if (0.0..=1.0).contains(&plan.sample_rate) && plan.sample_rate > 0.0 {
+            plan.sample_rate
+        } else {
+            return Err(Error::Usage("--sample-rate must be in (0, 1]".into()));
+        },
         ..PrepareOptions::default()
     })
 }
@@ -162,6 +189,18 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
         ))?;
     }
     let t = &r.tokens;
+    if let Some(note) = &t.note {
+        p.human_line(&format!("note: {note}"))?;
+    }
+    if let Some(sample) = &t.sample {
+        p.human_line(&format!(
+            "tokens sampled: {} of {} text bytes tokenised ({:.1}% of distinct blocks), {:.3} tokens/byte",
+            thousands(sample.sampled_bytes),
+            thousands(sample.sampled_bytes + sample.unsampled_bytes),
+            sample.rate * 100.0,
+            sample.tokens_per_byte
+        ))?;
+    }
     p.human_line(&format!(
         "prompt tokens ({}{}): {} unique ({} with duplicates); per request min {} · p50 {} · p90 {} · p99 {} · max {}",
         t.counter,
@@ -184,7 +223,11 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
                 "  {} tokens × {} requests{} (e.g. {})",
                 thousands(f.prefix_tokens),
                 thousands(f.requests),
-                if f.cacheable { "" } else { " — below the cache minimum" },
+                if f.cacheable {
+                    ""
+                } else {
+                    " — below the cache minimum"
+                },
                 f.example
             ))?;
         }
@@ -192,7 +235,15 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
     let sims: Vec<String> = r
         .simulation
         .iter()
-        .map(|s| format!("{:?} {} ({} of bound)", s.order, pct(s.cached_share), pct(s.of_bound)).to_lowercase())
+        .map(|s| {
+            format!(
+                "{:?} {} ({} of bound)",
+                s.order,
+                pct(s.cached_share),
+                pct(s.of_bound)
+            )
+            .to_lowercase()
+        })
         .collect();
     p.human_line(&format!(
         "predicted cached prompt tokens (a model, not a measurement; collect reports the real rate): {}",
