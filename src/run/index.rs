@@ -132,10 +132,26 @@ mod tests {
     #[test]
     fn round_trip() {
         let lines = vec![
-            IndexLine { file: 0, line: 1, offset: 0, length: 10, unique: 0 },
-            IndexLine { file: 1, line: 7, offset: 99, length: 3, unique: NOT_SENT },
+            IndexLine {
+                file: 0,
+                line: 1,
+                offset: 0,
+                length: 10,
+                unique: 0,
+            },
+            IndexLine {
+                file: 1,
+                line: 7,
+                offset: 99,
+                length: 3,
+                unique: NOT_SENT,
+            },
         ];
-        let uniques = vec![IndexUnique { shard: 2, position: 5, hash: u128::MAX - 3 }];
+        let uniques = vec![IndexUnique {
+            shard: 2,
+            position: 5,
+            hash: u128::MAX - 3,
+        }];
         let mut buf = Vec::new();
         write_index(&mut buf, 2, &lines, &uniques).unwrap();
         assert_eq!(buf.len(), 32 + 2 * 28 + 24);

@@ -61,10 +61,21 @@ fn shard_rows(run: &Path) -> Vec<(usize, usize, String, serde_json::Value)> {
 fn generated(dir: &Path, seed: u64, shape: &str, size: &str) -> PathBuf {
     let p = dir.join(format!("{shape}-{seed}.jsonl"));
     let out = run(&[
-        "gen-corpus", "--seed", &seed.to_string(), "--shape", shape, "--size", size, "-o",
+        "gen-corpus",
+        "--seed",
+        &seed.to_string(),
+        "--shape",
+        shape,
+        "--size",
+        size,
+        "-o",
         p.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     p
 }
 
@@ -73,10 +84,19 @@ fn prepare_counts_duplicates_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
     let out = run(&[
-        "prepare", &testdata("prepare/dups.jsonl"), "-o", run_dir.to_str().unwrap(), "--format",
+        "prepare",
+        &testdata("prepare/dups.jsonl"),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(
@@ -90,7 +110,10 @@ fn prepare_counts_duplicates_exactly() {
     assert_eq!(files, 1);
     let of_line: Vec<u32> = lines.iter().map(|l| l.unique).collect();
     assert_eq!(of_line, vec![0, 0, 0, 1, NOT_SENT, NOT_SENT, 1, 2, 3, 3]);
-    assert_eq!(lines.iter().map(|l| l.line).collect::<Vec<_>>(), (1..=10).collect::<Vec<u64>>());
+    assert_eq!(
+        lines.iter().map(|l| l.line).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<u64>>()
+    );
     assert_eq!(uniques.len(), 4);
     // invalid.jsonl names the invalid line and its code.
     let invalid = std::fs::read_to_string(run_dir.join("invalid.jsonl")).unwrap();
@@ -113,10 +136,20 @@ fn prepare_maps_every_line_once_and_respects_shard_limits() {
     let input = generated(dir.path(), 11, "short", "600KB");
     let run_dir = dir.path().join("run");
     let out = run(&[
-        "prepare", input.to_str().unwrap(), "-o", run_dir.to_str().unwrap(), "--max-requests", "37",
-        "--max-bytes", "60KB",
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--max-requests",
+        "37",
+        "--max-bytes",
+        "60KB",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (_, lines, uniques) =
         read_index(std::fs::File::open(run_dir.join("index.bin")).unwrap()).unwrap();
     let rows = shard_rows(&run_dir);
@@ -127,13 +160,21 @@ fn prepare_maps_every_line_once_and_respects_shard_limits() {
     assert_eq!(rows.len(), uniques.len());
     for (shard, pos, key, _) in &rows {
         let u = usize::from_str_radix(key.strip_prefix("bl-").unwrap(), 36).unwrap();
-        assert_eq!((uniques[u].shard as usize, uniques[u].position as usize), (*shard, *pos));
+        assert_eq!(
+            (uniques[u].shard as usize, uniques[u].position as usize),
+            (*shard, *pos)
+        );
     }
     // Every valid input line maps to exactly one unique request with an equal request.
     let text = std::fs::read_to_string(&input).unwrap();
     let by_key: BTreeMap<usize, &serde_json::Value> = rows
         .iter()
-        .map(|r| (usize::from_str_radix(r.2.strip_prefix("bl-").unwrap(), 36).unwrap(), &r.3))
+        .map(|r| {
+            (
+                usize::from_str_radix(r.2.strip_prefix("bl-").unwrap(), 36).unwrap(),
+                &r.3,
+            )
+        })
         .collect();
     for (l, line) in lines.iter().zip(text.lines()) {
         assert_ne!(l.unique, NOT_SENT);
@@ -148,7 +189,9 @@ fn prepare_maps_every_line_once_and_respects_shard_limits() {
     for s in shards {
         assert!(s["requests"].as_u64().unwrap() <= 37);
         assert!(s["bytes"].as_u64().unwrap() <= 60_000);
-        let bytes = std::fs::metadata(run_dir.join(s["name"].as_str().unwrap())).unwrap().len();
+        let bytes = std::fs::metadata(run_dir.join(s["name"].as_str().unwrap()))
+            .unwrap()
+            .len();
         assert_eq!(bytes, s["bytes"].as_u64().unwrap());
     }
 }
@@ -199,10 +242,22 @@ fn prepare_prefix_order_keeps_families_contiguous_and_primed_moves_first_members
     let primed_run = dir.path().join("primed");
     for (order, run_dir) in [("prefix", &prefix_run), ("primed", &primed_run)] {
         let out = run(&[
-            "prepare", input.to_str().unwrap(), "-o", run_dir.to_str().unwrap(), "--order", order,
-            "--pricing", pricing.to_str().unwrap(), "--prime-gaps", "8,4",
+            "prepare",
+            input.to_str().unwrap(),
+            "-o",
+            run_dir.to_str().unwrap(),
+            "--order",
+            order,
+            "--pricing",
+            pricing.to_str().unwrap(),
+            "--prime-gaps",
+            "8,4",
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let prefix: Vec<(String, String)> = shard_rows(&prefix_run)
         .into_iter()
@@ -241,10 +296,22 @@ fn prepare_is_deterministic_across_threads_and_chunks() {
     for (j, chunk) in [("1", "1000"), ("4", "65536"), ("2", "300")] {
         let run_dir = dir.path().join(format!("run-{j}-{chunk}"));
         let out = run(&[
-            "prepare", input.to_str().unwrap(), "-o", run_dir.to_str().unwrap(), "-j", j,
-            "--chunk-bytes", chunk, "--max-requests", "20",
+            "prepare",
+            input.to_str().unwrap(),
+            "-o",
+            run_dir.to_str().unwrap(),
+            "-j",
+            j,
+            "--chunk-bytes",
+            chunk,
+            "--max-requests",
+            "20",
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         runs.push(files_of(&run_dir));
     }
     assert!(runs[0].len() > 5);
@@ -271,20 +338,37 @@ fn prepare_rerun_does_nothing_and_interrupted_runs_recover() {
     assert!(out.status.success());
     let expected = files_of(&clean);
     // Re-run: nothing to do, nothing rewritten.
-    let before = std::fs::metadata(clean.join("manifest.json")).unwrap().modified().unwrap();
+    let before = std::fs::metadata(clean.join("manifest.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let out = bin().args(args(&clean)).output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"));
-    let after = std::fs::metadata(clean.join("manifest.json")).unwrap().modified().unwrap();
+    let after = std::fs::metadata(clean.join("manifest.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(before, after);
     // Killed after the shards, and before the manifest: a re-run gives the same run.
     for point in ["after-shards", "before-manifest"] {
         let run_dir = dir.path().join(point);
-        let out = bin().args(args(&run_dir)).env("BATCHLINE_FAILPOINT", point).output().unwrap();
-        assert!(!out.status.success(), "failpoint {point} did not stop the run");
+        let out = bin()
+            .args(args(&run_dir))
+            .env("BATCHLINE_FAILPOINT", point)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "failpoint {point} did not stop the run"
+        );
         assert!(!run_dir.join("manifest.json").exists());
         let out = bin().args(args(&run_dir)).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(files_of(&run_dir), expected, "after failpoint {point}");
     }
     // Other options on a finished run are refused with a usage error, and nothing changes.
@@ -301,7 +385,11 @@ fn prepare_strict_refuses_invalid_input_and_guards_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
     let out = run(&[
-        "prepare", &testdata("prepare/dups.jsonl"), "-o", run_dir.to_str().unwrap(), "--strict",
+        "prepare",
+        &testdata("prepare/dups.jsonl"),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--strict",
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 invalid line"));
@@ -310,7 +398,12 @@ fn prepare_strict_refuses_invalid_input_and_guards_inputs() {
     std::fs::create_dir_all(&run_dir).unwrap();
     let inside = run_dir.join("in.jsonl");
     std::fs::copy(testdata("prepare/dups.jsonl"), &inside).unwrap();
-    let out = run(&["prepare", inside.to_str().unwrap(), "-o", run_dir.to_str().unwrap()]);
+    let out = run(&[
+        "prepare",
+        inside.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(inside.exists());
 }
