@@ -665,12 +665,12 @@ impl Text {
 
     fn sentence(&mut self, out: &mut Vec<u8>) {
         let r: u64 = self.rng.random();
-        if r % 40 == 0 {
+        if r.is_multiple_of(40) {
             out.extend_from_slice(self.japanese[(r >> 8) as usize % self.japanese.len()]);
             return;
         }
         let n = 5 + ((r >> 8) % 14) as usize;
-        let comma = if (r >> 16) % 3 == 0 {
+        let comma = if (r >> 16).is_multiple_of(3) {
             2 + ((r >> 20) % (n as u64 - 2)) as usize
         } else {
             usize::MAX
@@ -683,7 +683,7 @@ impl Text {
         } else {
             self.words(out, n, true);
         }
-        if (r >> 32) % 16 == 0 {
+        if (r >> 32).is_multiple_of(16) {
             out.push(b' ');
             out.extend_from_slice(&self.specials[(r >> 36) as usize % self.specials.len()]);
         }

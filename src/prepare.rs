@@ -336,6 +336,35 @@ fn scan_inputs(
     Ok(out)
 }
 
+/// Prints how long each stage took to stderr when `BATCHLINE_TIMINGS` is set (for benchmarks).
+struct Stopwatch {
+    on: bool,
+    start: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        let now = std::time::Instant::now();
+        Stopwatch {
+            on: std::env::var_os("BATCHLINE_TIMINGS").is_some(),
+            start: now,
+            last: now,
+        }
+    }
+    fn lap(&mut self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "timing: {stage:<24} {:>8.3} s  (total {:.3} s)",
+                (now - self.last).as_secs_f64(),
+                (now - self.start).as_secs_f64()
+            );
+            self.last = now;
+        }
+    }
+}
+
 /// Checks what [`prepare`] would do and reports it, writing nothing.
 pub fn stats(opts: &PrepareOptions) -> Result<PrepareReport> {
     run_prepare(opts, false)
@@ -491,12 +520,15 @@ fn run_in_pool(
     tokens: TokenState,
 ) -> Result<PrepareReport> {
     let v = &opts.validate;
+    let mut watch = Stopwatch::new();
     let scanned = scan_inputs(opts, limits, setup, tokens)?;
+    watch.lap("scan (validate+keys)");
     let inputs = if write {
         Some(input_entries(&scanned.names, &scanned.data)?)
     } else {
         None
     };
+    watch.lap("input checksums");
     if write {
         if let (Some(m), Some(inputs)) = (Manifest::load(&opts.run)?, &inputs) {
             if &m.inputs == inputs && shards_intact(&opts.run, &m) {
@@ -531,6 +563,7 @@ fn run_in_pool(
         )));
     }
     let plan = build_plan(opts, facts, &scanned);
+    watch.lap("plan (dedup+order+sim)");
     let mut report = plan.report;
     if write {
         write_run(
@@ -542,6 +575,7 @@ fn run_in_pool(
             &mut report,
             inputs.expect("computed when writing"),
         )?;
+        watch.lap("write run");
     }
     let _ = v;
     Ok(report)
@@ -840,7 +874,7 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
             prompt_tokens_with_duplicates: with_dups,
             per_request: [q(0.0), q(0.5), q(0.9), q(0.99), q(1.0)],
             mode: s.tokens.mode.as_str().to_string(),
-            sample: (s.tokens.mode == TokensMode::Sample).then(|| SampleReport {
+            sample: (s.tokens.mode == TokensMode::Sample).then_some(SampleReport {
                 rate: opts.sample_rate,
                 sampled_bytes: s.tally.sampled_bytes,
                 unsampled_bytes: s.tally.unsampled_bytes,
@@ -914,17 +948,49 @@ fn write_shard_line<W: Write>(
     w.write_all(b"\n")
 }
 
-/// A writer that hashes what passes through (for shard checksums).
-struct Hashing<W> {
+/// A writer that computes [`content_checksum`] of what passes through: the XXH3-128 of each
+/// 16 MiB segment, streamed, so shards are checksummed while written without a second pass.
+struct SegmentHashing<W> {
     inner: W,
     hasher: xxhash_rust::xxh3::Xxh3,
+    in_segment: usize,
+    digests: Vec<u8>,
     bytes: u64,
 }
 
-impl<W: Write> Write for Hashing<W> {
+/// Segment size of [`content_checksum`].
+const SEGMENT: usize = 16 << 20;
+
+impl<W: Write> SegmentHashing<W> {
+    fn checksum(&mut self) -> String {
+        if self.in_segment > 0 {
+            self.digests
+                .extend_from_slice(&self.hasher.digest128().to_le_bytes());
+            self.in_segment = 0;
+        }
+        format!(
+            "xxh3-128:{:032x}",
+            xxhash_rust::xxh3::xxh3_128(&self.digests)
+        )
+    }
+}
+
+impl<W: Write> Write for SegmentHashing<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            let take = rest.len().min(SEGMENT - self.in_segment);
+            self.hasher.update(&rest[..take]);
+            self.in_segment += take;
+            rest = &rest[take..];
+            if self.in_segment == SEGMENT {
+                self.digests
+                    .extend_from_slice(&self.hasher.digest128().to_le_bytes());
+                self.hasher.reset();
+                self.in_segment = 0;
+            }
+        }
         self.bytes += n as u64;
         Ok(n)
     }
@@ -989,39 +1055,28 @@ fn write_run(
         .map(|(si, shard)| {
             let path = run.join(shard_name(si));
             let file = AtomicFile::create(&path)?;
-            let mut w = Hashing {
+            let mut w = SegmentHashing {
                 inner: BufWriter::with_capacity(1 << 20, file.writer()),
                 hasher: xxhash_rust::xxh3::Xxh3::new(),
+                in_segment: 0,
+                digests: Vec::new(),
                 bytes: 0,
             };
-            let mut block = Vec::with_capacity(16 << 20);
-            let mut digests = Vec::new();
             for &u in shard {
                 let l = &s.lines[reps_line[u as usize]];
                 let data = &s.data[l.file as usize];
                 let line = &data[l.offset as usize..l.offset as usize + l.len as usize];
-                write_shard_line(&mut block, line, &opts.key, u as usize)
+                write_shard_line(&mut w, line, &opts.key, u as usize)
                     .map_err(|e| Error::io(&path, e))?;
-                // Checksums follow content_checksum's 16 MiB blocks.
-                while block.len() >= 16 << 20 {
-                    let rest = block.split_off(16 << 20);
-                    digests.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&block).to_le_bytes());
-                    w.write_all(&block).map_err(|e| Error::io(&path, e))?;
-                    block = rest;
-                }
-            }
-            if !block.is_empty() {
-                digests.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&block).to_le_bytes());
-                w.write_all(&block).map_err(|e| Error::io(&path, e))?;
             }
             w.flush().map_err(|e| Error::io(&path, e))?;
-            let bytes = w.bytes;
+            let (bytes, checksum) = (w.bytes, w.checksum());
             drop(w);
             file.commit()?;
             Ok(FileEntry {
                 name: shard_name(si),
                 bytes,
-                checksum: format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(&digests)),
+                checksum,
                 requests: Some(shard.len() as u64),
             })
         })
@@ -1030,7 +1085,11 @@ fn write_run(
     failpoint("after-shards");
     // Whole-job checks per shard: only needed when the input as a whole has job findings (a
     // shard's paths are a subset of the input's, so a clean input gives clean shards).
-    if !s.job.findings().is_empty() {
+    if s.job
+        .findings()
+        .iter()
+        .any(|f| f.code.scope() == crate::request::diag::Scope::Job)
+    {
         let found: Vec<Vec<Diagnostic>> = shards
             .par_iter()
             .enumerate()
@@ -1170,13 +1229,18 @@ impl<'a> From<&'a PrepareReport> for ReportFile<'a> {
     }
 }
 
-/// Writes `run/name` atomically and returns its entry.
+/// Writes `run/name` atomically and returns its entry. The manifest is synced to disk before
+/// it is published: it marks the run complete, and every other file is verified against it.
 fn publish(run: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
     let path = run.join(name);
     let file = AtomicFile::create(&path)?;
     let mut w = file.writer();
     w.write_all(bytes).map_err(|e| Error::io(&path, e))?;
-    file.commit()?;
+    if name == "manifest.json" {
+        file.commit_durable()?;
+    } else {
+        file.commit()?;
+    }
     Ok(FileEntry {
         name: name.to_string(),
         bytes: bytes.len() as u64,

@@ -352,6 +352,8 @@ pub fn scan_bytes<V: LineVisitor>(
     }
     file_level.append(&mut diags);
     let mut diags = file_level;
+    // Chunks keep whole lines of findings (see check_chunk), so cutting this sorted list at
+    // `max_kept` keeps the same findings for any chunk size.
     diags.sort_by_key(|d| (d.line, d.column, d.code));
     FileScan {
         report,
@@ -481,10 +483,12 @@ fn check_chunk<V: LineVisitor>(
             continue;
         }
         let mut has_error = false;
+        // Keep whole lines: the findings of a line are ordered by column only later.
+        let keep_line = keep == 0 || r.diags.len() < keep;
         for f in &checker.findings.items {
             *r.by_code.entry(f.code).or_default() += 1;
             has_error |= f.code.severity() == Severity::Error;
-            if keep == 0 || r.diags.len() < keep {
+            if keep_line {
                 r.diags
                     .push(place(name, line.bytes, line.offset, i as u64, f));
             }

@@ -2,17 +2,33 @@
 //!
 //! Every object member of every line is looked up in its message's field list, so this is the
 //! hottest lookup of the walk. Each field name (camelCase and snake_case) gets a 64-bit fingerprint
-//! of its length and its first and last eight bytes; a lookup scans the message's fingerprints (a
-//! few dozen integers) and confirms the one match with a single string comparison.
+//! of its length and its first and last eight bytes; a lookup probes a small open-addressing table
+//! of fingerprints (usually one slot) and confirms the match with a single string comparison.
 
 use std::sync::OnceLock;
 
 use super::schema::MESSAGES;
 use super::schema_types::Field;
 
+/// Marks an empty slot of a table.
+const EMPTY: u16 = u16::MAX;
+
+/// One message's open-addressing table: `(fingerprint, field index)`, a power-of-two size at
+/// least four times the number of names, probed linearly from the fingerprint's top bits.
+struct Table {
+    slots: Vec<(u64, u16)>,
+    shift: u32,
+}
+
 struct Index {
-    /// Per message: (fingerprint, field index), both spellings.
-    per_message: Vec<Vec<(u64, u16)>>,
+    per_message: Vec<Table>,
+    /// Per message: indexes of its required (v1) fields.
+    required: Vec<Vec<u16>>,
+}
+
+#[inline]
+fn slot_of(fp: u64, shift: u32) -> usize {
+    (fp.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize
 }
 
 fn index() -> &'static Index {
@@ -21,17 +37,41 @@ fn index() -> &'static Index {
         per_message: MESSAGES
             .iter()
             .map(|m| {
-                let mut v = Vec::with_capacity(m.fields.len() * 2);
+                let size = (m.fields.len() * 8).next_power_of_two().max(8);
+                let shift = 64 - size.trailing_zeros();
+                let mut slots = vec![(0u64, EMPTY); size];
                 for (i, f) in m.fields.iter().enumerate() {
-                    v.push((fingerprint(f.json_name.as_bytes()), i as u16));
-                    if f.snake_name != f.json_name {
-                        v.push((fingerprint(f.snake_name.as_bytes()), i as u16));
+                    for name in [f.json_name, f.snake_name] {
+                        let fp = fingerprint(name.as_bytes());
+                        let mut at = slot_of(fp, shift);
+                        while slots[at].1 != EMPTY && slots[at] != (fp, i as u16) {
+                            at = (at + 1) & (size - 1);
+                        }
+                        slots[at] = (fp, i as u16);
                     }
                 }
-                v
+                Table { slots, shift }
+            })
+            .collect(),
+        required: MESSAGES
+            .iter()
+            .map(|m| {
+                m.fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.required && !f.beta_only)
+                    .map(|(i, _)| i as u16)
+                    .collect()
             })
             .collect(),
     })
+}
+
+/// Indexes of message `msg`'s required fields (v1 fields whose description starts with
+/// `Required.`).
+#[inline]
+pub fn required_fields(msg: u16) -> &'static [u16] {
+    &index().required[msg as usize]
 }
 
 #[inline]
@@ -54,15 +94,22 @@ fn fingerprint(key: &[u8]) -> u64 {
 pub fn find_field(msg: u16, key: &str) -> Option<(usize, &'static Field)> {
     let fields = MESSAGES[msg as usize].fields;
     let fp = fingerprint(key.as_bytes());
-    for &(f, i) in &index().per_message[msg as usize] {
+    let table = &index().per_message[msg as usize];
+    let mask = table.slots.len() - 1;
+    let mut at = slot_of(fp, table.shift);
+    loop {
+        let (f, i) = table.slots[at];
+        if i == EMPTY {
+            return None;
+        }
         if f == fp {
             let field = &fields[i as usize];
             if field.json_name == key || field.snake_name == key {
                 return Some((i as usize, field));
             }
         }
+        at = (at + 1) & mask;
     }
-    None
 }
 
 #[cfg(test)]

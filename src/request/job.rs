@@ -117,7 +117,16 @@ impl Hasher for IdHasher {
 pub struct JobStats {
     /// Keyed by the path hash (see [`child_hash`]).
     pub paths: HashMap<u64, PathStat, BuildHasherDefault<IdHasher>>,
+    /// Direct-mapped cache in front of `paths` for the walk's hot path: `(path hash, kind bits
+    /// already recorded)`. Most nodes repeat a path and kind seen on an earlier line, and this
+    /// answers that with one array read instead of a hash-map probe.
+    pub(crate) fast: Vec<(u64, u8)>,
+    /// Direct-mapped cache of key paths whose key was found to be a plain column name.
+    pub(crate) column_ok: Vec<u64>,
 }
+
+/// Entries of the direct-mapped caches of [`JobStats`].
+pub(crate) const FAST_SLOTS: usize = 4096;
 
 /// The hash of the path of member `key` below the path `parent`.
 #[inline]

@@ -8,7 +8,7 @@
 use simd_json::tape::Tape;
 
 use super::diag::{Code, Finding};
-use super::fields::find_field;
+use super::fields::{find_field, required_fields};
 use super::job::{self, child_hash, column_name_class, flag, kind, JobStats, Seen};
 use super::path::{Findings, Path, Seg};
 use super::rules::{self, MessageCtx};
@@ -149,6 +149,7 @@ impl LineChecker {
                     .collect();
                 let mut walk = Walk {
                     path: Path::from_vec(recycled),
+                    current_field: None,
                     findings,
                     job,
                     line_index,
@@ -288,8 +289,15 @@ pub fn syntax_column(line: &[u8]) -> usize {
         return e.valid_up_to() + 1;
     }
     match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-        // serde_json counts columns in bytes, 1-based, on a one-line input.
-        Err(e) => e.column().max(1),
+        // serde_json counts columns in bytes, 1-based, on a one-line input; it may point into a
+        // multi-byte character (after a bad `\u` escape), so step back to the character's start.
+        Err(e) => {
+            let mut at = e.column().max(1).min(line.len().max(1)) - 1;
+            while at > 0 && at < line.len() && (line[at] & 0xC0) == 0x80 {
+                at -= 1;
+            }
+            at + 1
+        }
         Ok(_) => 1,
     }
 }
@@ -312,6 +320,8 @@ enum Expect {
 
 struct Walk<'w, 'i> {
     path: Path<'i>,
+    /// json_name of the field whose value is being walked (consumed by the next message object).
+    current_field: Option<&'static str>,
     findings: &'w mut Findings,
     job: &'w mut JobStats,
     line_index: u64,
@@ -368,6 +378,16 @@ impl<'w, 'i> Walk<'w, 'i> {
     /// Records kind bits at path hash `h` (creating the path's entry on first sight).
     #[inline]
     fn record(&mut self, h: u64, bits: u8, flags: u8, flag_at_key: bool) {
+        let slot = h as usize & (job::FAST_SLOTS - 1);
+        if flags == 0 {
+            if self.job.fast.is_empty() {
+                self.job.fast = vec![(0, 0); job::FAST_SLOTS];
+            }
+            let (fh, fk) = self.job.fast[slot];
+            if fh == h && fk & bits == bits {
+                return;
+            }
+        }
         let stat = match self.job.paths.get_mut(&h) {
             Some(s) if (s.kinds & bits) == bits && (s.flags & flags) == flags && flags == 0 => {
                 return
@@ -380,6 +400,9 @@ impl<'w, 'i> Walk<'w, 'i> {
             }
         };
         let new_kinds = bits & !stat.kinds;
+        if !self.job.fast.is_empty() {
+            self.job.fast[slot] = (h, stat.kinds | bits);
+        }
         if new_kinds != 0 {
             stat.kinds |= bits;
             let seen = Seen {
@@ -420,13 +443,25 @@ impl<'w, 'i> Walk<'w, 'i> {
     /// Records whole-job problems of the key at the current path (column names).
     #[inline]
     fn key_column(&mut self, h: u64, key: &str) {
-        if let Err(fatal) = column_name_class(key) {
-            let f = if fatal {
-                flag::BAD_COLUMN
-            } else {
-                flag::ODD_COLUMN
-            };
-            self.record(h, 0, f, true);
+        let slot = h as usize & (job::FAST_SLOTS - 1);
+        if self.job.column_ok.get(slot) == Some(&h) {
+            return;
+        }
+        match column_name_class(key) {
+            Ok(()) => {
+                if self.job.column_ok.is_empty() {
+                    self.job.column_ok = vec![0; job::FAST_SLOTS];
+                }
+                self.job.column_ok[slot] = h;
+            }
+            Err(fatal) => {
+                let f = if fatal {
+                    flag::BAD_COLUMN
+                } else {
+                    flag::ODD_COLUMN
+                };
+                self.record(h, 0, f, true);
+            }
         }
     }
 
@@ -832,6 +867,8 @@ impl<'w, 'i> Walk<'w, 'i> {
         parent_msg: Option<u16>,
     ) {
         let msg = &MESSAGES[m as usize];
+        // The field this object sits under (set by the enclosing message's loop).
+        let my_field = self.current_field;
         let mut seen: u128 = 0;
         for (key, mv) in v.members() {
             let ch = child_hash(h, key);
@@ -868,6 +905,7 @@ impl<'w, 'i> Walk<'w, 'i> {
                             // field is usually on every line.
                             self.record(ch, 0, flag::DEPRECATED, true);
                         }
+                        self.current_field = Some(field.json_name);
                         self.value(
                             mv,
                             Expect::Ty(field.ty, Some(field)),
@@ -902,32 +940,25 @@ impl<'w, 'i> Walk<'w, 'i> {
             }
             self.path.pop();
         }
-        for (i, field) in msg.fields.iter().enumerate() {
-            if field.required && !field.beta_only && (i >= 128 || seen & (1u128 << i) == 0) {
+        for &i in required_fields(m) {
+            let i = i as usize;
+            if i >= 128 || seen & (1u128 << i) == 0 {
                 self.findings.at(
                     Code::E_REQUIRED,
                     &self.path,
                     &[],
-                    format!("{} needs `{}`", msg.name, field.json_name),
+                    format!("{} needs `{}`", msg.name, msg.fields[i].json_name),
                 );
             }
         }
+        // Siblings (the next element of the same list) see the same field name.
+        self.current_field = my_field;
         let ctx = MessageCtx {
             msg: m,
             parent: parent_msg,
-            field: self.current_field_name(parent_msg),
+            field: my_field,
         };
         rules::check_message(ctx, v, &self.path, self.findings);
-    }
-
-    /// The json_name of the field the current object sits under, looked up in the parent message.
-    fn current_field_name(&self, parent_msg: Option<u16>) -> Option<&'static str> {
-        let parent = parent_msg?;
-        let key = self.path.segs().iter().rev().find_map(|s| match s {
-            Seg::Key(k) => Some(*k),
-            Seg::Index(_) => None,
-        })?;
-        find_field(parent, key).map(|(_, f)| f.json_name)
     }
 }
 
@@ -1020,7 +1051,7 @@ fn check_base64(s: &[u8]) -> Result<(), usize> {
             return Err(i);
         }
     }
-    if end % 4 == 1 || (s.len() != end && s.len() % 4 != 0) {
+    if end % 4 == 1 || (s.len() != end && !s.len().is_multiple_of(4)) {
         return Err(end.saturating_sub(1));
     }
     Ok(())

@@ -34,11 +34,26 @@ impl AtomicFile {
         self.file.as_ref().expect("invariant: present until commit")
     }
 
-    /// Flushes, syncs and renames the temporary file onto the target.
-    pub fn commit(mut self) -> Result<()> {
+    /// Flushes and renames the temporary file onto the target, without forcing it to disk.
+    ///
+    /// Readers never see a partial file. After a power loss the content may still be lost; the
+    /// run's manifest records a checksum of every file, and a re-run verifies them, so that is
+    /// caught. Use [`commit_durable`](Self::commit_durable) for the file that marks completion.
+    pub fn commit(self) -> Result<()> {
+        self.finish(false)
+    }
+
+    /// Like [`commit`](Self::commit), but syncs the content to disk before the rename.
+    pub fn commit_durable(self) -> Result<()> {
+        self.finish(true)
+    }
+
+    fn finish(mut self, durable: bool) -> Result<()> {
         let mut file = self.file.take().expect("invariant: present until commit");
         file.flush().map_err(|e| Error::io(&self.temp, e))?;
-        file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+        if durable {
+            file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+        }
         drop(file);
         std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))
     }
