@@ -32,7 +32,7 @@ use crate::run::index::{write_index, IndexLine, IndexUnique, NOT_SENT};
 use crate::run::manifest::{
     content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION,
 };
-use crate::validate::{place_job_findings, scan_bytes, FileReport, ValidateOptions};
+use crate::validate::{scan_bytes, FileReport, ValidateOptions};
 
 /// How the per-request key travels through Vertex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -746,11 +746,22 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
                 rows_with_hits: a.rows_with_hits + b.rows_with_hits,
             })
     };
-    let bound = if facts.implicit_cache_in_batch {
-        cache_bound(&rows, min_cache)
-    } else {
-        0
-    };
+    // The bound and the three orders' simulations are independent: run them side by side.
+    let (bound, (sim_input, (sim_prefix, sim_primed))) = rayon::join(
+        || {
+            if facts.implicit_cache_in_batch {
+                cache_bound(&rows, min_cache)
+            } else {
+                0
+            }
+        },
+        || {
+            rayon::join(
+                || sim(&input_shards),
+                || rayon::join(|| sim(&trie_shards), || sim(&primed_shards)),
+            )
+        },
+    );
     let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
     let summary = |order: Order, r: SimReport| SimSummary {
         order,
@@ -759,9 +770,9 @@ fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
         of_bound: ratio(r.cached_tokens, bound),
     };
     let simulation = vec![
-        summary(Order::Input, sim(&input_shards)),
-        summary(Order::Prefix, sim(&trie_shards)),
-        summary(Order::Primed, sim(&primed_shards)),
+        summary(Order::Input, sim_input),
+        summary(Order::Prefix, sim_prefix),
+        summary(Order::Primed, sim_primed),
     ];
     let shards = match opts.order {
         Order::Input => input_shards,
@@ -1094,19 +1105,53 @@ fn write_run(
             .par_iter()
             .enumerate()
             .map(|(si, shard)| {
+                // One line at a time (never the whole shard in memory): `line_offset` carries
+                // the shard position, and the few findings are placed by rebuilding their line.
                 let mut checker = LineChecker::new();
-                let mut text = Vec::new();
-                for (pos, &u) in shard.iter().enumerate() {
+                let mut buf = Vec::new();
+                let shard_line = |pos: usize, buf: &mut Vec<u8>| {
+                    let u = shard[pos];
                     let l = &s.lines[reps_line[u as usize]];
                     let data = &s.data[l.file as usize];
                     let line = &data[l.offset as usize..l.offset as usize + l.len as usize];
-                    let at = text.len();
-                    write_shard_line(&mut text, line, &opts.key, u as usize).expect("Vec write");
-                    text.pop();
-                    checker.check(&text[at..], pos as u64, at as u64);
-                    text.push(b'\n');
+                    buf.clear();
+                    write_shard_line(buf, line, &opts.key, u as usize).expect("Vec write");
+                    buf.pop();
+                };
+                let mut starts = Vec::with_capacity(shard.len());
+                let mut offset = 0u64;
+                for pos in 0..shard.len() {
+                    shard_line(pos, &mut buf);
+                    starts.push(offset);
+                    checker.check(&buf, pos as u64, pos as u64);
+                    offset += buf.len() as u64 + 1;
                 }
-                place_job_findings(&shard_name(si), &text, &checker.take_job())
+                let name = shard_name(si);
+                checker
+                    .take_job()
+                    .findings()
+                    .into_iter()
+                    .map(|jf| {
+                        let pos = jf.at.line_offset as usize;
+                        shard_line(pos, &mut buf);
+                        let col =
+                            crate::request::locate::locate(&buf, &jf.at.pointer, jf.at.at_key);
+                        Diagnostic {
+                            file: name.clone(),
+                            line: jf.at.line + 1,
+                            column: col as u64 + 1,
+                            byte: starts[pos] + col as u64,
+                            pointer: jf.at.pointer.clone(),
+                            code: jf.code,
+                            severity: jf.code.severity(),
+                            scope: jf.code.scope(),
+                            message: jf.message,
+                            related_line: jf.related.as_ref().map(|r| r.line + 1),
+                            related_pointer: jf.related.map(|r| r.pointer),
+                            occurrences: (jf.occurrences > 1).then_some(jf.occurrences),
+                        }
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         for d in found.into_iter().flatten() {

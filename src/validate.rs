@@ -284,7 +284,16 @@ pub fn scan_bytes<V: LineVisitor>(
             chunks: Vec::new(),
         };
     }
-    let chunks = split_chunks(data, opts.chunk.target_bytes);
+    // The default chunk size shrinks for small inputs so that every core gets work (at least
+    // four chunks per thread, never below 64 KiB); an explicit size is used as given. Results
+    // do not depend on it.
+    let target = if opts.chunk.target_bytes == ChunkConfig::default().target_bytes {
+        let per = data.len().div_ceil(4 * rayon::current_num_threads().max(1));
+        opts.chunk.target_bytes.min(per.max(64 << 10))
+    } else {
+        opts.chunk.target_bytes
+    };
+    let chunks = split_chunks(data, target);
     let keep = opts.max_kept;
     let results: Vec<ChunkResult<V>> = chunks
         .par_iter()

@@ -423,3 +423,64 @@ fn stats_reports_without_writing() {
     assert_eq!(summary["simulation"].as_array().unwrap().len(), 3);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn prepare_checks_whole_job_problems_per_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("conflict.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"meta":{"k":"one"},"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}]}}"#,
+            "\n",
+            r#"{"meta":{"k":2},"request":{"contents":[{"role":"user","parts":[{"text":"b"}]}]}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    // Both lines in one shard: that job would fail; exit 1 and the finding names the shard.
+    let run_dir = dir.path().join("one");
+    let out = run(&[
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let shard_finding = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["file"] == "shards/shard-00000.jsonl")
+        .expect("a finding in the shard");
+    assert_eq!(shard_finding["code"], "E_JOB_TYPE_CONFLICT");
+    assert_eq!(shard_finding["pointer"], "/meta/k");
+    assert_eq!(shard_finding["line"], 2);
+    assert_eq!(shard_finding["related_line"], 1);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["shard_job_errors"], 1);
+    // One request per shard: no shard mixes the two types, so no job fails.
+    let run_dir = dir.path().join("split");
+    let out = run(&[
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--max-requests",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["shard_job_errors"], 0);
+    assert_eq!(summary["shards"].as_array().unwrap().len(), 2);
+}
