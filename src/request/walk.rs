@@ -216,8 +216,10 @@ fn check_limits(line: &[u8], root: JsonRef<'_, '_>, limits: &RequestLimits, out:
     let Some(request) = root.get("request") else {
         return;
     };
-    let tokens = super::limits::estimate_prompt_tokens(request);
     let window = limits.context_window;
+    let (tokens, stopped) =
+        super::limits::estimate_prompt_tokens(request, window.saturating_mul(3) / 2);
+    let about = if stopped { "at least" } else { "about" };
     // o200k is 6–19% low on English and up to 47% high on some scripts: only a clear excess is an
     // error, a near one a warning.
     let (code, verdict) = if tokens as f64 > window as f64 * 1.5 {
@@ -231,7 +233,7 @@ fn check_limits(line: &[u8], root: JsonRef<'_, '_>, limits: &RequestLimits, out:
         code,
         pointer: "/request".into(),
         message: format!(
-            "about {tokens} prompt tokens (o200k estimate, not Gemini's own count) {verdict} the model's {window}-token context window; shorten the prompt"
+            "{about} {tokens} prompt tokens (o200k estimate, not Gemini's own count) {verdict} the model's {window}-token context window; shorten the prompt"
         ),
         at_key: false,
     });
