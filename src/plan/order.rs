@@ -23,12 +23,57 @@ pub enum Order {
 /// Default priming gaps: member `j` of a family moves `gaps[j]` rows ahead of the family's start.
 pub const DEFAULT_PRIME_GAPS: [usize; 4] = [1024, 256, 64, 16];
 
-/// Sorts `ids` into trie order: by chain-hash sequence, ties by `tie` (the first input line).
+/// Sorts `ids` into trie order: by chain-hash sequence (a missing block sorts first), ties by
+/// `tie` (the first input line).
+///
+/// Most comparisons are decided by the first two chain hashes, so the ids are first sorted by a
+/// flat integer key `(block 0, block 1, has more blocks, tie)`; only runs that agree on the first
+/// two blocks and go deeper are then re-sorted with the full sequence comparison.
 pub fn trie_order<'a>(ids: &mut [u32], key: impl Fn(u32) -> (&'a [u64], u64) + Sync) {
-    ids.par_sort_unstable_by(|&a, &b| {
-        let (ka, ta) = key(a);
-        let (kb, tb) = key(b);
-        ka.cmp(kb).then(ta.cmp(&tb))
+    // Block values are shifted by one so that "no block" (0) sorts before every real hash.
+    let head = |b: &[u64], i: usize| b.get(i).map_or(0u128, |&h| h as u128 + 1);
+    let mut flat: Vec<(u128, u128, bool, u64, u32)> = ids
+        .par_iter()
+        .map(|&u| {
+            let (b, t) = key(u);
+            (head(b, 0), head(b, 1), b.len() > 2, t, u)
+        })
+        .collect();
+    flat.par_sort_unstable();
+    // Runs equal in the first two blocks that have deeper blocks: full comparison.
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < flat.len() {
+        let mut j = i + 1;
+        while j < flat.len()
+            && (flat[j].0, flat[j].1, flat[j].2) == (flat[i].0, flat[i].1, flat[i].2)
+        {
+            j += 1;
+        }
+        if flat[i].2 && j - i > 1 {
+            runs.push(i..j);
+        }
+        i = j;
+    }
+    for (slot, f) in ids.iter_mut().zip(&flat) {
+        *slot = f.4;
+    }
+    let mut rest: &mut [u32] = ids;
+    let mut done = 0;
+    let mut pieces: Vec<&mut [u32]> = Vec::with_capacity(runs.len());
+    for r in &runs {
+        let (_, tail) = rest.split_at_mut(r.start - done);
+        let (piece, tail) = tail.split_at_mut(r.len());
+        pieces.push(piece);
+        rest = tail;
+        done = r.end;
+    }
+    pieces.into_par_iter().for_each(|piece| {
+        piece.sort_unstable_by(|&a, &b| {
+            let (ka, ta) = key(a);
+            let (kb, tb) = key(b);
+            ka.cmp(kb).then(ta.cmp(&tb))
+        })
     });
 }
 
@@ -65,4 +110,29 @@ pub fn prime(rows: &[SimRow<'_>], min_cache_tokens: u64, gaps: &[usize]) -> Vec<
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (target[i].0, target[i].1, i));
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trie_order;
+
+    #[test]
+    fn trie_order_matches_full_lexicographic_sort() {
+        let keys: Vec<Vec<u64>> = vec![
+            vec![5, 1, 9],
+            vec![5, 1, 2],
+            vec![5],
+            vec![],
+            vec![5, 1, 2, 7],
+            vec![3, 8],
+            vec![5, 1, 2],
+            vec![5, 0],
+            vec![u64::MAX],
+        ];
+        let mut ids: Vec<u32> = (0..keys.len() as u32).collect();
+        trie_order(&mut ids, |u| (keys[u as usize].as_slice(), u as u64));
+        let mut expected: Vec<u32> = (0..keys.len() as u32).collect();
+        expected.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]).then(a.cmp(&b)));
+        assert_eq!(ids, expected);
+    }
 }
