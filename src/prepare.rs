@@ -32,7 +32,7 @@ use crate::run::index::{write_index, IndexLine, IndexUnique, NOT_SENT};
 use crate::run::manifest::{
     content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION,
 };
-use crate::validate::{scan_bytes, FileReport, ValidateOptions};
+use crate::validate::{job_diagnostic, scan_bytes, FileReport, ValidateOptions};
 
 /// How the per-request key travels through Vertex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -1136,20 +1136,7 @@ fn write_run(
                         shard_line(pos, &mut buf);
                         let col =
                             crate::request::locate::locate(&buf, &jf.at.pointer, jf.at.at_key);
-                        Diagnostic {
-                            file: name.clone(),
-                            line: jf.at.line + 1,
-                            column: col as u64 + 1,
-                            byte: starts[pos] + col as u64,
-                            pointer: jf.at.pointer.clone(),
-                            code: jf.code,
-                            severity: jf.code.severity(),
-                            scope: jf.code.scope(),
-                            message: jf.message,
-                            related_line: jf.related.as_ref().map(|r| r.line + 1),
-                            related_pointer: jf.related.map(|r| r.pointer),
-                            occurrences: (jf.occurrences > 1).then_some(jf.occurrences),
-                        }
+                        job_diagnostic(&name, jf, col, starts[pos] + col as u64)
                     })
                     .collect::<Vec<_>>()
             })

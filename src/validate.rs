@@ -379,22 +379,34 @@ pub fn place_job_findings(name: &str, data: &[u8], job: &JobStats) -> Vec<Diagno
         .map(|jf| {
             let line_bytes = line_at(data, jf.at.line_offset as usize);
             let off = locate(line_bytes, &jf.at.pointer, jf.at.at_key);
-            Diagnostic {
-                file: name.to_string(),
-                line: jf.at.line + 1,
-                column: off as u64 + 1,
-                byte: jf.at.line_offset + off as u64,
-                pointer: jf.at.pointer.clone(),
-                code: jf.code,
-                severity: jf.code.severity(),
-                scope: jf.code.scope(),
-                message: jf.message,
-                related_line: jf.related.as_ref().map(|r| r.line + 1),
-                related_pointer: jf.related.map(|r| r.pointer),
-                occurrences: (jf.occurrences > 1).then_some(jf.occurrences),
-            }
+            let byte = jf.at.line_offset + off as u64;
+            job_diagnostic(name, jf, off, byte)
         })
         .collect()
+}
+
+/// A whole-job finding as a diagnostic, found `column0` bytes into its line at file offset
+/// `byte`.
+pub fn job_diagnostic(
+    name: &str,
+    jf: crate::request::job::JobFinding,
+    column0: usize,
+    byte: u64,
+) -> Diagnostic {
+    Diagnostic {
+        file: name.to_string(),
+        line: jf.at.line + 1,
+        column: column0 as u64 + 1,
+        byte,
+        pointer: jf.at.pointer,
+        code: jf.code,
+        severity: jf.code.severity(),
+        scope: jf.code.scope(),
+        message: jf.message,
+        related_line: jf.related.as_ref().map(|r| r.line + 1),
+        related_pointer: jf.related.map(|r| r.pointer),
+        occurrences: (jf.occurrences > 1).then_some(jf.occurrences),
+    }
 }
 
 fn count(report: &mut FileReport, code: Code, n: u64) {

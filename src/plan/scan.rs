@@ -74,6 +74,27 @@ fn counted_tag(tag: u8) -> bool {
     matches!(tag, b'x' | b'T' | b'j')
 }
 
+/// The pieces of a prompt stream: `(tag, payload range)`; each piece starts with
+/// [`DELIMITER`](crate::request::prompt::DELIMITER) and a tag byte, and runs to the next delimiter.
+fn pieces(stream: &[u8]) -> impl Iterator<Item = (u8, std::ops::Range<usize>)> + '_ {
+    use crate::request::prompt::DELIMITER;
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= stream.len() {
+            return None;
+        }
+        let (tag, start) = if stream[pos] == DELIMITER && pos + 1 < stream.len() {
+            (stream[pos + 1], pos + 2)
+        } else {
+            (b'x', pos)
+        };
+        let end = memchr::memchr(DELIMITER, &stream[start.min(stream.len())..])
+            .map_or(stream.len(), |i| start + i);
+        pos = end.max(pos + 1);
+        Some((tag, start..end.max(start)))
+    })
+}
+
 /// Cumulative prompt tokens at each of `ends` (stream offsets, ascending) and the total, counting
 /// only the text pieces of the stream, each on its own (delimiters never merge into tokens).
 pub fn stream_tokens(
@@ -84,20 +105,8 @@ pub fn stream_tokens(
 ) -> u64 {
     let mut total = 0u64;
     let mut next_end = 0;
-    let mut pos = 0;
-    while pos < stream.len() {
-        // A piece: 0xFF, tag, payload up to the next 0xFF.
-        let (tag, start) =
-            if stream[pos] == crate::request::prompt::DELIMITER && pos + 1 < stream.len() {
-                (stream[pos + 1], pos + 2)
-            } else {
-                (b'x', pos)
-            };
-        let end = memchr::memchr(
-            crate::request::prompt::DELIMITER,
-            &stream[start.min(stream.len())..],
-        )
-        .map_or(stream.len(), |i| start + i);
+    for (tag, range) in pieces(stream) {
+        let (start, end) = (range.start, range.end);
         let inside: Vec<usize> = ends[next_end..]
             .iter()
             .take_while(|&&e| e <= end)
@@ -118,7 +127,6 @@ pub fn stream_tokens(
             }
         }
         next_end += inside.len();
-        pos = end.max(pos + 1);
     }
     for _ in next_end..ends.len() {
         cum.push(total.min(u32::MAX as u64) as u32);
@@ -134,23 +142,10 @@ fn stream_tokens_sampled(
     seed: u64,
 ) -> SampleTally {
     let mut tally = SampleTally::default();
-    let mut pos = 0;
-    while pos < stream.len() {
-        let (tag, start) =
-            if stream[pos] == crate::request::prompt::DELIMITER && pos + 1 < stream.len() {
-                (stream[pos + 1], pos + 2)
-            } else {
-                (b'x', pos)
-            };
-        let end = memchr::memchr(
-            crate::request::prompt::DELIMITER,
-            &stream[start.min(stream.len())..],
-        )
-        .map_or(stream.len(), |i| start + i);
-        if counted_tag(tag) && start < end {
-            tally.add(&memo.count_stream_sampled(&stream[start..end], rate, seed));
+    for (tag, range) in pieces(stream) {
+        if counted_tag(tag) && !range.is_empty() {
+            tally.add(&memo.count_stream_sampled(&stream[range], rate, seed));
         }
-        pos = end.max(pos + 1);
     }
     tally
 }
