@@ -16,7 +16,10 @@ const EMPTY: u16 = u16::MAX;
 /// One message's open-addressing table: `(fingerprint, field index)`, a power-of-two size at
 /// least four times the number of names, probed linearly from the fingerprint's top bits.
 struct Table {
-    slots: Vec<(u64, u16)>,
+    /// `(fingerprint, first 8 bytes, last 8 bytes, field index)`: for names of at most 16 bytes
+    /// the length (in the fingerprint) and both words determine the name, so no string
+    /// comparison is needed.
+    slots: Vec<(u64, u64, u64, u16)>,
     shift: u32,
 }
 
@@ -39,15 +42,16 @@ fn index() -> &'static Index {
             .map(|m| {
                 let size = (m.fields.len() * 8).next_power_of_two().max(8);
                 let shift = 64 - size.trailing_zeros();
-                let mut slots = vec![(0u64, EMPTY); size];
+                let mut slots = vec![(0u64, 0u64, 0u64, EMPTY); size];
                 for (i, f) in m.fields.iter().enumerate() {
                     for name in [f.json_name, f.snake_name] {
-                        let fp = fingerprint(name.as_bytes());
+                        let (fp, head, tail) = words(name.as_bytes());
+                        let entry = (fp, head, tail, i as u16);
                         let mut at = slot_of(fp, shift);
-                        while slots[at].1 != EMPTY && slots[at] != (fp, i as u16) {
+                        while slots[at].3 != EMPTY && slots[at] != entry {
                             at = (at + 1) & (size - 1);
                         }
-                        slots[at] = (fp, i as u16);
+                        slots[at] = entry;
                     }
                 }
                 Table { slots, shift }
@@ -86,30 +90,37 @@ fn load(bytes: &[u8]) -> u64 {
     v
 }
 
+/// `(fingerprint, first 8 bytes, last 8 bytes)` of a name; the fingerprint mixes in the length.
 #[inline]
-fn fingerprint(key: &[u8]) -> u64 {
+fn words(key: &[u8]) -> (u64, u64, u64) {
     let n = key.len();
     let head = load(&key[..n.min(8)]);
     let tail = if n > 8 { load(&key[n - 8..]) } else { 0 };
-    head ^ tail.rotate_left(29) ^ ((n as u64) << 56)
+    (head ^ tail.rotate_left(29) ^ ((n as u64) << 56), head, tail)
 }
 
 /// The field of message `msg` whose camelCase or snake_case name is `key`, with its index.
 #[inline]
 pub fn find_field(msg: u16, key: &str) -> Option<(usize, &'static Field)> {
     let fields = MESSAGES[msg as usize].fields;
-    let fp = fingerprint(key.as_bytes());
+    let bytes = key.as_bytes();
+    let (fp, head, tail) = words(bytes);
     let table = &index().per_message[msg as usize];
     let mask = table.slots.len() - 1;
     let mut at = slot_of(fp, table.shift);
     loop {
-        let (f, i) = table.slots[at];
+        let (f, h, t, i) = table.slots[at];
         if i == EMPTY {
             return None;
         }
-        if f == fp {
+        if f == fp && h == head && t == tail {
             let field = &fields[i as usize];
-            if field.json_name == key || field.snake_name == key {
+            // Same length, first and last 8 bytes: identical up to 16 bytes; longer names
+            // compare their middle.
+            if bytes.len() <= 16
+                || field.json_name.as_bytes() == bytes
+                || field.snake_name.as_bytes() == bytes
+            {
                 return Some((i as usize, field));
             }
         }
