@@ -1,8 +1,10 @@
 //! Token counting against Google's own SentencePiece.
 //!
-//! These tests need the Gemma 3 vocabulary in the cache folder (not committed; 4.69 MB): run
-//! `sh benches/fetch_tokenizer.sh` once. Without it they fail, by design, so that CI cannot pass
-//! without checking exactness. Expected counts come from `benches/tokens_expected.py`
+//! These tests need the Gemma 3 vocabulary in the cache folder (not committed; 4.69 MB). When it
+//! is missing they run `sh benches/fetch_tokenizer.sh` once (it takes the file from the crates.io
+//! package `gemini-tokenizer` with cargo's own client and checks its sha256), so a plain
+//! `cargo test` works on a fresh machine; if that fails too they fail, by design, so that CI
+//! cannot pass without checking exactness. Expected counts come from `benches/tokens_expected.py`
 //! (Python `sentencepiece`, `len(sp.encode(text))`).
 
 use std::path::{Path, PathBuf};
@@ -18,8 +20,22 @@ use rayon::prelude::*;
 /// Empty: kitoken 0.11.1 matches on every sample text.
 const KNOWN_MISMATCHES: &[(u64, u64)] = &[];
 
+/// Makes sure the vocabulary is in the cache folder, fetching it once per test run if needed.
+fn ensure_model() {
+    static FETCHED: OnceLock<()> = OnceLock::new();
+    FETCHED.get_or_init(|| {
+        if locate_model(None).is_err() {
+            let status = std::process::Command::new("sh")
+                .arg(root().join("benches/fetch_tokenizer.sh"))
+                .status();
+            eprintln!("fetched the Gemma 3 vocabulary: {status:?}");
+        }
+    });
+}
+
 fn gemma() -> &'static Gemma3Counter {
     static COUNTER: OnceLock<Gemma3Counter> = OnceLock::new();
+    ensure_model();
     COUNTER.get_or_init(|| match Gemma3Counter::open(None) {
         Ok(counter) => counter,
         Err(e) => panic!(
@@ -230,6 +246,7 @@ fn open_counter_by_table_name() {
 
 #[test]
 fn the_model_file_is_checked() {
+    ensure_model();
     let found = locate_model(None).expect("run `sh benches/fetch_tokenizer.sh` first");
     assert!(found.ends_with(MODEL_FILE_NAME));
     assert_eq!(locate_model(Some(&found)).unwrap(), found);
