@@ -160,6 +160,15 @@ fn print(plan: &PlanArgs, r: &PrepareReport, run: Option<&std::path::Path>) -> R
     })
 }
 
+/// `$12.34`, or four decimals below a dollar so small runs do not read as free.
+fn dollars(x: f64) -> String {
+    if x < 1.0 {
+        format!("${x:.4}")
+    } else {
+        format!("${x:.2}")
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
@@ -251,8 +260,11 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
     ))?;
     let cost = &r.cost;
     p.human_line(&format!(
-        "estimated input cost for {}: ${:.2} online without dedup → ${:.2} batch → ${:.2} batch with predicted cache hits",
-        cost.model, cost.online_no_dedup, cost.batch, cost.batch_with_cache
+        "estimated input cost for {}: {} online without dedup → {} batch → {} batch with predicted cache hits",
+        cost.model,
+        dollars(cost.online_no_dedup),
+        dollars(cost.batch),
+        dollars(cost.batch_with_cache)
     ))?;
     let shard_bytes: u64 = r.shards.iter().map(|s| s.bytes).sum();
     p.human_line(&format!(
