@@ -1,0 +1,314 @@
+//! Planning: dedup, orders, priming, shards, simulations, token figures and cost.
+
+use super::*;
+
+fn tokens_of_bytes(bytes: u64) -> u64 {
+    bytes.div_ceil(BYTES_PER_TOKEN_OFF)
+}
+
+pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
+    let hashes: Vec<Option<u128>> = s
+        .lines
+        .iter()
+        .map(|l| (l.status == LineStatus::Valid).then_some(l.hash))
+        .collect();
+    let (of_line, reps) = dedup(&hashes, opts.keep_duplicates);
+    let n_unique = reps.len();
+    let valid = hashes.iter().filter(|h| h.is_some()).count() as u64;
+    let blank = s
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Blank)
+        .count() as u64;
+    let invalid = s.lines.len() as u64 - valid - blank;
+    let key_len = |u: usize| -> u64 {
+        match &opts.key {
+            KeyMode::Member(name) => (name.len() + key_value(u).len() + 6) as u64,
+            KeyMode::None => 0,
+        }
+    };
+    // Per line: prompt tokens (exact, sampled + extrapolated, or by bytes).
+    let tpb = s
+        .tally
+        .tokens_per_byte()
+        .unwrap_or(1.0 / BYTES_PER_TOKEN_OFF as f64);
+    let line_tokens = |l: &Flat| -> u64 {
+        match s.tokens.mode {
+            TokensMode::Off => tokens_of_bytes(l.prompt_bytes),
+            TokensMode::Exact => l.tokens,
+            TokensMode::Sample => l.tokens + (l.unsampled_bytes as f64 * tpb).round() as u64,
+        }
+    };
+    // Per unique: its blocks, cumulative tokens at block ends, prompt tokens, shard bytes.
+    let block_bytes = opts.key_config.block_bytes as u64;
+    let mut cum: Vec<u32> = Vec::with_capacity(s.blocks.len());
+    let mut cum_range: Vec<(usize, usize)> = Vec::with_capacity(n_unique);
+    for &r in &reps {
+        let l = &s.lines[r];
+        let start = cum.len();
+        if s.tokens.mode == TokensMode::Exact {
+            cum.extend_from_slice(&s.cum[l.blocks.0..l.blocks.0 + l.blocks.1]);
+        } else {
+            let total = line_tokens(l);
+            for b in 0..l.blocks.1 as u64 {
+                let end = ((b + 1) * block_bytes).min(l.prompt_bytes);
+                let t = if s.tokens.mode == TokensMode::Off {
+                    end / BYTES_PER_TOKEN_PREFIX_OFF
+                } else {
+                    (total as f64 * end as f64 / l.prompt_bytes.max(1) as f64) as u64
+                };
+                cum.push(t.min(u32::MAX as u64) as u32);
+            }
+        }
+        cum_range.push((start, l.blocks.1));
+    }
+    let rows: Vec<SimRow<'_>> = reps
+        .iter()
+        .enumerate()
+        .map(|(u, &r)| {
+            let l = &s.lines[r];
+            SimRow {
+                blocks: &s.blocks[l.blocks.0..l.blocks.0 + l.blocks.1],
+                cum_tokens: &cum[cum_range[u].0..cum_range[u].0 + cum_range[u].1],
+                prompt_tokens: line_tokens(l),
+            }
+        })
+        .collect();
+    let sizes: Vec<u64> = reps
+        .iter()
+        .enumerate()
+        .map(|(u, &r)| s.lines[r].len as u64 + 1 + key_len(u))
+        .collect();
+    let first_line: Vec<u64> = reps.iter().map(|&r| r as u64).collect();
+    // Input order and trie order.
+    let input_ids: Vec<u32> = (0..n_unique as u32).collect();
+    let mut trie_ids = input_ids.clone();
+    trie_order(&mut trie_ids, |u| {
+        (rows[u as usize].blocks, first_line[u as usize])
+    });
+    let lcp_of = |ids: &[u32]| -> Vec<u32> {
+        let mut lcp = vec![0u32; ids.len()];
+        for i in 1..ids.len() {
+            let (a, b) = (
+                rows[ids[i - 1] as usize].blocks,
+                rows[ids[i] as usize].blocks,
+            );
+            lcp[i] = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32;
+        }
+        lcp
+    };
+    let cut_ids = |ids: &[u32]| -> Vec<Vec<u32>> {
+        let sz: Vec<u64> = ids.iter().map(|&u| sizes[u as usize]).collect();
+        cut(&sz, &lcp_of(ids), opts.limits)
+            .into_iter()
+            .map(|r| ids[r].to_vec())
+            .collect()
+    };
+    let input_shards = cut_ids(&input_ids);
+    let trie_shards = cut_ids(&trie_ids);
+    let min_cache = facts.min_cache_tokens;
+    let primed_shards: Vec<Vec<u32>> = trie_shards
+        .par_iter()
+        .map(|shard| {
+            let srows: Vec<SimRow<'_>> = shard.iter().map(|&u| rows[u as usize]).collect();
+            prime(&srows, min_cache, &opts.prime_gaps)
+                .into_iter()
+                .map(|i| shard[i])
+                .collect()
+        })
+        .collect();
+    let sim_cfg = SimConfig {
+        workers: opts.sim_workers,
+        ttl_rounds: opts.sim_ttl,
+        min_cache_tokens: if facts.implicit_cache_in_batch {
+            min_cache
+        } else {
+            u64::MAX
+        },
+    };
+    let sim = |shards: &[Vec<u32>]| -> SimReport {
+        shards
+            .par_iter()
+            .map(|shard| {
+                let srows: Vec<SimRow<'_>> = shard.iter().map(|&u| rows[u as usize]).collect();
+                simulate(&srows, &sim_cfg)
+            })
+            .reduce(SimReport::default, |a, b| SimReport {
+                prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+                cached_tokens: a.cached_tokens + b.cached_tokens,
+                bound_tokens: a.bound_tokens + b.bound_tokens,
+                rows: a.rows + b.rows,
+                rows_with_hits: a.rows_with_hits + b.rows_with_hits,
+            })
+    };
+    // The bound and the three orders' simulations are independent: run them side by side.
+    let (bound, (sim_input, (sim_prefix, sim_primed))) = rayon::join(
+        || {
+            if facts.implicit_cache_in_batch {
+                cache_bound(&rows, min_cache)
+            } else {
+                0
+            }
+        },
+        || {
+            rayon::join(
+                || sim(&input_shards),
+                || rayon::join(|| sim(&trie_shards), || sim(&primed_shards)),
+            )
+        },
+    );
+    let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
+    let summary = |order: Order, r: SimReport| SimSummary {
+        order,
+        cached_tokens: r.cached_tokens,
+        cached_share: ratio(r.cached_tokens, total_prompt),
+        of_bound: ratio(r.cached_tokens, bound),
+    };
+    let simulation = vec![
+        summary(Order::Input, sim_input),
+        summary(Order::Prefix, sim_prefix),
+        summary(Order::Primed, sim_primed),
+    ];
+    let shards = match opts.order {
+        Order::Input => input_shards,
+        Order::Prefix => trie_shards,
+        Order::Primed => primed_shards,
+    };
+    let mut positions = vec![(0u32, 0u32); n_unique];
+    for (si, shard) in shards.iter().enumerate() {
+        for (pos, &u) in shard.iter().enumerate() {
+            positions[u as usize] = (si as u32, pos as u32);
+        }
+    }
+    // Families in trie order over all uniques (for the report).
+    let trie_rows: Vec<SimRow<'_>> = trie_ids.iter().map(|&u| rows[u as usize]).collect();
+    let mut fams = families(&trie_rows, 1);
+    fams.sort_by(|a, b| {
+        (b.prefix_tokens * b.len as u64)
+            .cmp(&(a.prefix_tokens * a.len as u64))
+            .then(a.start.cmp(&b.start))
+    });
+    let families_report: Vec<FamilyReport> = fams
+        .iter()
+        .take(10)
+        .map(|f| {
+            let rep = reps[trie_ids[f.start] as usize];
+            let l = &s.lines[rep];
+            FamilyReport {
+                prefix_tokens: f.prefix_tokens,
+                requests: f.len as u64,
+                cacheable: f.prefix_tokens >= min_cache,
+                example: format!("{}:{}", s.names[l.file as usize], l.line),
+            }
+        })
+        .collect();
+    // Tokens.
+    let mut per: Vec<u64> = rows.iter().map(|r| r.prompt_tokens).collect();
+    per.sort_unstable();
+    let q = |p: f64| -> u64 {
+        if per.is_empty() {
+            0
+        } else {
+            per[((per.len() - 1) as f64 * p).round() as usize]
+        }
+    };
+    let with_dups: u64 = s
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Valid)
+        .map(line_tokens)
+        .sum();
+    let chosen = &simulation[match opts.order {
+        Order::Input => 0,
+        Order::Prefix => 1,
+        Order::Primed => 2,
+    }];
+    let price = &facts.price;
+    let per_m = |t: u64, p: f64| t as f64 / 1e6 * p;
+    let discount = opts.validate.models.batch_discount;
+    let cost = CostReport {
+        model: opts.validate.model.clone(),
+        prices_as_of: opts.validate.models.as_of.clone(),
+        online_no_dedup: per_m(with_dups, price.input),
+        batch: per_m(total_prompt, price.input) * discount,
+        batch_with_cache: per_m(total_prompt - chosen.cached_tokens, price.input) * discount
+            + per_m(chosen.cached_tokens, price.cached_input),
+        note: format!(
+            "input tokens only (output depends on the answers); cached tokens at the cache price, which does not stack with the batch discount; tokens: {}{}",
+            s.tokens.counter,
+            if s.tokens.exact { "" } else { " (estimate)" }
+        ),
+    };
+    // Duplicates.
+    let mut duplicate_bytes = 0;
+    let mut sampling_duplicates = 0;
+    for (i, l) in s.lines.iter().enumerate() {
+        if of_line[i] != NOT_SENT && reps[of_line[i] as usize] != i {
+            duplicate_bytes += l.len as u64 + 1;
+            if s.lines[reps[of_line[i] as usize]].samples {
+                sampling_duplicates += 1;
+            }
+        }
+    }
+    let shard_reports = shards
+        .iter()
+        .enumerate()
+        .map(|(i, shard)| ShardReport {
+            name: shard_name(i),
+            requests: shard.len() as u64,
+            bytes: shard.iter().map(|&u| sizes[u as usize]).sum(),
+        })
+        .collect();
+    let report = PrepareReport {
+        files: s.files.clone(),
+        counts: Counts {
+            lines: s.lines.len() as u64,
+            blank,
+            invalid,
+            valid,
+            unique: n_unique as u64,
+            duplicates: valid - n_unique as u64,
+        },
+        duplicate_bytes,
+        sampling_duplicates,
+        shards: shard_reports,
+        order: opts.order,
+        tokens: TokenReport {
+            counter: s.tokens.counter.clone(),
+            exact: s.tokens.exact,
+            prompt_tokens: total_prompt,
+            prompt_tokens_with_duplicates: with_dups,
+            per_request: [q(0.0), q(0.5), q(0.9), q(0.99), q(1.0)],
+            mode: s.tokens.mode.as_str().to_string(),
+            sample: (s.tokens.mode == TokensMode::Sample).then_some(SampleReport {
+                rate: opts.sample_rate,
+                sampled_bytes: s.tally.sampled_bytes,
+                unsampled_bytes: s.tally.unsampled_bytes,
+                tokens_per_byte: tpb,
+            }),
+            note: s.tokens.note.clone(),
+        },
+        families: families_report,
+        simulation,
+        cache_bound_tokens: bound,
+        min_cache_tokens: min_cache,
+        cost,
+        diagnostics: s.diagnostics.clone(),
+        shard_job_errors: 0,
+        already_done: false,
+    };
+    Plan {
+        report,
+        shards,
+        of_line,
+        positions,
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}

@@ -1,0 +1,491 @@
+//! `prepare` and `stats`: validate → dedup → order for the implicit cache → shard → write the run.
+//!
+//! Every line is parsed once (the validate scan gathers each line's record through a visitor);
+//! later stages pass compact records (offsets into the mapped inputs, hashes, ids). Shard lines
+//! are the representative's original bytes plus a spliced-in per-request key. Everything is
+//! written to temporary names and renamed; the manifest comes last.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::input::{open_input, InputBytes};
+use crate::models::ModelFacts;
+use crate::plan::cache::{cache_bound, families, simulate, SimConfig, SimReport, SimRow};
+use crate::plan::dedup::dedup;
+use crate::plan::order::{prime, trie_order, Order, DEFAULT_PRIME_GAPS};
+use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor, TokenSetup};
+use crate::plan::shard::{cut, ShardLimits};
+use crate::plan::tokens::memo::{MemoCounter, SampleTally};
+use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
+use crate::request::diag::{Diagnostic, Severity};
+use crate::request::job::JobStats;
+use crate::request::prompt::{DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS};
+use crate::request::schema;
+use crate::request::walk::{LineChecker, RequestLimits};
+use crate::run::atomic::AtomicFile;
+use crate::run::index::{write_index, IndexLine, IndexUnique, NOT_SENT};
+use crate::run::manifest::{
+    content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION,
+};
+use crate::validate::{job_diagnostic, scan_bytes, FileReport, ValidateOptions};
+
+mod build;
+mod report;
+mod write;
+
+use build::*;
+pub use report::*;
+use write::*;
+pub use write::{key_value, shard_name};
+
+/// How the per-request key travels through Vertex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "mode", content = "name")]
+pub enum KeyMode {
+    /// A top-level member beside `request` (default `batchline_key`): Vertex copies extra
+    /// members to the output row, and the request itself stays untouched.
+    Member(String),
+    /// No key: collect matches by the canonical hash of the echoed request only.
+    None,
+}
+
+/// Bytes per token assumed with `--tokens off` for totals and cost: English averages about 4
+/// bytes per Gemma 3 token.
+pub const BYTES_PER_TOKEN_OFF: u64 = 4;
+
+/// Bytes per token assumed with `--tokens off` for prefix sizes, i.e. whether a shared prefix
+/// reaches the model's minimum cacheable size and how many tokens a hit saves: deliberately more
+/// bytes per token than typical text (generated English measured 5.6, code and CJK fewer), so
+/// predicted cache hits are not overstated.
+pub const BYTES_PER_TOKEN_PREFIX_OFF: u64 = 6;
+
+/// Options of [`prepare`] and [`stats`].
+#[derive(Clone)]
+pub struct PrepareOptions {
+    /// Reading, model and validation options (its `inputs` are the inputs).
+    pub validate: ValidateOptions,
+    /// The run folder (created if missing). Ignored by [`stats`].
+    pub run: PathBuf,
+    /// Order of requests in the shards.
+    pub order: Order,
+    /// Priming gaps (rows ahead of a family's start, one per primer).
+    pub prime_gaps: Vec<usize>,
+    /// Send every valid line, even duplicates.
+    pub keep_duplicates: bool,
+    /// Abort before writing anything when a line is invalid.
+    pub strict: bool,
+    /// Shard limits.
+    pub limits: ShardLimits,
+    /// The per-request key.
+    pub key: KeyMode,
+    /// Cache simulation: parallel rows.
+    pub sim_workers: usize,
+    /// Cache simulation: rounds an entry lives after its last use (`None` = forever).
+    pub sim_ttl: Option<u64>,
+    /// Prompt key tunables.
+    pub key_config: KeyConfig,
+    /// Token counting: `None` = exact when the model's vocabulary is available, else off.
+    pub tokens: Option<TokensMode>,
+    /// The Gemma 3 vocabulary file (else the cache folder).
+    pub tokenizer_model: Option<PathBuf>,
+    /// Share of distinct text blocks tokenised under `--tokens sample`.
+    pub sample_rate: f64,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        PrepareOptions {
+            validate: ValidateOptions::default(),
+            run: PathBuf::from("run"),
+            order: Order::Primed,
+            prime_gaps: DEFAULT_PRIME_GAPS.to_vec(),
+            keep_duplicates: false,
+            strict: false,
+            limits: ShardLimits {
+                max_requests: 200_000,
+                max_bytes: 1_000_000_000,
+            },
+            key: KeyMode::Member("batchline_key".into()),
+            sim_workers: 256,
+            sim_ttl: Some(5),
+            key_config: KeyConfig {
+                block_bytes: DEFAULT_BLOCK_BYTES,
+                max_blocks: DEFAULT_MAX_BLOCKS,
+            },
+            tokens: None,
+            tokenizer_model: None,
+            sample_rate: 0.05,
+        }
+    }
+}
+
+/// A line of the whole input, flattened over files.
+struct Flat {
+    file: u32,
+    line: u64,
+    offset: u64,
+    len: u32,
+    status: LineStatus,
+    hash: u128,
+    blocks: (usize, usize),
+    prompt_bytes: u64,
+    samples: bool,
+    codes: Vec<&'static str>,
+    tokens: u64,
+    unsampled_bytes: u64,
+}
+
+/// Everything the scan produced.
+struct Scanned {
+    names: Vec<String>,
+    data: Vec<InputBytes>,
+    files: Vec<FileReport>,
+    diagnostics: Vec<Diagnostic>,
+    job: JobStats,
+    lines: Vec<Flat>,
+    blocks: Vec<u64>,
+    /// Cumulative tokens parallel to `blocks` (exact counting only).
+    cum: Vec<u32>,
+    tally: SampleTally,
+    tokens: TokenState,
+}
+
+/// How tokens were counted.
+#[derive(Clone)]
+struct TokenState {
+    mode: TokensMode,
+    counter: String,
+    exact: bool,
+    note: Option<String>,
+}
+
+fn scan_inputs(
+    opts: &PrepareOptions,
+    limits: RequestLimits,
+    setup: Option<TokenSetup<'_>>,
+    tokens: TokenState,
+) -> Result<Scanned> {
+    let v = &opts.validate;
+    let mut out = Scanned {
+        names: v.inputs.clone(),
+        data: Vec::new(),
+        files: Vec::new(),
+        diagnostics: Vec::new(),
+        job: JobStats::default(),
+        lines: Vec::new(),
+        blocks: Vec::new(),
+        cum: Vec::new(),
+        tally: SampleTally::default(),
+        tokens,
+    };
+    for (file_index, name) in v.inputs.iter().enumerate() {
+        let data = open_input(name, v.mmap)?;
+        let key_config = opts.key_config;
+        let scan = scan_bytes(name, &data, v, limits, move || {
+            PlanVisitor::new(key_config, setup)
+        });
+        out.files.push(scan.report);
+        out.diagnostics.extend(scan.diagnostics);
+        out.job.merge(scan.job);
+        for (first_line, visitor) in scan.chunks {
+            let base = out.blocks.len();
+            out.blocks.extend_from_slice(&visitor.blocks);
+            out.cum.extend_from_slice(&visitor.cum);
+            out.tally.add(&visitor.tally);
+            for (i, rec) in visitor.lines.into_iter().enumerate() {
+                out.lines.push(Flat {
+                    file: file_index as u32,
+                    line: first_line + i as u64 + 1,
+                    offset: rec.offset,
+                    len: rec.len,
+                    status: rec.status,
+                    hash: rec.hash,
+                    blocks: (base + rec.blocks_start as usize, rec.blocks_len as usize),
+                    prompt_bytes: rec.prompt_bytes,
+                    samples: rec.samples,
+                    codes: rec.codes,
+                    tokens: rec.tokens,
+                    unsampled_bytes: rec.unsampled_bytes,
+                });
+            }
+        }
+        out.data.push(data);
+    }
+    Ok(out)
+}
+
+/// Prints how long each stage took to stderr when `BATCHLINE_TIMINGS` is set (for benchmarks).
+struct Stopwatch {
+    on: bool,
+    start: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        let now = std::time::Instant::now();
+        Stopwatch {
+            on: std::env::var_os("BATCHLINE_TIMINGS").is_some(),
+            start: now,
+            last: now,
+        }
+    }
+    fn lap(&mut self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "timing: {stage:<24} {:>8.3} s  (total {:.3} s)",
+                (now - self.last).as_secs_f64(),
+                (now - self.start).as_secs_f64()
+            );
+            self.last = now;
+        }
+    }
+}
+
+/// Checks what [`prepare`] would do and reports it, writing nothing.
+pub fn stats(opts: &PrepareOptions) -> Result<PrepareReport> {
+    run_prepare(opts, false)
+}
+
+/// Prepares the run folder `opts.run`. Re-running with the same inputs and options on a
+/// complete run does nothing (`already_done`); a half-written run is started clean; a run made
+/// from other inputs or options is refused.
+pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
+    run_prepare(opts, true)
+}
+
+fn options_json(opts: &PrepareOptions) -> serde_json::Value {
+    serde_json::json!({
+        "order": opts.order,
+        "prime_gaps": opts.prime_gaps,
+        "keep_duplicates": opts.keep_duplicates,
+        "limits": opts.limits,
+        "key": opts.key,
+        "model": opts.validate.model,
+        "block_bytes": opts.key_config.block_bytes,
+        "max_blocks": opts.key_config.max_blocks,
+        "tokens": opts.tokens.map_or("auto", |t| t.as_str()),
+        "sample_rate": opts.sample_rate,
+    })
+}
+
+fn input_entries(names: &[String], data: &[InputBytes]) -> Result<Vec<InputEntry>> {
+    names
+        .iter()
+        .zip(data)
+        .map(|(name, bytes)| {
+            let mtime = if name == "-" {
+                0
+            } else {
+                std::fs::metadata(name)
+                    .and_then(|m| m.modified())
+                    .map_err(|e| Error::io(name, e))?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            };
+            Ok(InputEntry {
+                path: name.clone(),
+                size: bytes.len() as u64,
+                mtime,
+                checksum: content_checksum(bytes),
+            })
+        })
+        .collect()
+}
+
+fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
+    let v = &opts.validate;
+    if v.inputs.is_empty() {
+        return Err(Error::Usage("no input files given".into()));
+    }
+    let facts = v.models.get(&v.model)?.clone();
+    let limits = RequestLimits {
+        context_window: facts.context_window,
+        max_request_bytes: v.models.limits.max_request_bytes,
+    };
+    if write {
+        guard_inputs_outside_run(&v.inputs, &opts.run)?;
+        // A complete run with the same inputs and options: nothing to do. Cheap check first
+        // (sizes and mtimes), then content checksums.
+        if let Some(m) = Manifest::load(&opts.run)? {
+            if m.options != options_json(opts) {
+                return Err(Error::Usage(format!(
+                    "{} holds a run prepared with other options; use a new run folder (or delete it)",
+                    opts.run.display()
+                )));
+            }
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(v.threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
+    // Token counting: the model's own vocabulary where we have it.
+    let wanted = opts.tokens.unwrap_or(TokensMode::Exact);
+    let counter: Option<Box<dyn TokenCounter>> = if wanted == TokensMode::Off {
+        None
+    } else {
+        match open_counter(&facts.tokenizer, opts.tokenizer_model.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) if opts.tokens.is_none() => {
+                let _ = e;
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let state = match &counter {
+        None => TokenState {
+            mode: TokensMode::Off,
+            counter: format!("bytes/{BYTES_PER_TOKEN_OFF}"),
+            exact: false,
+            note: Some(if wanted == TokensMode::Off {
+                format!("--tokens off: sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token")
+            } else {
+                format!(
+                    "the {} vocabulary is not available (run benches/fetch_tokenizer.sh or pass --tokenizer-model): sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token",
+                    facts.tokenizer
+                )
+            }),
+        },
+        Some(c) => TokenState {
+            mode: wanted,
+            counter: c.name().to_string(),
+            exact: c.exact() && wanted == TokensMode::Exact,
+            note: (!c.exact()).then(|| {
+                "no vocabulary is known for this model: counts are an o200k estimate".to_string()
+            }),
+        },
+    };
+    let memo = counter.as_deref().map(MemoCounter::new);
+    let setup = memo.as_ref().map(|m| TokenSetup {
+        memo: m,
+        mode: state.mode,
+        sample_rate: opts.sample_rate,
+        seed: 0x5eed,
+    });
+    pool.install(|| run_in_pool(opts, write, &facts, limits, setup, state))
+}
+
+fn guard_inputs_outside_run(inputs: &[String], run: &Path) -> Result<()> {
+    let Ok(run_abs) = std::fs::canonicalize(run) else {
+        return Ok(()); // the run folder does not exist yet
+    };
+    for name in inputs.iter().filter(|n| n.as_str() != "-") {
+        if let Ok(p) = std::fs::canonicalize(name) {
+            if p.starts_with(&run_abs) {
+                return Err(Error::Usage(format!(
+                    "input {name} lies inside the run folder {}; choose another run folder",
+                    run.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Files of a run that `prepare` owns and may remove when starting a half-written run clean.
+const RUN_FILES: [&str; 4] = ["manifest.json", "index.bin", "invalid.jsonl", "report.json"];
+
+fn run_in_pool(
+    opts: &PrepareOptions,
+    write: bool,
+    facts: &ModelFacts,
+    limits: RequestLimits,
+    setup: Option<TokenSetup<'_>>,
+    tokens: TokenState,
+) -> Result<PrepareReport> {
+    let v = &opts.validate;
+    let mut watch = Stopwatch::new();
+    let scanned = scan_inputs(opts, limits, setup, tokens)?;
+    watch.lap("scan (validate+keys)");
+    let inputs = if write {
+        Some(input_entries(&scanned.names, &scanned.data)?)
+    } else {
+        None
+    };
+    watch.lap("input checksums");
+    if write {
+        if let (Some(m), Some(inputs)) = (Manifest::load(&opts.run)?, &inputs) {
+            if &m.inputs == inputs && shards_intact(&opts.run, &m) {
+                let mut report = plan_only(opts, facts, &scanned)?;
+                report.already_done = true;
+                return Ok(report);
+            }
+            if &m.inputs != inputs {
+                return Err(Error::Usage(format!(
+                    "{} holds a run prepared from other inputs (or inputs that changed since); use a new run folder",
+                    opts.run.display()
+                )));
+            }
+        }
+    }
+    let invalid = scanned
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Invalid)
+        .count();
+    if opts.strict && invalid > 0 {
+        let mut report = plan_only(opts, facts, &scanned)?;
+        report.shards.clear();
+        return Err(Error::InvalidInput(format!(
+            "--strict: {invalid} invalid line(s); nothing was written (run `batchline validate` to see them; first: {})",
+            report
+                .diagnostics
+                .iter()
+                .find(|d| d.severity == Severity::Error)
+                .map(|d| format!("{}:{} {}", d.file, d.line, d.code))
+                .unwrap_or_default()
+        )));
+    }
+    let plan = build_plan(opts, facts, &scanned);
+    watch.lap("plan (dedup+order+sim)");
+    let mut report = plan.report;
+    if write {
+        write_run(
+            opts,
+            &scanned,
+            &plan.shards,
+            &plan.of_line,
+            &plan.positions,
+            &mut report,
+            inputs.expect("computed when writing"),
+        )?;
+        watch.lap("write run");
+    }
+    let _ = v;
+    Ok(report)
+}
+
+fn plan_only(
+    opts: &PrepareOptions,
+    facts: &ModelFacts,
+    scanned: &Scanned,
+) -> Result<PrepareReport> {
+    Ok(build_plan(opts, facts, scanned).report)
+}
+
+fn shards_intact(run: &Path, m: &Manifest) -> bool {
+    m.shards.iter().chain(&m.files).all(|f| {
+        std::fs::read(run.join(&f.name))
+            .map(|bytes| bytes.len() as u64 == f.bytes && content_checksum(&bytes) == f.checksum)
+            .unwrap_or(false)
+    })
+}
+
+struct Plan {
+    report: PrepareReport,
+    /// Per shard: unique ids in send order.
+    shards: Vec<Vec<u32>>,
+    /// Per line: unique id or NOT_SENT.
+    of_line: Vec<u32>,
+    /// Per unique: (shard, position).
+    positions: Vec<(u32, u32)>,
+}
