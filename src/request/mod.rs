@@ -4,6 +4,7 @@
 pub mod canon;
 pub mod diag;
 pub mod fields;
+pub mod formats;
 pub mod job;
 pub mod limits;
 pub mod locate;
