@@ -5,3 +5,5 @@ mod prepare;
 mod schema_gen;
 mod tokens;
 mod validate;
+mod validate_fixtures;
+mod validate_positions;
