@@ -488,14 +488,7 @@ impl<'w, 'i> Walk<'w, 'i> {
                         self.record(h, kind::ARRAY, 0, false);
                         for (i, e) in v.elements().enumerate() {
                             self.path.push(Seg::Index(i));
-                            self.element(
-                                e,
-                                Expect::Ty(field.ty, None),
-                                h,
-                                depth,
-                                parent_msg,
-                                Some(field),
-                            );
+                            self.element(e, Expect::Ty(field.ty, None), h, depth, parent_msg);
                             self.path.pop();
                         }
                         return;
@@ -530,16 +523,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         match v.kind() {
             Kind::Array => {
                 self.record(h, kind::ARRAY, 0, false);
-                if let Expect::Ty(ty, _) = expect {
-                    if !matches!(ty, Ty::Any) {
-                        self.type_error(v, ty);
-                    }
-                }
-                for (i, e) in v.elements().enumerate() {
-                    self.path.push(Seg::Index(i));
-                    self.element(e, Expect::Free, h, depth, parent_msg, None);
-                    self.path.pop();
-                }
+                self.unexpected_array(v, expect, h, depth, parent_msg);
             }
             _ => {
                 self.record_single(v, h, depth);
@@ -556,27 +540,38 @@ impl<'w, 'i> Walk<'w, 'i> {
         h: u64,
         depth: usize,
         parent_msg: Option<u16>,
-        field: Option<&'static Field>,
     ) {
         match e.kind() {
             Kind::Array => {
                 self.record(h, 0, flag::NESTED_ARRAY, false);
-                if let Expect::Ty(ty, _) = expect {
-                    if !matches!(ty, Ty::Any) {
-                        self.type_error(e, ty);
-                    }
-                }
-                for (i, x) in e.elements().enumerate() {
-                    self.path.push(Seg::Index(i));
-                    self.element(x, Expect::Free, h, depth, parent_msg, None);
-                    self.path.pop();
-                }
+                self.unexpected_array(e, expect, h, depth, parent_msg);
             }
             _ => {
                 self.record_elem_kind(e, h, depth);
-                let _ = field;
                 self.typed(e, expect, h, depth, parent_msg);
             }
+        }
+    }
+
+    /// An array where the schema expects one value (or user data): reports the type unless any
+    /// value is allowed, then walks the elements as user data for the whole-job checks.
+    fn unexpected_array<'t>(
+        &mut self,
+        v: JsonRef<'t, 'i>,
+        expect: Expect,
+        h: u64,
+        depth: usize,
+        parent_msg: Option<u16>,
+    ) {
+        if let Expect::Ty(ty, _) = expect {
+            if !matches!(ty, Ty::Any) {
+                self.type_error(v, ty);
+            }
+        }
+        for (i, e) in v.elements().enumerate() {
+            self.path.push(Seg::Index(i));
+            self.element(e, Expect::Free, h, depth, parent_msg);
+            self.path.pop();
         }
     }
 

@@ -20,6 +20,11 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run batchline")
 }
 
+/// The last line of a `--format json` run: the summary object.
+fn summary_of(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.lines().last().expect("a summary line")).expect("summary JSON")
+}
+
 fn testdata(p: &str) -> String {
     format!("{}/testdata/{p}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -98,7 +103,7 @@ fn prepare_counts_duplicates_exactly() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let summary: serde_json::Value = summary_of(&stdout);
     assert_eq!(
         summary["counts"],
         serde_json::json!({"lines": 10, "blank": 1, "invalid": 1, "valid": 8, "unique": 4, "duplicates": 4})
@@ -418,7 +423,7 @@ fn stats_reports_without_writing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let summary: serde_json::Value = summary_of(&stdout);
     assert_eq!(summary["counts"]["unique"], 4);
     assert_eq!(summary["simulation"].as_array().unwrap().len(), 3);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -459,7 +464,7 @@ fn prepare_checks_whole_job_problems_per_shard() {
     assert_eq!(shard_finding["pointer"], "/meta/k");
     assert_eq!(shard_finding["line"], 2);
     assert_eq!(shard_finding["related_line"], 1);
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let summary: serde_json::Value = summary_of(&stdout);
     assert_eq!(summary["shard_job_errors"], 1);
     // One request per shard: no shard mixes the two types, so no job fails.
     let run_dir = dir.path().join("split");
@@ -480,7 +485,7 @@ fn prepare_checks_whole_job_problems_per_shard() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let summary: serde_json::Value = summary_of(&stdout);
     assert_eq!(summary["shard_job_errors"], 0);
     assert_eq!(summary["shards"].as_array().unwrap().len(), 2);
 }
