@@ -65,8 +65,10 @@ fn limits(opts: &ValidateOptions) -> RequestLimits {
 
 /// What the planning stages take, computed as `prepare` computes it (`--tokens off`).
 struct Planned {
-    /// Per line: the canonical hash of a line that is sent.
-    hashes: Vec<Option<u128>>,
+    /// Per line: the canonical hash (0 for a line that is not sent).
+    hashes: Vec<u128>,
+    /// Per line: whether it is sent.
+    sent: Vec<bool>,
     /// Per unique request (first occurrences, input order): its chain hashes.
     blocks: Vec<Vec<u64>>,
     /// Per unique request: cumulative prompt tokens at the end of each block (bytes / 6, as
@@ -87,23 +89,25 @@ impl Planned {
             PlanVisitor::new(KEY, None)
         });
         let mut hashes = Vec::new();
+        let mut sent = Vec::new();
         let mut records = Vec::new();
         for (_, visitor) in &scan.chunks {
-            for rec in &visitor.lines {
-                let valid = rec.status == LineStatus::Valid;
-                hashes.push(valid.then_some(rec.hash));
-                let start = rec.blocks_start as usize;
+            let recs = &visitor.recs;
+            for i in 0..recs.len() {
+                sent.push(recs.status[i] == LineStatus::Valid);
+                hashes.push(recs.hash[i]);
                 records.push((
-                    visitor.blocks[start..start + rec.blocks_len as usize].to_vec(),
-                    rec.prompt_bytes,
-                    rec.len as u64 + 1,
+                    recs.blocks_of(i).to_vec(),
+                    recs.prompt_bytes[i] as u64,
+                    recs.len[i] as u64 + 1,
                 ));
             }
         }
-        let (_, reps) = dedup(&hashes, false);
+        let (_, reps) = dedup(&hashes, |i| sent[i], false);
         let tokens = |bytes: u64| bytes.div_ceil(BYTES_PER_TOKEN_OFF);
         let mut planned = Planned {
             hashes,
+            sent,
             blocks: Vec::with_capacity(reps.len()),
             cum_tokens: Vec::with_capacity(reps.len()),
             prompt_tokens: Vec::with_capacity(reps.len()),
@@ -126,7 +130,7 @@ impl Planned {
             "plan {}: {} lines, {} sent, {} unique",
             corpus.id(),
             planned.hashes.len(),
-            planned.hashes.iter().flatten().count(),
+            planned.sent.iter().filter(|&&s| s).count(),
             reps.len()
         );
         planned
@@ -237,7 +241,7 @@ fn bench_prepare(c: &mut Criterion) {
         let planned = Planned::new(corpus);
         let rows = planned.rows();
         group.bench_with_input(BenchmarkId::new("dedup", &id), &planned.hashes, |b, h| {
-            b.iter(|| black_box(dedup(h, false)))
+            b.iter(|| black_box(dedup(h, |i| planned.sent[i], false)))
         });
 
         let input_ids: Vec<u32> = (0..rows.len() as u32).collect();

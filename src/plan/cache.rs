@@ -276,13 +276,58 @@ pub fn cache_bound(rows: &[SimRow<'_>], min_cache_tokens: u64) -> u64 {
 
 /// Runs the documented cache model over `rows` in the given order (one job).
 pub fn simulate(rows: &[SimRow<'_>], cfg: &SimConfig) -> SimReport {
+    let shared = analyse(rows, cfg.min_cache_tokens, true);
+    let order: Vec<u32> = (0..rows.len() as u32).collect();
+    let mut report = simulate_order(rows, &shared, &order, cfg);
+    report.bound_tokens = shared.bound;
+    report
+}
+
+/// The order-independent analysis of a set of rows ([`Analysis::new`]), computed once and used to
+/// simulate any number of orders of any subsets of them ([`Analysis::simulate`]).
+pub struct Analysis {
+    shared: Shared,
+    min_cache_tokens: u64,
+}
+
+impl Analysis {
+    /// Analyses all of `rows` for the cache minimum `min_cache_tokens`.
+    pub fn new(rows: &[SimRow<'_>], min_cache_tokens: u64) -> Analysis {
+        Analysis {
+            shared: analyse(rows, min_cache_tokens, true),
+            min_cache_tokens,
+        }
+    }
+
+    /// [`cache_bound`] of all the rows.
+    pub fn bound(&self) -> u64 {
+        self.shared.bound
+    }
+
+    /// [`simulate`] of the job that sends `rows[order[0]], rows[order[1]], …` (`rows` as given to
+    /// [`Analysis::new`]; `cfg.min_cache_tokens` must be the analysed minimum). Equal to
+    /// `simulate` of those rows, except that `bound_tokens` is left 0: a prefix shared only with
+    /// rows outside `order` is never stamped before its one row looks it up, so it never hits.
+    pub fn simulate(&self, rows: &[SimRow<'_>], order: &[u32], cfg: &SimConfig) -> SimReport {
+        assert_eq!(
+            cfg.min_cache_tokens, self.min_cache_tokens,
+            "analysed minimum"
+        );
+        simulate_order(rows, &self.shared, order, cfg)
+    }
+}
+
+fn simulate_order(
+    rows: &[SimRow<'_>],
+    shared: &Shared,
+    order: &[u32],
+    cfg: &SimConfig,
+) -> SimReport {
     let min = cfg.min_cache_tokens;
     let w = cfg.workers.max(1);
-    let shared = analyse(rows, min, true);
     let mut report = SimReport {
-        prompt_tokens: rows.iter().map(|r| r.prompt_tokens).sum(),
-        bound_tokens: shared.bound,
-        rows: rows.len() as u64,
+        prompt_tokens: order.iter().map(|&i| rows[i as usize].prompt_tokens).sum(),
+        rows: order.len() as u64,
         ..SimReport::default()
     };
     if cfg.ttl_rounds == Some(0) {
@@ -292,13 +337,11 @@ pub fn simulate(rows: &[SimRow<'_>], cfg: &SimConfig) -> SimReport {
     // cache is the round each was last stamped in, indexed by its dense id (NEVER = not cached).
     const NEVER: u64 = u64::MAX;
     let mut stamp = vec![NEVER; shared.distinct];
-    let ids_of = |i: usize| &shared.ids[shared.offsets[i]..shared.offsets[i + 1]];
-    let mut start = 0usize;
-    let mut round = 0u64;
-    while start < rows.len() {
-        let end = (start + w).min(rows.len());
+    let ids_of = |i: u32| &shared.ids[shared.offsets[i as usize]..shared.offsets[i as usize + 1]];
+    for (round, batch) in order.chunks(w).enumerate() {
+        let round = round as u64;
         // Look-ups see only what rows of earlier rounds inserted.
-        for (i, row) in (start..end).zip(&rows[start..end]) {
+        for &i in batch {
             let hit = ids_of(i)
                 .iter()
                 .take_while(|&&g| {
@@ -307,7 +350,7 @@ pub fn simulate(rows: &[SimRow<'_>], cfg: &SimConfig) -> SimReport {
                 })
                 .count();
             if hit > 0 {
-                let cached = eff(row.cum_tokens[hit - 1], min);
+                let cached = eff(rows[i as usize].cum_tokens[hit - 1], min);
                 if cached > 0 {
                     report.cached_tokens += cached;
                     report.rows_with_hits += 1;
@@ -315,13 +358,11 @@ pub fn simulate(rows: &[SimRow<'_>], cfg: &SimConfig) -> SimReport {
             }
         }
         // Rows finish at the end of the round and insert (or refresh) their shared prefixes.
-        for i in start..end {
+        for &i in batch {
             for &g in ids_of(i) {
                 stamp[g as usize] = round;
             }
         }
-        start = end;
-        round += 1;
     }
     report
 }

@@ -16,6 +16,7 @@ use crate::validate::LineVisitor;
 
 /// Whether a line is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum LineStatus {
     /// Blank: skipped.
     Blank,
@@ -25,32 +26,80 @@ pub enum LineStatus {
     Valid,
 }
 
-/// One input line of a chunk.
-#[derive(Debug, Clone)]
-pub struct LineRec {
+/// The records of a run of lines, one entry per line in every column (struct of arrays: the
+/// planning stages read one or two columns at a time, and a line costs about 40 bytes).
+#[derive(Debug, Default, Clone)]
+pub struct Recs {
     /// Absolute byte offset of the line in its file.
-    pub offset: u64,
+    pub offset: Vec<u64>,
     /// Length in bytes without the terminator.
-    pub len: u32,
+    pub len: Vec<u32>,
     /// Sent or not.
-    pub status: LineStatus,
-    /// Canonical hash of the `request` (valid lines).
-    pub hash: u128,
-    /// Start of this line's chain hashes in the chunk's arena.
-    pub blocks_start: u32,
-    /// Number of chain hashes.
-    pub blocks_len: u32,
-    /// Bytes of the prompt stream.
-    pub prompt_bytes: u64,
+    pub status: Vec<LineStatus>,
     /// Whether the request samples (temperature absent or > 0, or candidateCount > 1): duplicates
-    /// of such requests collapse repeated sampling.
-    pub samples: bool,
-    /// Row error codes of an invalid line (as stable strings).
-    pub codes: Vec<&'static str>,
-    /// Prompt tokens counted (all of them with `exact`; the sampled blocks' with `sample`).
-    pub tokens: u64,
-    /// Prompt text bytes not in the sample (`sample` only): estimated by the corpus ratio.
-    pub unsampled_bytes: u64,
+    /// of such requests collapse repeated sampling. False for lines not sent.
+    pub samples: Vec<bool>,
+    /// Canonical hash of the `request` (0 for lines not sent).
+    pub hash: Vec<u128>,
+    /// End of this line's chain hashes in [`Recs::blocks`] (the start is the previous line's end).
+    pub block_end: Vec<u64>,
+    /// Bytes of the prompt stream (saturating at `u32::MAX`).
+    pub prompt_bytes: Vec<u32>,
+    /// Prompt tokens counted (all with `exact`; the sampled blocks' with `sample`). Empty when
+    /// tokens are not counted.
+    pub tokens: Vec<u64>,
+    /// Prompt text bytes not in the sample (`sample` only; else empty).
+    pub unsampled_bytes: Vec<u64>,
+    /// Row error codes of each invalid line: (line index, codes as stable strings).
+    pub codes: Vec<(usize, Vec<&'static str>)>,
+    /// Chain hashes of every valid line, back to back.
+    pub blocks: Vec<u64>,
+    /// Cumulative tokens at each block end, parallel to `blocks` (`exact` only).
+    pub cum: Vec<u32>,
+}
+
+impl Recs {
+    /// Number of lines.
+    pub fn len(&self) -> usize {
+        self.offset.len()
+    }
+
+    /// Whether there are no lines.
+    pub fn is_empty(&self) -> bool {
+        self.offset.is_empty()
+    }
+
+    /// The range of line `i`'s chain hashes in [`Recs::blocks`].
+    #[inline]
+    pub fn block_range(&self, i: usize) -> std::ops::Range<usize> {
+        let start = if i == 0 { 0 } else { self.block_end[i - 1] };
+        start as usize..self.block_end[i] as usize
+    }
+
+    /// Line `i`'s chain hashes.
+    #[inline]
+    pub fn blocks_of(&self, i: usize) -> &[u64] {
+        &self.blocks[self.block_range(i)]
+    }
+
+    /// Appends `other` (the next lines) to `self`.
+    pub fn append(&mut self, mut other: Recs) {
+        let (lines, blocks) = (self.len(), self.blocks.len() as u64);
+        self.offset.append(&mut other.offset);
+        self.len.append(&mut other.len);
+        self.status.append(&mut other.status);
+        self.samples.append(&mut other.samples);
+        self.hash.append(&mut other.hash);
+        self.block_end
+            .extend(other.block_end.iter().map(|&e| e + blocks));
+        self.prompt_bytes.append(&mut other.prompt_bytes);
+        self.tokens.append(&mut other.tokens);
+        self.unsampled_bytes.append(&mut other.unsampled_bytes);
+        self.codes
+            .extend(other.codes.into_iter().map(|(i, c)| (i + lines, c)));
+        self.blocks.append(&mut other.blocks);
+        self.cum.append(&mut other.cum);
+    }
 }
 
 /// How a visitor counts tokens.
@@ -163,17 +212,13 @@ pub struct KeyConfig {
 pub struct PlanVisitor<'a> {
     config: KeyConfig,
     tokens: Option<TokenSetup<'a>>,
-    /// Cumulative tokens at each block end, parallel to `blocks` (`exact` only).
-    pub cum: Vec<u32>,
+    /// The records of the chunk's lines, in order.
+    pub recs: Recs,
     /// Sum of the sample tallies of this chunk (`sample` only).
     pub tally: SampleTally,
     ends: Vec<usize>,
     canon: CanonScratch,
     prompt: PromptScratch,
-    /// Records, one per line of the chunk, in order.
-    pub lines: Vec<LineRec>,
-    /// Chain hashes of every valid line, back to back.
-    pub blocks: Vec<u64>,
     scratch_blocks: Vec<u64>,
     pending: Option<Pending>,
 }
@@ -181,8 +226,6 @@ pub struct PlanVisitor<'a> {
 struct Pending {
     index: u64,
     hash: u128,
-    blocks_start: u32,
-    blocks_len: u32,
     prompt_bytes: u64,
     samples: bool,
     tokens: u64,
@@ -195,13 +238,11 @@ impl<'a> PlanVisitor<'a> {
         PlanVisitor {
             config,
             tokens,
-            cum: Vec::new(),
+            recs: Recs::default(),
             tally: SampleTally::default(),
             ends: Vec::new(),
             canon: CanonScratch::default(),
             prompt: PromptScratch::default(),
-            lines: Vec::new(),
-            blocks: Vec::new(),
             scratch_blocks: Vec::new(),
             pending: None,
         }
@@ -237,7 +278,6 @@ impl LineVisitor for PlanVisitor<'_> {
     fn request(&mut self, index: u64, _line: Line<'_>, request: JsonRef<'_, '_>) {
         let hash = canonical_hash(request, &mut self.canon);
         let stream = prompt_stream(request, &mut self.prompt);
-        let start = self.blocks.len();
         // chain_hashes clears its output: hash into scratch, then append to the arena.
         let bytes = chain_hashes(
             stream,
@@ -245,7 +285,7 @@ impl LineVisitor for PlanVisitor<'_> {
             self.config.max_blocks,
             &mut self.scratch_blocks,
         );
-        self.blocks.extend_from_slice(&self.scratch_blocks);
+        self.recs.blocks.extend_from_slice(&self.scratch_blocks);
         let n = self.scratch_blocks.len();
         let (mut tokens, mut unsampled_bytes) = (0, 0);
         if let Some(setup) = self.tokens {
@@ -261,15 +301,13 @@ impl LineVisitor for PlanVisitor<'_> {
                     let b = self.config.block_bytes;
                     self.ends.clear();
                     self.ends.extend((1..=n).map(|k| (k * b).min(stream.len())));
-                    tokens = stream_tokens(setup.memo, stream, &self.ends, &mut self.cum);
+                    tokens = stream_tokens(setup.memo, stream, &self.ends, &mut self.recs.cum);
                 }
             }
         }
         self.pending = Some(Pending {
             index,
             hash,
-            blocks_start: start as u32,
-            blocks_len: n as u32,
             prompt_bytes: bytes,
             samples: request_samples(request),
             tokens,
@@ -278,31 +316,34 @@ impl LineVisitor for PlanVisitor<'_> {
     }
 
     fn line_done(&mut self, index: u64, line: Line<'_>, kind: LineKind, findings: &[Finding]) {
-        let errors: Vec<&'static str> = findings
+        let errors = findings
             .iter()
-            .filter(|f| f.code.severity() == Severity::Error)
-            .map(|f| f.code.as_str())
-            .collect();
+            .any(|f| f.code.severity() == Severity::Error);
         let pending = self.pending.take().filter(|p| p.index == index);
         let status = match kind {
             LineKind::Blank => LineStatus::Blank,
-            _ if !errors.is_empty() || pending.is_none() => LineStatus::Invalid,
+            _ if errors || pending.is_none() => LineStatus::Invalid,
             _ => LineStatus::Valid,
         };
+        let r = &mut self.recs;
+        let block_start = r.block_end.last().copied().unwrap_or(0);
         let p = match (pending, status) {
             (Some(p), LineStatus::Valid) => p,
-            (pending, _) => {
-                if let Some(p) = pending {
-                    // Drop the hashes (and token sums) of a line that is not sent.
-                    self.blocks.truncate(p.blocks_start as usize);
-                    self.cum
-                        .truncate(self.cum.len().min(p.blocks_start as usize));
+            (_, status) => {
+                // Drop the hashes (and token sums) of a line that is not sent.
+                r.blocks.truncate(block_start as usize);
+                r.cum.truncate(r.cum.len().min(block_start as usize));
+                if status == LineStatus::Invalid {
+                    let codes = findings
+                        .iter()
+                        .filter(|f| f.code.severity() == Severity::Error)
+                        .map(|f| f.code.as_str())
+                        .collect();
+                    r.codes.push((r.offset.len(), codes));
                 }
                 Pending {
                     index,
                     hash: 0,
-                    blocks_start: 0,
-                    blocks_len: 0,
                     prompt_bytes: 0,
                     samples: false,
                     tokens: 0,
@@ -310,29 +351,19 @@ impl LineVisitor for PlanVisitor<'_> {
                 }
             }
         };
-        let (hash, blocks_start, blocks_len, prompt_bytes, samples) = (
-            p.hash,
-            p.blocks_start,
-            p.blocks_len,
-            p.prompt_bytes,
-            p.samples,
-        );
-        self.lines.push(LineRec {
-            offset: line.offset as u64,
-            len: line.bytes.len() as u32,
-            status,
-            hash,
-            blocks_start,
-            blocks_len,
-            prompt_bytes,
-            samples,
-            codes: if status == LineStatus::Invalid {
-                errors
-            } else {
-                Vec::new()
-            },
-            tokens: p.tokens,
-            unsampled_bytes: p.unsampled_bytes,
-        });
+        r.offset.push(line.offset as u64);
+        r.len.push(line.bytes.len() as u32);
+        r.status.push(status);
+        r.samples.push(p.samples);
+        r.hash.push(p.hash);
+        r.block_end.push(r.blocks.len() as u64);
+        r.prompt_bytes
+            .push(p.prompt_bytes.min(u32::MAX as u64) as u32);
+        if let Some(setup) = self.tokens {
+            r.tokens.push(p.tokens);
+            if setup.mode == TokensMode::Sample {
+                r.unsampled_bytes.push(p.unsampled_bytes);
+            }
+        }
     }
 }

@@ -7,20 +7,22 @@ fn tokens_of_bytes(bytes: u64) -> u64 {
 }
 
 pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned) -> Plan {
-    let hashes: Vec<Option<u128>> = s
-        .lines
-        .iter()
-        .map(|l| (l.status == LineStatus::Valid).then_some(l.hash))
-        .collect();
-    let (of_line, reps) = dedup(&hashes, opts.keep_duplicates);
+    let mut watch = Stopwatch::new();
+    let l = &s.lines;
+    let (of_line, reps) = dedup(
+        &l.hash,
+        |i| l.status[i] == LineStatus::Valid,
+        opts.keep_duplicates,
+    );
+    watch.lap("  dedup");
     let n_unique = reps.len();
-    let valid = hashes.iter().filter(|h| h.is_some()).count() as u64;
-    let blank = s
-        .lines
+    let valid = l
+        .status
         .iter()
-        .filter(|l| l.status == LineStatus::Blank)
+        .filter(|&&st| st == LineStatus::Valid)
         .count() as u64;
-    let invalid = s.lines.len() as u64 - valid - blank;
+    let invalid = l.codes.len() as u64;
+    let blank = l.len() as u64 - valid - invalid;
     let key_len = |u: usize| -> u64 {
         match &opts.key {
             KeyMode::Member(name) => (name.len() + key_value(u).len() + 6) as u64,
@@ -32,54 +34,58 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         .tally
         .tokens_per_byte()
         .unwrap_or(1.0 / BYTES_PER_TOKEN_OFF as f64);
-    let line_tokens = |l: &Flat| -> u64 {
+    let line_tokens = |i: usize| -> u64 {
         match s.tokens.mode {
-            TokensMode::Off => tokens_of_bytes(l.prompt_bytes),
-            TokensMode::Exact => l.tokens,
-            TokensMode::Sample => l.tokens + (l.unsampled_bytes as f64 * tpb).round() as u64,
+            TokensMode::Off => tokens_of_bytes(l.prompt_bytes[i] as u64),
+            TokensMode::Exact => l.tokens[i],
+            TokensMode::Sample => l.tokens[i] + (l.unsampled_bytes[i] as f64 * tpb).round() as u64,
         }
     };
     // Per unique: its blocks, cumulative tokens at block ends, prompt tokens, shard bytes.
     let block_bytes = opts.key_config.block_bytes as u64;
-    let mut cum: Vec<u32> = Vec::with_capacity(s.blocks.len());
-    let mut cum_range: Vec<(usize, usize)> = Vec::with_capacity(n_unique);
-    for &r in &reps {
-        let l = &s.lines[r];
-        let start = cum.len();
-        if s.tokens.mode == TokensMode::Exact {
-            cum.extend_from_slice(&s.cum[l.blocks.0..l.blocks.0 + l.blocks.1]);
-        } else {
-            let total = line_tokens(l);
-            for b in 0..l.blocks.1 as u64 {
-                let end = ((b + 1) * block_bytes).min(l.prompt_bytes);
+    let cum: Vec<u32> = if s.tokens.mode == TokensMode::Exact {
+        Vec::new() // the scan's own sums, `l.cum`, parallel to `l.blocks`
+    } else {
+        let mut cum = vec![0u32; l.blocks.len()];
+        for &r in &reps {
+            let range = l.block_range(r);
+            let prompt_bytes = l.prompt_bytes[r] as u64;
+            let total = line_tokens(r);
+            for (b, slot) in cum[range].iter_mut().enumerate() {
+                let end = ((b as u64 + 1) * block_bytes).min(prompt_bytes);
                 let t = if s.tokens.mode == TokensMode::Off {
                     end / BYTES_PER_TOKEN_PREFIX_OFF
                 } else {
-                    (total as f64 * end as f64 / l.prompt_bytes.max(1) as f64) as u64
+                    (total as f64 * end as f64 / prompt_bytes.max(1) as f64) as u64
                 };
-                cum.push(t.min(u32::MAX as u64) as u32);
+                *slot = t.min(u32::MAX as u64) as u32;
             }
         }
-        cum_range.push((start, l.blocks.1));
-    }
+        cum
+    };
+    let cum: &[u32] = if s.tokens.mode == TokensMode::Exact {
+        &l.cum
+    } else {
+        &cum
+    };
     let rows: Vec<SimRow<'_>> = reps
         .iter()
-        .enumerate()
-        .map(|(u, &r)| {
-            let l = &s.lines[r];
+        .map(|&r| {
+            let range = l.block_range(r);
             SimRow {
-                blocks: &s.blocks[l.blocks.0..l.blocks.0 + l.blocks.1],
-                cum_tokens: &cum[cum_range[u].0..cum_range[u].0 + cum_range[u].1],
-                prompt_tokens: line_tokens(l),
+                blocks: &l.blocks[range.clone()],
+                cum_tokens: &cum[range],
+                prompt_tokens: line_tokens(r),
             }
         })
         .collect();
     let sizes: Vec<u64> = reps
         .iter()
         .enumerate()
-        .map(|(u, &r)| s.lines[r].len as u64 + 1 + key_len(u))
+        .map(|(u, &r)| l.len[r] as u64 + 1 + key_len(u))
         .collect();
     let first_line: Vec<u64> = reps.iter().map(|&r| r as u64).collect();
+    watch.lap("  rows");
     // Input order and trie order.
     let input_ids: Vec<u32> = (0..n_unique as u32).collect();
     let mut trie_ids = input_ids.clone();
@@ -104,6 +110,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             .map(|r| ids[r].to_vec())
             .collect()
     };
+    watch.lap("  trie order");
     let input_shards = cut_ids(&input_ids);
     let trie_shards = cut_ids(&trie_ids);
     let min_cache = facts.min_cache_tokens;
@@ -117,6 +124,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
                 .collect()
         })
         .collect();
+    watch.lap("  cut+prime");
     let sim_cfg = SimConfig {
         workers: opts.sim_workers,
         ttl_rounds: opts.sim_ttl,
@@ -126,13 +134,17 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             u64::MAX
         },
     };
+    // One analysis of all rows serves the bound and the three orders' simulations.
+    let analysis = Analysis::new(&rows, sim_cfg.min_cache_tokens);
+    let bound = if facts.implicit_cache_in_batch {
+        analysis.bound()
+    } else {
+        0
+    };
     let sim = |shards: &[Vec<u32>]| -> SimReport {
         shards
             .par_iter()
-            .map(|shard| {
-                let srows: Vec<SimRow<'_>> = shard.iter().map(|&u| rows[u as usize]).collect();
-                simulate(&srows, &sim_cfg)
-            })
+            .map(|shard| analysis.simulate(&rows, shard, &sim_cfg))
             .reduce(SimReport::default, |a, b| SimReport {
                 prompt_tokens: a.prompt_tokens + b.prompt_tokens,
                 cached_tokens: a.cached_tokens + b.cached_tokens,
@@ -141,22 +153,11 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
                 rows_with_hits: a.rows_with_hits + b.rows_with_hits,
             })
     };
-    // The bound and the three orders' simulations are independent: run them side by side.
-    let (bound, (sim_input, (sim_prefix, sim_primed))) = rayon::join(
-        || {
-            if facts.implicit_cache_in_batch {
-                cache_bound(&rows, min_cache)
-            } else {
-                0
-            }
-        },
-        || {
-            rayon::join(
-                || sim(&input_shards),
-                || rayon::join(|| sim(&trie_shards), || sim(&primed_shards)),
-            )
-        },
+    let (sim_input, (sim_prefix, sim_primed)) = rayon::join(
+        || sim(&input_shards),
+        || rayon::join(|| sim(&trie_shards), || sim(&primed_shards)),
     );
+    watch.lap("  simulate+bound");
     let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
     let summary = |order: Order, r: SimReport| SimSummary {
         order,
@@ -192,16 +193,16 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         .iter()
         .take(10)
         .map(|f| {
-            let rep = reps[trie_ids[f.start] as usize];
-            let l = &s.lines[rep];
+            let (file, line) = s.file_line(reps[trie_ids[f.start] as usize]);
             FamilyReport {
                 prefix_tokens: f.prefix_tokens,
                 requests: f.len as u64,
                 cacheable: f.prefix_tokens >= min_cache,
-                example: format!("{}:{}", s.names[l.file as usize], l.line),
+                example: format!("{}:{}", s.names[file as usize], line),
             }
         })
         .collect();
+    watch.lap("  families");
     // Tokens.
     let mut per: Vec<u64> = rows.iter().map(|r| r.prompt_tokens).collect();
     per.sort_unstable();
@@ -212,10 +213,8 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             per[((per.len() - 1) as f64 * p).round() as usize]
         }
     };
-    let with_dups: u64 = s
-        .lines
-        .iter()
-        .filter(|l| l.status == LineStatus::Valid)
+    let with_dups: u64 = (0..l.len())
+        .filter(|&i| l.status[i] == LineStatus::Valid)
         .map(line_tokens)
         .sum();
     let chosen = &simulation[match opts.order {
@@ -242,10 +241,10 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
     // Duplicates.
     let mut duplicate_bytes = 0;
     let mut sampling_duplicates = 0;
-    for (i, l) in s.lines.iter().enumerate() {
-        if of_line[i] != NOT_SENT && reps[of_line[i] as usize] != i {
-            duplicate_bytes += l.len as u64 + 1;
-            if s.lines[reps[of_line[i] as usize]].samples {
+    for (i, &u) in of_line.iter().enumerate() {
+        if u != NOT_SENT && reps[u as usize] != i {
+            duplicate_bytes += l.len[i] as u64 + 1;
+            if l.samples[reps[u as usize]] {
                 sampling_duplicates += 1;
             }
         }
@@ -259,10 +258,11 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             bytes: shard.iter().map(|&u| sizes[u as usize]).sum(),
         })
         .collect();
+    watch.lap("  rest");
     let report = PrepareReport {
         files: s.files.clone(),
         counts: Counts {
-            lines: s.lines.len() as u64,
+            lines: l.len() as u64,
             blank,
             invalid,
             valid,
@@ -299,9 +299,12 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
     };
     Plan {
         report,
-        shards,
-        of_line,
-        positions,
+        layout: Layout {
+            shards,
+            of_line,
+            reps,
+            positions,
+        },
     }
 }
 

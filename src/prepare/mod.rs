@@ -6,7 +6,7 @@
 //! written to temporary names and renamed; the manifest comes last.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -15,10 +15,10 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::input::{open_input, InputBytes};
 use crate::models::ModelFacts;
-use crate::plan::cache::{cache_bound, families, simulate, SimConfig, SimReport, SimRow};
+use crate::plan::cache::{families, Analysis, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
 use crate::plan::order::{prime, trie_order, Order, DEFAULT_PRIME_GAPS};
-use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor, TokenSetup};
+use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor, Recs, TokenSetup};
 use crate::plan::shard::{cut, ShardLimits};
 use crate::plan::tokens::memo::{MemoCounter, SampleTally};
 use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
@@ -124,22 +124,6 @@ impl Default for PrepareOptions {
     }
 }
 
-/// A line of the whole input, flattened over files.
-struct Flat {
-    file: u32,
-    line: u64,
-    offset: u64,
-    len: u32,
-    status: LineStatus,
-    hash: u128,
-    blocks: (usize, usize),
-    prompt_bytes: u64,
-    samples: bool,
-    codes: Vec<&'static str>,
-    tokens: u64,
-    unsampled_bytes: u64,
-}
-
 /// Everything the scan produced.
 struct Scanned {
     names: Vec<String>,
@@ -147,12 +131,27 @@ struct Scanned {
     files: Vec<FileReport>,
     diagnostics: Vec<Diagnostic>,
     job: JobStats,
-    lines: Vec<Flat>,
-    blocks: Vec<u64>,
-    /// Cumulative tokens parallel to `blocks` (exact counting only).
-    cum: Vec<u32>,
+    /// One record per input line, all files in order.
+    lines: Recs,
+    /// Index in `lines` of each file's first line.
+    file_start: Vec<usize>,
     tally: SampleTally,
     tokens: TokenState,
+}
+
+impl Scanned {
+    /// The file and 1-based line number of line `i`.
+    fn file_line(&self, i: usize) -> (u32, u64) {
+        let file = self.file_start.partition_point(|&s| s <= i) - 1;
+        (file as u32, (i - self.file_start[file]) as u64 + 1)
+    }
+
+    /// The bytes of line `i` (without terminator).
+    fn line_bytes(&self, i: usize) -> &[u8] {
+        let (file, _) = self.file_line(i);
+        let offset = self.lines.offset[i] as usize;
+        &self.data[file as usize][offset..offset + self.lines.len[i] as usize]
+    }
 }
 
 /// How tokens were counted.
@@ -177,13 +176,12 @@ fn scan_inputs(
         files: Vec::new(),
         diagnostics: Vec::new(),
         job: JobStats::default(),
-        lines: Vec::new(),
-        blocks: Vec::new(),
-        cum: Vec::new(),
+        lines: Recs::default(),
+        file_start: Vec::new(),
         tally: SampleTally::default(),
         tokens,
     };
-    for (file_index, name) in v.inputs.iter().enumerate() {
+    for name in &v.inputs {
         let data = open_input(name, v.mmap)?;
         let key_config = opts.key_config;
         let scan = scan_bytes(name, &data, v, limits, move || {
@@ -192,27 +190,10 @@ fn scan_inputs(
         out.files.push(scan.report);
         out.diagnostics.extend(scan.diagnostics);
         out.job.merge(scan.job);
-        for (first_line, visitor) in scan.chunks {
-            let base = out.blocks.len();
-            out.blocks.extend_from_slice(&visitor.blocks);
-            out.cum.extend_from_slice(&visitor.cum);
+        out.file_start.push(out.lines.len());
+        for (_, visitor) in scan.chunks {
             out.tally.add(&visitor.tally);
-            for (i, rec) in visitor.lines.into_iter().enumerate() {
-                out.lines.push(Flat {
-                    file: file_index as u32,
-                    line: first_line + i as u64 + 1,
-                    offset: rec.offset,
-                    len: rec.len,
-                    status: rec.status,
-                    hash: rec.hash,
-                    blocks: (base + rec.blocks_start as usize, rec.blocks_len as usize),
-                    prompt_bytes: rec.prompt_bytes,
-                    samples: rec.samples,
-                    codes: rec.codes,
-                    tokens: rec.tokens,
-                    unsampled_bytes: rec.unsampled_bytes,
-                });
-            }
+            out.lines.append(visitor.recs);
         }
         out.data.push(data);
     }
@@ -220,14 +201,14 @@ fn scan_inputs(
 }
 
 /// Prints how long each stage took to stderr when `BATCHLINE_TIMINGS` is set (for benchmarks).
-struct Stopwatch {
+pub(crate) struct Stopwatch {
     on: bool,
     start: std::time::Instant,
     last: std::time::Instant,
 }
 
 impl Stopwatch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let now = std::time::Instant::now();
         Stopwatch {
             on: std::env::var_os("BATCHLINE_TIMINGS").is_some(),
@@ -235,7 +216,7 @@ impl Stopwatch {
             last: now,
         }
     }
-    fn lap(&mut self, stage: &str) {
+    pub(crate) fn lap(&mut self, stage: &str) {
         if self.on {
             let now = std::time::Instant::now();
             eprintln!(
@@ -427,11 +408,7 @@ fn run_in_pool(
             }
         }
     }
-    let invalid = scanned
-        .lines
-        .iter()
-        .filter(|l| l.status == LineStatus::Invalid)
-        .count();
+    let invalid = scanned.lines.codes.len();
     if opts.strict && invalid > 0 {
         let mut report = plan_only(opts, facts, &scanned)?;
         report.shards.clear();
@@ -447,14 +424,12 @@ fn run_in_pool(
     }
     let plan = build_plan(opts, facts, &scanned);
     watch.lap("plan (dedup+order+sim)");
-    let mut report = plan.report;
+    let Plan { mut report, layout } = plan;
     if write {
         write_run(
             opts,
             &scanned,
-            &plan.shards,
-            &plan.of_line,
-            &plan.positions,
+            &layout,
             &mut report,
             inputs.expect("computed when writing"),
         )?;
@@ -482,10 +457,17 @@ fn shards_intact(run: &Path, m: &Manifest) -> bool {
 
 struct Plan {
     report: PrepareReport,
+    layout: Layout,
+}
+
+/// What is sent where.
+struct Layout {
     /// Per shard: unique ids in send order.
     shards: Vec<Vec<u32>>,
     /// Per line: unique id or NOT_SENT.
     of_line: Vec<u32>,
+    /// Per unique: its representative line.
+    reps: Vec<usize>,
     /// Per unique: (shard, position).
     positions: Vec<(u32, u32)>,
 }

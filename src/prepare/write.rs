@@ -24,29 +24,51 @@ pub fn key_value(u: usize) -> String {
     format!("bl-{}", String::from_utf8(rev).expect("ASCII digits"))
 }
 
-/// Writes one shard line: the original line with the key member spliced in after its `{`.
-fn write_shard_line<W: Write>(
-    w: &mut W,
-    line: &[u8],
-    key: &KeyMode,
-    u: usize,
-) -> std::io::Result<()> {
-    match key {
-        KeyMode::None => w.write_all(line)?,
-        KeyMode::Member(name) => {
-            let brace = line.iter().position(|&b| b == b'{').unwrap_or(0);
-            w.write_all(&line[..=brace])?;
-            write!(w, "\"{name}\":\"{}\",", key_value(u))?;
-            w.write_all(&line[brace + 1..])?;
-        }
-    }
-    w.write_all(b"\n")
+/// Where the key member goes in a line: just after its opening `{` (the line's first byte
+/// unless it starts with whitespace).
+#[inline]
+fn brace_at(line: &[u8]) -> usize {
+    line.iter().position(|&b| b == b'{').unwrap_or(0)
 }
 
-/// A writer that computes [`content_checksum`] of what passes through: the XXH3-128 of each
-/// 16 MiB segment, streamed, so shards are checksummed while written without a second pass.
-struct SegmentHashing<W> {
-    inner: W,
+/// Appends the key member of unique request `u`, `"name":"bl-…",`, to `out` (no allocation).
+#[inline]
+fn push_key_member(out: &mut Vec<u8>, name: &str, u: usize) {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut digits = [0u8; 16];
+    let (mut n, mut k) = (u, digits.len());
+    loop {
+        k -= 1;
+        digits[k] = DIGITS[n % 36];
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":\"bl-");
+    out.extend_from_slice(&digits[k..]);
+    out.extend_from_slice(b"\",");
+}
+
+/// Writes one shard line: the original line with the key member spliced in after its `{`.
+fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &KeyMode, u: usize) {
+    match key {
+        KeyMode::None => out.extend_from_slice(line),
+        KeyMode::Member(name) => {
+            let brace = brace_at(line);
+            out.extend_from_slice(&line[..=brace]);
+            push_key_member(out, name, u);
+            out.extend_from_slice(&line[brace + 1..]);
+        }
+    }
+    out.push(b'\n');
+}
+
+/// Computes [`content_checksum`] of a stream fed in pieces: the XXH3-128 of each 16 MiB segment,
+/// so shards are checksummed while written, without a second pass.
+struct SegmentHasher {
     hasher: xxhash_rust::xxh3::Xxh3,
     in_segment: usize,
     digests: Vec<u8>,
@@ -56,7 +78,33 @@ struct SegmentHashing<W> {
 /// Segment size of [`content_checksum`].
 const SEGMENT: usize = 16 << 20;
 
-impl<W: Write> SegmentHashing<W> {
+impl SegmentHasher {
+    fn new() -> Self {
+        SegmentHasher {
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            in_segment: 0,
+            digests: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    #[inline]
+    fn update(&mut self, mut bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+        while !bytes.is_empty() {
+            let take = bytes.len().min(SEGMENT - self.in_segment);
+            self.hasher.update(&bytes[..take]);
+            self.in_segment += take;
+            bytes = &bytes[take..];
+            if self.in_segment == SEGMENT {
+                self.digests
+                    .extend_from_slice(&self.hasher.digest128().to_le_bytes());
+                self.hasher.reset();
+                self.in_segment = 0;
+            }
+        }
+    }
+
     fn checksum(&mut self) -> String {
         if self.in_segment > 0 {
             self.digests
@@ -70,44 +118,103 @@ impl<W: Write> SegmentHashing<W> {
     }
 }
 
-impl<W: Write> Write for SegmentHashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        let mut rest = &buf[..n];
-        while !rest.is_empty() {
-            let take = rest.len().min(SEGMENT - self.in_segment);
-            self.hasher.update(&rest[..take]);
-            self.in_segment += take;
-            rest = &rest[take..];
-            if self.in_segment == SEGMENT {
-                self.digests
-                    .extend_from_slice(&self.hasher.digest128().to_le_bytes());
-                self.hasher.reset();
-                self.in_segment = 0;
+/// Lines gathered per `writev` (two pieces a line; Linux takes up to 1024 pieces a call).
+const LINES_PER_WRITE: usize = 480;
+
+/// Writes one shard: each line is two pieces, the small head (the previous line's newline, the
+/// line's bytes up to its `{`, and the key member) from a buffer, and the rest of the line straight
+/// from the mapped input, handed to the kernel with `writev`. The input bytes are copied once, by
+/// the kernel, and hashed for the checksum just before (so the copy reads them from cache).
+fn write_shard<'d>(
+    path: &Path,
+    ids: &[u32],
+    line_of: impl Fn(u32) -> &'d [u8],
+    key: &KeyMode,
+) -> Result<(u64, String)> {
+    let file = AtomicFile::create(path)?;
+    let mut out = file.writer();
+    let mut hasher = SegmentHasher::new();
+    let mut heads: Vec<u8> = Vec::with_capacity(LINES_PER_WRITE * 64);
+    let mut cuts: Vec<(usize, &'d [u8])> = Vec::with_capacity(LINES_PER_WRITE);
+    for (batch_no, batch) in ids.chunks(LINES_PER_WRITE).enumerate() {
+        heads.clear();
+        cuts.clear();
+        for (k, &u) in batch.iter().enumerate() {
+            let line = line_of(u);
+            if batch_no > 0 || k > 0 {
+                heads.push(b'\n');
             }
+            let tail = match key {
+                KeyMode::None => line,
+                KeyMode::Member(name) => {
+                    let brace = brace_at(line);
+                    heads.extend_from_slice(&line[..=brace]);
+                    push_key_member(&mut heads, name, u as usize);
+                    &line[brace + 1..]
+                }
+            };
+            cuts.push((heads.len(), tail));
         }
-        self.bytes += n as u64;
-        Ok(n)
+        let mut slices: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(2 * batch.len() + 1);
+        let mut from = 0;
+        for &(to, tail) in &cuts {
+            hasher.update(&heads[from..to]);
+            hasher.update(tail);
+            slices.push(std::io::IoSlice::new(&heads[from..to]));
+            slices.push(std::io::IoSlice::new(tail));
+            from = to;
+        }
+        write_all_vectored(&mut out, &mut slices).map_err(|e| Error::io(path, e))?;
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+    if !ids.is_empty() {
+        hasher.update(b"\n");
+        out.write_all(b"\n").map_err(|e| Error::io(path, e))?;
     }
+    let bytes = hasher.bytes;
+    let checksum = hasher.checksum();
+    file.commit()?;
+    Ok((bytes, checksum))
+}
+
+/// `write_all` for a list of slices (std's `write_all_vectored` is unstable).
+fn write_all_vectored(
+    w: &mut impl Write,
+    mut slices: &mut [std::io::IoSlice<'_>],
+) -> std::io::Result<()> {
+    std::io::IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match w.write_vectored(slices) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WriteZero,
+                    "failed to write whole buffer",
+                ))
+            }
+            Ok(n) => std::io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn file_checksum(bytes: &[u8]) -> String {
     content_checksum(bytes)
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn write_run(
     opts: &PrepareOptions,
     s: &Scanned,
-    shards: &[Vec<u32>],
-    of_line: &[u32],
-    positions: &[(u32, u32)],
+    layout: &Layout,
     report: &mut PrepareReport,
     inputs: Vec<InputEntry>,
 ) -> Result<()> {
+    let Layout {
+        shards,
+        of_line,
+        reps,
+        positions,
+    } = layout;
     let run = &opts.run;
     if let KeyMode::Member(name) = &opts.key {
         if let Some(f) = report
@@ -134,40 +241,17 @@ pub(super) fn write_run(
         let p = entry.map_err(|e| Error::io(&shard_dir, e))?.path();
         std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
     }
-    let reps_line: Vec<usize> = {
-        let mut reps = vec![usize::MAX; positions.len()];
-        for (i, &u) in of_line.iter().enumerate() {
-            if u != NOT_SENT && reps[u as usize] == usize::MAX {
-                reps[u as usize] = i;
-            }
-        }
-        reps
-    };
+    // Per unique: the representative's bytes (in unique order, so this pass reads the records in
+    // input order; the shard writers then look up one slice per line).
+    let rep_bytes: Vec<&[u8]> = reps.iter().map(|&r| s.line_bytes(r)).collect();
     // Shards, in parallel (each shard written sequentially).
     let entries: Vec<Result<FileEntry>> = shards
         .par_iter()
         .enumerate()
         .map(|(si, shard)| {
             let path = run.join(shard_name(si));
-            let file = AtomicFile::create(&path)?;
-            let mut w = SegmentHashing {
-                inner: BufWriter::with_capacity(1 << 20, file.writer()),
-                hasher: xxhash_rust::xxh3::Xxh3::new(),
-                in_segment: 0,
-                digests: Vec::new(),
-                bytes: 0,
-            };
-            for &u in shard {
-                let l = &s.lines[reps_line[u as usize]];
-                let data = &s.data[l.file as usize];
-                let line = &data[l.offset as usize..l.offset as usize + l.len as usize];
-                write_shard_line(&mut w, line, &opts.key, u as usize)
-                    .map_err(|e| Error::io(&path, e))?;
-            }
-            w.flush().map_err(|e| Error::io(&path, e))?;
-            let (bytes, checksum) = (w.bytes, w.checksum());
-            drop(w);
-            file.commit()?;
+            let (bytes, checksum) =
+                write_shard(&path, shard, |u| rep_bytes[u as usize], &opts.key)?;
             Ok(FileEntry {
                 name: shard_name(si),
                 bytes,
@@ -195,11 +279,8 @@ pub(super) fn write_run(
                 let mut buf = Vec::new();
                 let shard_line = |pos: usize, buf: &mut Vec<u8>| {
                     let u = shard[pos];
-                    let l = &s.lines[reps_line[u as usize]];
-                    let data = &s.data[l.file as usize];
-                    let line = &data[l.offset as usize..l.offset as usize + l.len as usize];
                     buf.clear();
-                    write_shard_line(buf, line, &opts.key, u as usize).expect("Vec write");
+                    write_shard_line(buf, rep_bytes[u as usize], &opts.key, u as usize);
                     buf.pop();
                 };
                 let mut starts = Vec::with_capacity(shard.len());
@@ -233,23 +314,25 @@ pub(super) fn write_run(
         }
     }
     // index.bin
-    let mut index_lines = Vec::with_capacity(s.lines.len());
-    for (i, l) in s.lines.iter().enumerate() {
-        index_lines.push(IndexLine {
-            file: l.file,
-            line: l.line,
-            offset: l.offset,
-            length: l.len,
+    let l = &s.lines;
+    let mut index_lines = Vec::with_capacity(l.len());
+    for (file, &first) in s.file_start.iter().enumerate() {
+        let end = s.file_start.get(file + 1).copied().unwrap_or(l.len());
+        index_lines.extend((first..end).map(|i| IndexLine {
+            file: file as u32,
+            line: (i - first) as u64 + 1,
+            offset: l.offset[i],
+            length: l.len[i],
             unique: of_line[i],
-        });
+        }));
     }
     let index_uniques: Vec<IndexUnique> = positions
         .iter()
-        .enumerate()
-        .map(|(u, &(shard, position))| IndexUnique {
+        .zip(reps)
+        .map(|(&(shard, position), &r)| IndexUnique {
             shard,
             position,
-            hash: s.lines[reps_line[u]].hash,
+            hash: l.hash[r],
         })
         .collect();
     let mut files = Vec::new();
@@ -264,10 +347,11 @@ pub(super) fn write_run(
     files.push(publish(run, "index.bin", &index_bytes)?);
     // invalid.jsonl
     let mut invalid = Vec::new();
-    for l in s.lines.iter().filter(|l| l.status == LineStatus::Invalid) {
+    for (i, codes) in &l.codes {
+        let (file, line) = s.file_line(*i);
         serde_json::to_writer(
             &mut invalid,
-            &serde_json::json!({"file": s.names[l.file as usize], "line": l.line, "codes": l.codes}),
+            &serde_json::json!({"file": s.names[file as usize], "line": line, "codes": codes}),
         )
         .expect("Vec write");
         invalid.push(b'\n');
