@@ -36,6 +36,7 @@ use crate::validate::{job_diagnostic, scan_bytes, FileReport, ValidateOptions};
 
 mod build;
 mod report;
+mod shards;
 mod write;
 
 use build::*;

@@ -1,5 +1,6 @@
 //! Writing the run folder: shards, whole-job re-checks, index, invalid list, report, manifest.
 
+use super::shards::{write_shard_line, write_shards};
 use super::*;
 
 /// `shards/shard-00000.jsonl`.
@@ -22,180 +23,6 @@ pub fn key_value(u: usize) -> String {
     }
     rev.reverse();
     format!("bl-{}", String::from_utf8(rev).expect("ASCII digits"))
-}
-
-/// Where the key member goes in a line: just after its opening `{` (the line's first byte
-/// unless it starts with whitespace).
-#[inline]
-fn brace_at(line: &[u8]) -> usize {
-    line.iter().position(|&b| b == b'{').unwrap_or(0)
-}
-
-/// Appends the key member of unique request `u`, `"name":"bl-…",`, to `out` (no allocation).
-#[inline]
-fn push_key_member(out: &mut Vec<u8>, name: &str, u: usize) {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut digits = [0u8; 16];
-    let (mut n, mut k) = (u, digits.len());
-    loop {
-        k -= 1;
-        digits[k] = DIGITS[n % 36];
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    out.push(b'"');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":\"bl-");
-    out.extend_from_slice(&digits[k..]);
-    out.extend_from_slice(b"\",");
-}
-
-/// Writes one shard line: the original line with the key member spliced in after its `{`.
-fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &KeyMode, u: usize) {
-    match key {
-        KeyMode::None => out.extend_from_slice(line),
-        KeyMode::Member(name) => {
-            let brace = brace_at(line);
-            out.extend_from_slice(&line[..=brace]);
-            push_key_member(out, name, u);
-            out.extend_from_slice(&line[brace + 1..]);
-        }
-    }
-    out.push(b'\n');
-}
-
-/// Computes [`content_checksum`] of a stream fed in pieces: the XXH3-128 of each 16 MiB segment,
-/// so shards are checksummed while written, without a second pass.
-struct SegmentHasher {
-    hasher: xxhash_rust::xxh3::Xxh3,
-    in_segment: usize,
-    digests: Vec<u8>,
-    bytes: u64,
-}
-
-/// Segment size of [`content_checksum`].
-const SEGMENT: usize = 16 << 20;
-
-impl SegmentHasher {
-    fn new() -> Self {
-        SegmentHasher {
-            hasher: xxhash_rust::xxh3::Xxh3::new(),
-            in_segment: 0,
-            digests: Vec::new(),
-            bytes: 0,
-        }
-    }
-
-    #[inline]
-    fn update(&mut self, mut bytes: &[u8]) {
-        self.bytes += bytes.len() as u64;
-        while !bytes.is_empty() {
-            let take = bytes.len().min(SEGMENT - self.in_segment);
-            self.hasher.update(&bytes[..take]);
-            self.in_segment += take;
-            bytes = &bytes[take..];
-            if self.in_segment == SEGMENT {
-                self.digests
-                    .extend_from_slice(&self.hasher.digest128().to_le_bytes());
-                self.hasher.reset();
-                self.in_segment = 0;
-            }
-        }
-    }
-
-    fn checksum(&mut self) -> String {
-        if self.in_segment > 0 {
-            self.digests
-                .extend_from_slice(&self.hasher.digest128().to_le_bytes());
-            self.in_segment = 0;
-        }
-        format!(
-            "xxh3-128:{:032x}",
-            xxhash_rust::xxh3::xxh3_128(&self.digests)
-        )
-    }
-}
-
-/// Lines gathered per `writev` (two pieces a line; Linux takes up to 1024 pieces a call).
-const LINES_PER_WRITE: usize = 480;
-
-/// Writes one shard: each line is two pieces, the small head (the previous line's newline, the
-/// line's bytes up to its `{`, and the key member) from a buffer, and the rest of the line straight
-/// from the mapped input, handed to the kernel with `writev`. The input bytes are copied once, by
-/// the kernel, and hashed for the checksum just before (so the copy reads them from cache).
-fn write_shard<'d>(
-    path: &Path,
-    ids: &[u32],
-    line_of: impl Fn(u32) -> &'d [u8],
-    key: &KeyMode,
-) -> Result<(u64, String)> {
-    let file = AtomicFile::create(path)?;
-    let mut out = file.writer();
-    let mut hasher = SegmentHasher::new();
-    let mut heads: Vec<u8> = Vec::with_capacity(LINES_PER_WRITE * 64);
-    let mut cuts: Vec<(usize, &'d [u8])> = Vec::with_capacity(LINES_PER_WRITE);
-    for (batch_no, batch) in ids.chunks(LINES_PER_WRITE).enumerate() {
-        heads.clear();
-        cuts.clear();
-        for (k, &u) in batch.iter().enumerate() {
-            let line = line_of(u);
-            if batch_no > 0 || k > 0 {
-                heads.push(b'\n');
-            }
-            let tail = match key {
-                KeyMode::None => line,
-                KeyMode::Member(name) => {
-                    let brace = brace_at(line);
-                    heads.extend_from_slice(&line[..=brace]);
-                    push_key_member(&mut heads, name, u as usize);
-                    &line[brace + 1..]
-                }
-            };
-            cuts.push((heads.len(), tail));
-        }
-        let mut slices: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(2 * batch.len() + 1);
-        let mut from = 0;
-        for &(to, tail) in &cuts {
-            hasher.update(&heads[from..to]);
-            hasher.update(tail);
-            slices.push(std::io::IoSlice::new(&heads[from..to]));
-            slices.push(std::io::IoSlice::new(tail));
-            from = to;
-        }
-        write_all_vectored(&mut out, &mut slices).map_err(|e| Error::io(path, e))?;
-    }
-    if !ids.is_empty() {
-        hasher.update(b"\n");
-        out.write_all(b"\n").map_err(|e| Error::io(path, e))?;
-    }
-    let bytes = hasher.bytes;
-    let checksum = hasher.checksum();
-    file.commit()?;
-    Ok((bytes, checksum))
-}
-
-/// `write_all` for a list of slices (std's `write_all_vectored` is unstable).
-fn write_all_vectored(
-    w: &mut impl Write,
-    mut slices: &mut [std::io::IoSlice<'_>],
-) -> std::io::Result<()> {
-    std::io::IoSlice::advance_slices(&mut slices, 0);
-    while !slices.is_empty() {
-        match w.write_vectored(slices) {
-            Ok(0) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::WriteZero,
-                    "failed to write whole buffer",
-                ))
-            }
-            Ok(n) => std::io::IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 fn file_checksum(bytes: &[u8]) -> String {
@@ -243,24 +70,11 @@ pub(super) fn write_run(
     }
     // Per unique: the representative's bytes (in unique order, so this pass reads the records in
     // input order; the shard writers then look up one slice per line).
+    let mut watch = Stopwatch::new();
     let rep_bytes: Vec<&[u8]> = reps.iter().map(|&r| s.line_bytes(r)).collect();
-    // Shards, in parallel (each shard written sequentially).
-    let entries: Vec<Result<FileEntry>> = shards
-        .par_iter()
-        .enumerate()
-        .map(|(si, shard)| {
-            let path = run.join(shard_name(si));
-            let (bytes, checksum) =
-                write_shard(&path, shard, |u| rep_bytes[u as usize], &opts.key)?;
-            Ok(FileEntry {
-                name: shard_name(si),
-                bytes,
-                checksum,
-                requests: Some(shard.len() as u64),
-            })
-        })
-        .collect();
-    let shard_entries: Vec<FileEntry> = entries.into_iter().collect::<Result<_>>()?;
+    watch.lap("  clean+sources");
+    let shard_entries = write_shards(run, shards, &rep_bytes, &opts.key)?;
+    watch.lap("  shards");
     failpoint("after-shards");
     // Whole-job checks per shard: only needed when the input as a whole has job findings (a
     // shard's paths are a subset of the input's, so a clean input gives clean shards).
@@ -313,6 +127,7 @@ pub(super) fn write_run(
             report.diagnostics.push(d);
         }
     }
+    watch.lap("  job checks");
     // index.bin
     let l = &s.lines;
     let mut index_lines = Vec::with_capacity(l.len());
@@ -345,6 +160,7 @@ pub(super) fn write_run(
     )
     .map_err(|e| Error::io(run.join("index.bin"), e))?;
     files.push(publish(run, "index.bin", &index_bytes)?);
+    watch.lap("  index");
     // invalid.jsonl
     let mut invalid = Vec::new();
     for (i, codes) in &l.codes {
@@ -371,8 +187,10 @@ pub(super) fn write_run(
         files,
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("serialisable");
+    watch.lap("  invalid+report");
     failpoint("before-manifest");
     publish(run, "manifest.json", &manifest_bytes)?;
+    watch.lap("  manifest");
     Ok(())
 }
 

@@ -29,6 +29,11 @@ impl AtomicFile {
         })
     }
 
+    /// The temporary file's path (for error messages).
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
     /// The open temporary file.
     pub fn writer(&self) -> &File {
         self.file.as_ref().expect("invariant: present until commit")

@@ -1,0 +1,331 @@
+//! Writing the shard files, in parallel across and within shards.
+//!
+//! A shard's content is known before it is written: its lines in order, each the representative's
+//! bytes with the key member spliced in, so every line's offset in the file is a prefix sum. Each
+//! shard is cut into the 16 MiB segments of [`content_checksum`]; a segment is the unit of work: a
+//! worker builds its bytes 256 KiB at a time in a buffer (lines cut at the edges), feeds them to the
+//! segment's XXH3-128 and writes them at their offset, so each byte is read from the input once and
+//! then stays in cache while it is hashed and handed to the kernel. Workers stay on different
+//! shards while they can (a file takes one writer at a time) and help on the others at the end, so
+//! both cores stay busy whatever the number and sizes of the shards. The file's checksum is the
+//! hash of its segment digests in order, whoever wrote them.
+
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use super::*;
+
+/// Segment size of [`content_checksum`] (and the unit of work).
+const SEGMENT: u64 = 16 << 20;
+
+/// Bytes built, hashed and written at a time: small enough to stay in cache between the three.
+const PIECE: u64 = 256 << 10;
+
+/// Where the key member goes in a line: just after its opening `{` (the line's first byte unless
+/// it starts with whitespace).
+#[inline]
+pub(super) fn brace_at(line: &[u8]) -> usize {
+    line.iter().position(|&b| b == b'{').unwrap_or(0)
+}
+
+/// Appends the key member of unique request `u`, `"name":"bl-…",`, to `out` (no allocation).
+#[inline]
+pub(super) fn push_key_member(out: &mut Vec<u8>, name: &str, u: usize) {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut digits = [0u8; 16];
+    let (mut n, mut k) = (u, digits.len());
+    loop {
+        k -= 1;
+        digits[k] = DIGITS[n % 36];
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":\"bl-");
+    out.extend_from_slice(&digits[k..]);
+    out.extend_from_slice(b"\",");
+}
+
+/// Bytes the key member of unique request `u` adds to its line.
+pub(super) fn key_member_len(key: &KeyMode, u: usize) -> u64 {
+    match key {
+        KeyMode::None => 0,
+        KeyMode::Member(name) => {
+            let mut digits = 1;
+            let mut n = u / 36;
+            while n > 0 {
+                digits += 1;
+                n /= 36;
+            }
+            (name.len() + digits + 9) as u64
+        }
+    }
+}
+
+/// One shard line: the original line with the key member spliced in after its `{`, and `\n`.
+pub(super) fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &KeyMode, u: usize) {
+    match key {
+        KeyMode::None => out.extend_from_slice(line),
+        KeyMode::Member(name) => {
+            let brace = brace_at(line);
+            out.extend_from_slice(&line[..=brace]);
+            push_key_member(out, name, u);
+            out.extend_from_slice(&line[brace + 1..]);
+        }
+    }
+    out.push(b'\n');
+}
+
+/// A shard being written.
+struct Job<'a> {
+    ids: &'a [u32],
+    /// End offset of each line in the file (prefix sums of the line sizes).
+    ends: Vec<u64>,
+    file: AtomicFile,
+    /// Next segment to claim.
+    next: AtomicUsize,
+    /// Workers on this shard now.
+    active: AtomicUsize,
+    /// Digest of each segment, filled by whoever wrote it.
+    digests: Vec<OnceLock<u128>>,
+}
+
+impl Job<'_> {
+    fn bytes(&self) -> u64 {
+        self.ends.last().copied().unwrap_or(0)
+    }
+}
+
+/// Writes every shard to `run/shards/…` and returns their entries (bytes and checksums).
+/// `lines[u]` is the representative line of unique request `u`.
+pub(super) fn write_shards(
+    run: &Path,
+    shards: &[Vec<u32>],
+    lines: &[&[u8]],
+    key: &KeyMode,
+) -> Result<Vec<FileEntry>> {
+    let jobs: Vec<Job<'_>> = shards
+        .par_iter()
+        .enumerate()
+        .map(|(si, ids)| {
+            let mut end = 0u64;
+            let ends: Vec<u64> = ids
+                .iter()
+                .map(|&u| {
+                    end += lines[u as usize].len() as u64 + key_member_len(key, u as usize) + 1;
+                    end
+                })
+                .collect();
+            let segments = end.div_ceil(SEGMENT) as usize;
+            Ok(Job {
+                ids,
+                ends,
+                file: AtomicFile::create(&run.join(shard_name(si)))?,
+                next: AtomicUsize::new(0),
+                active: AtomicUsize::new(0),
+                digests: (0..segments).map(|_| OnceLock::new()).collect(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    let workers = rayon::current_num_threads().max(1);
+    // The next shard for a free worker: one nobody writes yet if any (a file takes one writer at
+    // a time), else the one with the most segments left.
+    let pick = |jobs: &[Job<'_>]| -> Option<usize> {
+        (0..jobs.len())
+            .filter(|&j| jobs[j].next.load(Ordering::Relaxed) < jobs[j].digests.len())
+            .min_by_key(|&j| {
+                let left = jobs[j].digests.len() - jobs[j].next.load(Ordering::Relaxed);
+                (
+                    jobs[j].active.load(Ordering::Relaxed),
+                    std::cmp::Reverse(left),
+                    j,
+                )
+            })
+    };
+    rayon::scope(|scope| {
+        for _ in 0..workers {
+            let (jobs, failed, stop, pick) = (&jobs, &failed, &stop, &pick);
+            scope.spawn(move |_| {
+                let mut buf = Vec::with_capacity(2 * PIECE as usize);
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                while let Some(j) = pick(jobs) {
+                    let job = &jobs[j];
+                    job.active.fetch_add(1, Ordering::Relaxed);
+                    loop {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let seg = job.next.fetch_add(1, Ordering::Relaxed);
+                        if seg >= job.digests.len() {
+                            break;
+                        }
+                        // The segment in pieces that stay in cache: build, hash, write.
+                        hasher.reset();
+                        let seg_from = seg as u64 * SEGMENT;
+                        let seg_to = (seg_from + SEGMENT).min(job.bytes());
+                        let mut from = seg_from;
+                        while from < seg_to {
+                            let to = (from + PIECE).min(seg_to);
+                            buf.clear();
+                            fill_segment(&mut buf, job, from, to, lines, key);
+                            debug_assert_eq!(buf.len() as u64, to - from);
+                            hasher.update(&buf);
+                            if let Err(e) = job.file.writer().write_all_at(&buf, from) {
+                                let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
+                                f.get_or_insert(Error::io(job.file.temp_path(), e));
+                                stop.store(true, Ordering::Relaxed);
+                                return;
+                            }
+                            from = to;
+                        }
+                        let _ = job.digests[seg].set(hasher.digest128());
+                    }
+                    job.active.fetch_sub(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    jobs.into_iter()
+        .enumerate()
+        .map(|(si, job)| {
+            let mut all = Vec::with_capacity(16 * job.digests.len());
+            for d in &job.digests {
+                let d = d.get().expect("invariant: every segment written");
+                all.extend_from_slice(&d.to_le_bytes());
+            }
+            let bytes = job.bytes();
+            job.file.commit()?;
+            Ok(FileEntry {
+                name: shard_name(si),
+                bytes,
+                checksum: format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(&all)),
+                requests: Some(job.ids.len() as u64),
+            })
+        })
+        .collect()
+}
+
+/// Appends bytes `from..to` of the shard's content to `buf`.
+fn fill_segment(
+    buf: &mut Vec<u8>,
+    job: &Job<'_>,
+    from: u64,
+    to: u64,
+    lines: &[&[u8]],
+    key: &KeyMode,
+) {
+    let mut k = job.ends.partition_point(|&e| e <= from);
+    let mut pos = if k == 0 { 0 } else { job.ends[k - 1] };
+    let mut head = Vec::with_capacity(64);
+    while k < job.ids.len() && pos < to {
+        let u = job.ids[k];
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&ahead) = job.ids.get(k + 8) {
+            // The lines are scattered over the input: start fetching a later one now.
+            let p = lines[ahead as usize].as_ptr();
+            // SAFETY: prefetching is a hint; it never faults, whatever the address.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+            };
+        }
+        let line = lines[u as usize];
+        let whole = pos >= from && job.ends[k] <= to;
+        if whole {
+            match key {
+                KeyMode::None => buf.extend_from_slice(line),
+                KeyMode::Member(name) => {
+                    let brace = brace_at(line);
+                    buf.extend_from_slice(&line[..=brace]);
+                    push_key_member(buf, name, u as usize);
+                    buf.extend_from_slice(&line[brace + 1..]);
+                }
+            }
+            buf.push(b'\n');
+        } else {
+            // A line across the segment's edge: build it, keep the part inside.
+            head.clear();
+            write_shard_line(&mut head, line, key, u as usize);
+            let start = from.saturating_sub(pos) as usize;
+            let end = (to - pos).min(head.len() as u64) as usize;
+            buf.extend_from_slice(&head[start..end]);
+        }
+        pos = job.ends[k];
+        k += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines of many sizes (some starting with spaces), so segment and piece edges fall inside
+    /// lines, inside key members and on line ends.
+    fn lines(n: usize) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|i| {
+                let pad = (i * 7919) % 3000;
+                let lead = if i % 5 == 0 { "  " } else { "" };
+                format!(
+                    "{lead}{{\"request\":{{\"t\":\"{}\"}}}}",
+                    "ab".repeat(pad / 2)
+                )
+                .into_bytes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shards_equal_their_lines_in_order_with_segment_checksums() {
+        let owned = lines(24_000);
+        let refs: Vec<&[u8]> = owned.iter().map(|l| l.as_slice()).collect();
+        // One shard over two 16 MiB segments, a small one, and an empty one; ids out of order.
+        let mut big: Vec<u32> = (0..22_000).collect();
+        big.reverse();
+        let small: Vec<u32> = (22_000..24_000).step_by(3).collect();
+        let shards = vec![big, small, Vec::new()];
+        for key in [KeyMode::Member("batchline_key".into()), KeyMode::None] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
+            let entries = write_shards(dir.path(), &shards, &refs, &key).expect("written");
+            assert_eq!(entries.len(), 3);
+            for (si, (entry, ids)) in entries.iter().zip(&shards).enumerate() {
+                let mut want = Vec::new();
+                for &u in ids {
+                    write_shard_line(&mut want, refs[u as usize], &key, u as usize);
+                }
+                let got = std::fs::read(dir.path().join(shard_name(si))).expect("read");
+                assert!(got == want, "shard {si} differs");
+                assert_eq!(entry.bytes, want.len() as u64);
+                assert_eq!(entry.checksum, content_checksum(&want));
+                assert_eq!(entry.requests, Some(ids.len() as u64));
+            }
+            assert!(
+                entries[0].bytes > SEGMENT,
+                "the test must cross a segment edge"
+            );
+        }
+    }
+
+    #[test]
+    fn key_member_length_matches_what_is_written() {
+        let key = KeyMode::Member("k".into());
+        for u in [0, 1, 35, 36, 1295, 1296, 46_655, 46_656, u32::MAX as usize] {
+            let mut out = Vec::new();
+            push_key_member(&mut out, "k", u);
+            assert_eq!(out.len() as u64, key_member_len(&key, u), "{u}");
+            assert_eq!(
+                out,
+                format!("\"k\":\"{}\",", crate::prepare::key_value(u)).into_bytes()
+            );
+        }
+    }
+}
