@@ -28,7 +28,7 @@ use crate::request::prompt::{DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS};
 use crate::request::schema;
 use crate::request::walk::{LineChecker, RequestLimits};
 use crate::run::atomic::AtomicFile;
-use crate::run::index::{write_index, IndexLine, IndexUnique, NOT_SENT};
+use crate::run::index::{encode_index, IndexLine, IndexUnique, NOT_SENT};
 use crate::run::manifest::{
     content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION,
 };

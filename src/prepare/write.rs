@@ -130,35 +130,27 @@ pub(super) fn write_run(
     watch.lap("  job checks");
     // index.bin
     let l = &s.lines;
-    let mut index_lines = Vec::with_capacity(l.len());
-    for (file, &first) in s.file_start.iter().enumerate() {
-        let end = s.file_start.get(file + 1).copied().unwrap_or(l.len());
-        index_lines.extend((first..end).map(|i| IndexLine {
-            file: file as u32,
-            line: (i - first) as u64 + 1,
-            offset: l.offset[i],
-            length: l.len[i],
-            unique: of_line[i],
-        }));
-    }
-    let index_uniques: Vec<IndexUnique> = positions
-        .iter()
-        .zip(reps)
-        .map(|(&(shard, position), &r)| IndexUnique {
-            shard,
-            position,
-            hash: l.hash[r],
-        })
-        .collect();
-    let mut files = Vec::new();
-    let mut index_bytes = Vec::new();
-    write_index(
-        &mut index_bytes,
+    let index_bytes = encode_index(
         s.names.len() as u32,
-        &index_lines,
-        &index_uniques,
-    )
-    .map_err(|e| Error::io(run.join("index.bin"), e))?;
+        l.len(),
+        |i| {
+            let (file, line) = s.file_line(i);
+            IndexLine {
+                file,
+                line,
+                offset: l.offset[i],
+                length: l.len[i],
+                unique: of_line[i],
+            }
+        },
+        positions.len(),
+        |u| IndexUnique {
+            shard: positions[u].0,
+            position: positions[u].1,
+            hash: l.hash[reps[u]],
+        },
+    );
+    let mut files = Vec::new();
     files.push(publish(run, "index.bin", &index_bytes)?);
     watch.lap("  index");
     // invalid.jsonl

@@ -54,33 +54,62 @@ pub fn write_index<W: Write>(
     lines: &[IndexLine],
     uniques: &[IndexUnique],
 ) -> std::io::Result<()> {
-    w.write_all(MAGIC)?;
-    w.write_all(&VERSION.to_le_bytes())?;
-    w.write_all(&files.to_le_bytes())?;
-    w.write_all(&(lines.len() as u64).to_le_bytes())?;
-    w.write_all(&(uniques.len() as u64).to_le_bytes())?;
-    let mut buf = Vec::with_capacity(28 * 4096);
-    for chunk in lines.chunks(4096) {
-        buf.clear();
-        for l in chunk {
-            buf.extend_from_slice(&l.file.to_le_bytes());
-            buf.extend_from_slice(&l.line.to_le_bytes());
-            buf.extend_from_slice(&l.offset.to_le_bytes());
-            buf.extend_from_slice(&l.length.to_le_bytes());
-            buf.extend_from_slice(&l.unique.to_le_bytes());
-        }
-        w.write_all(&buf)?;
-    }
-    for chunk in uniques.chunks(4096) {
-        buf.clear();
-        for u in chunk {
-            buf.extend_from_slice(&u.shard.to_le_bytes());
-            buf.extend_from_slice(&u.position.to_le_bytes());
-            buf.extend_from_slice(&u.hash.to_le_bytes());
-        }
-        w.write_all(&buf)?;
-    }
+    w.write_all(&encode_index(
+        files,
+        lines.len(),
+        |i| lines[i],
+        uniques.len(),
+        |u| uniques[u],
+    ))?;
     w.flush()
+}
+
+/// Line records per unit of parallel encoding.
+const PER_TASK: usize = 1 << 14;
+
+/// The bytes of an index of `n_lines` lines and `n_uniques` uniques, whose records are
+/// `line_at(i)` and `unique_at(u)`; encoded in parallel straight into the output buffer.
+pub fn encode_index(
+    files: u32,
+    n_lines: usize,
+    line_at: impl Fn(usize) -> IndexLine + Sync,
+    n_uniques: usize,
+    unique_at: impl Fn(usize) -> IndexUnique + Sync,
+) -> Vec<u8> {
+    use rayon::prelude::*;
+    let head = 32;
+    let mut out = vec![0u8; head + n_lines * 28 + n_uniques * 24];
+    out[..8].copy_from_slice(MAGIC);
+    out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    out[12..16].copy_from_slice(&files.to_le_bytes());
+    out[16..24].copy_from_slice(&(n_lines as u64).to_le_bytes());
+    out[24..32].copy_from_slice(&(n_uniques as u64).to_le_bytes());
+    let (line_bytes, unique_bytes) = out[head..].split_at_mut(n_lines * 28);
+    line_bytes
+        .par_chunks_mut(28 * PER_TASK)
+        .enumerate()
+        .for_each(|(t, chunk)| {
+            for (k, b) in chunk.chunks_exact_mut(28).enumerate() {
+                let l = line_at(t * PER_TASK + k);
+                b[0..4].copy_from_slice(&l.file.to_le_bytes());
+                b[4..12].copy_from_slice(&l.line.to_le_bytes());
+                b[12..20].copy_from_slice(&l.offset.to_le_bytes());
+                b[20..24].copy_from_slice(&l.length.to_le_bytes());
+                b[24..28].copy_from_slice(&l.unique.to_le_bytes());
+            }
+        });
+    unique_bytes
+        .par_chunks_mut(24 * PER_TASK)
+        .enumerate()
+        .for_each(|(t, chunk)| {
+            for (k, b) in chunk.chunks_exact_mut(24).enumerate() {
+                let u = unique_at(t * PER_TASK + k);
+                b[0..4].copy_from_slice(&u.shard.to_le_bytes());
+                b[4..8].copy_from_slice(&u.position.to_le_bytes());
+                b[8..24].copy_from_slice(&u.hash.to_le_bytes());
+            }
+        });
+    out
 }
 
 /// Reads an index written by [`write_index`]: (files, lines, uniques).
