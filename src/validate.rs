@@ -16,7 +16,7 @@ use crate::input::{open_input, split_chunks, ChunkConfig, Line, LineIter, MmapCh
 use crate::models::ModelTable;
 use crate::request::diag::{Code, Diagnostic, Finding, Scope, Severity};
 use crate::request::job::JobStats;
-use crate::request::locate::locate;
+use crate::request::locate::{locate_finding, locate_nth};
 use crate::request::schema;
 use crate::request::value::JsonRef;
 use crate::request::walk::{syntax_column, LineChecker, LineKind, RequestLimits};
@@ -378,7 +378,7 @@ pub fn place_job_findings(name: &str, data: &[u8], job: &JobStats) -> Vec<Diagno
         .into_iter()
         .map(|jf| {
             let line_bytes = line_at(data, jf.at.line_offset as usize);
-            let off = locate(line_bytes, &jf.at.pointer, jf.at.at_key);
+            let off = locate_nth(line_bytes, &jf.at.pointer, &jf.at.key_nth, jf.at.at_key);
             let byte = jf.at.line_offset + off as u64;
             job_diagnostic(name, jf, off, byte)
         })
@@ -527,7 +527,7 @@ fn place(name: &str, line: &[u8], offset: usize, index: u64, f: &Finding) -> Dia
     let col = match f.code {
         Code::E_JSON_SYNTAX | Code::E_NUL_BYTE | Code::E_INVALID_UTF8 => syntax_column(line),
         Code::W_BLANK_LINE | Code::E_NOT_OBJECT | Code::E_MISSING_REQUEST => 1,
-        _ => locate(line, &f.pointer, f.at_key) + 1,
+        _ => locate_finding(line, f) + 1,
     };
     Diagnostic {
         file: name.to_string(),

@@ -1,6 +1,7 @@
 //! Arbitrary bytes as one line → `LineChecker::check`. Invariants in `batchline_fuzz::check_line`:
-//! no panic; every finding's pointer resolves and `locate` finds it (inside the line, on a char
-//! boundary); a key-reordered re-serialisation gives the same findings.
+//! no panic; every finding's pointer resolves and `locate_finding` finds it (inside the line, on a
+//! char boundary; under repeated keys, in the member the finding means); a key-reordered
+//! re-serialisation gives the same findings.
 //!
 //! Seed: `fuzz/seed.sh`, then `cargo +nightly fuzz run validate_line`.
 #![no_main]

@@ -8,8 +8,9 @@
 //!
 //! The oracle is an independent JSON reader ([`parse_tree`]): a strict RFC 8259 parser that keeps
 //! duplicate keys, member order, and the byte span of every key and value. Pointers are resolved
-//! against it (all resolutions, so duplicate keys are handled), and `serde_json::Value::pointer`
-//! cross-checks the resolver whenever the line has no duplicate keys.
+//! against it (all resolutions, so duplicate keys are handled, or the one a finding's `key_nth`
+//! picks), and `serde_json::Value::pointer` cross-checks the resolver whenever the line has no
+//! duplicate keys.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -17,7 +18,7 @@ use std::sync::OnceLock;
 use batchline::input::ChunkConfig;
 use batchline::models::ModelTable;
 use batchline::request::diag::{Code, Diagnostic, Finding, Scope};
-use batchline::request::locate::locate;
+use batchline::request::locate::locate_finding;
 use batchline::request::walk::{syntax_column, LineChecker, LineKind, RequestLimits};
 use batchline::validate::{validate_bytes, FileReport, ValidateOptions};
 
@@ -246,6 +247,18 @@ impl Node {
         }
     }
 
+    /// True when a key or string cannot be unescaped (then pointers made by another parser may
+    /// not match this tree's keys).
+    pub fn has_odd_strings(&self) -> bool {
+        let mut odd = false;
+        self.visit(&mut |n| match &n.kind {
+            NodeKind::Str { text: None } => odd = true,
+            NodeKind::Object(members) => odd |= members.iter().any(|m| m.key.is_none()),
+            _ => {}
+        });
+        odd
+    }
+
     /// True when some object has the same key twice, or a key or string cannot be unescaped
     /// (then pointers made by another parser may not match this tree's keys).
     pub fn has_duplicates_or_odd_strings(&self) -> bool {
@@ -284,6 +297,47 @@ impl Node {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The one byte offset where `pointer` sits when its `n`-th key step means member number
+    /// `key_nth[n]` among the members with that key (missing entries: the first), as in
+    /// [`Finding::key_nth`]; `None` when it does not resolve.
+    pub fn resolve_nth(&self, pointer: &str, key_nth: &[u32], at_key: bool) -> Option<usize> {
+        let tokens: Vec<String> = if pointer.is_empty() {
+            Vec::new()
+        } else {
+            pointer
+                .strip_prefix('/')?
+                .split('/')
+                .map(|t| t.replace("~1", "/").replace("~0", "~"))
+                .collect()
+        };
+        let mut node = self;
+        for (n, token) in tokens.iter().enumerate() {
+            let last = n + 1 == tokens.len();
+            match &node.kind {
+                NodeKind::Object(members) => {
+                    let nth = key_nth.get(n).copied().unwrap_or(0) as usize;
+                    let m = members
+                        .iter()
+                        .filter(|m| m.key.as_deref() == Some(token.as_str()))
+                        .nth(nth)?;
+                    if last && at_key {
+                        return Some(m.key_start);
+                    }
+                    node = &m.value;
+                }
+                NodeKind::Array(items) => {
+                    let canonical = token == "0" || (!token.starts_with('0') && !token.is_empty());
+                    if !canonical || !token.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    node = items.get(token.parse::<usize>().ok()?)?;
+                }
+                _ => return None,
+            }
+        }
+        Some(node.start)
     }
 
     fn resolve_into(&self, tokens: &[String], at_key: bool, out: &mut Vec<usize>) {
@@ -486,11 +540,13 @@ pub fn finding_set(findings: &[Finding]) -> Vec<(Code, String, bool)> {
 /// - no panic, and checking it twice with one checker gives the same findings;
 /// - syntax findings have an empty pointer and a column inside the line (on a char boundary when
 ///   the line is UTF-8);
-/// - every other finding's pointer resolves in the line, and [`locate`] returns one of its
-///   positions (the value's first byte, or the key's quote for key findings); `serde_json`'s
-///   `Value::pointer` agrees when the line has no duplicate keys;
+/// - every other finding's pointer resolves in the line, and [`locate_finding`] returns the
+///   position that the pointer and the finding's `key_nth` pick (the value's first byte, or the
+///   key's quote for key findings), also through repeated keys; `key_nth` is empty when the line
+///   has no repeated keys, and `serde_json`'s `Value::pointer` agrees then;
 /// - a line simd-json accepts is JSON to the strict oracle too (and to serde_json);
-/// - the whole-job statistics of the line give findings whose pointers resolve too;
+/// - the whole-job statistics of the line give findings whose pointers (with `key_nth`) resolve
+///   too;
 /// - the line with every object's members reversed and spaces between tokens gives the same
 ///   findings (unless a field is given twice, where order decides which one counts).
 pub fn check_line(line: &[u8]) -> LineVerdict {
@@ -536,6 +592,17 @@ pub fn check_line(line: &[u8]) -> LineVerdict {
                 seen.pointer,
                 String::from_utf8_lossy(line)
             );
+            if !tree.has_odd_strings() {
+                assert!(
+                    tree.resolve_nth(&seen.pointer, &seen.key_nth, seen.at_key)
+                        .is_some(),
+                    "job finding {} pointer {:?} with key_nth {:?} does not resolve in {:?}",
+                    jf.code,
+                    seen.pointer,
+                    seen.key_nth,
+                    String::from_utf8_lossy(line)
+                );
+            }
         }
     }
 
@@ -616,7 +683,7 @@ fn check_finding_position(line: &[u8], tree: Option<&Node>, f: &Finding, utf8: b
     if is_line_level(f.code) {
         assert!(f.pointer.is_empty(), "{f:?}");
     }
-    let off = locate(line, &f.pointer, f.at_key);
+    let off = locate_finding(line, f);
     assert!(
         off <= line.len(),
         "locate past the end: {f:?} in {:?}",
@@ -638,6 +705,21 @@ fn check_finding_position(line: &[u8], tree: Option<&Node>, f: &Finding, utf8: b
         f.pointer,
         shown()
     );
+    if !tree.has_odd_strings() {
+        // Through repeated keys too, the finding says which member it means: exactly one place.
+        let exact = tree.resolve_nth(&f.pointer, &f.key_nth, f.at_key);
+        assert_eq!(
+            exact,
+            Some(off),
+            "{} at {:?} (key_nth {:?}, at_key {}): locate gives byte {off}, the value is at \
+             {exact:?} in {:?}",
+            f.code,
+            f.pointer,
+            f.key_nth,
+            f.at_key,
+            shown()
+        );
+    }
     let plain = !tree.has_duplicates_or_odd_strings();
     if plain {
         // The first resolution is the only one; locate must find it exactly.
@@ -648,6 +730,11 @@ fn check_finding_position(line: &[u8], tree: Option<&Node>, f: &Finding, utf8: b
             f.pointer,
             f.at_key,
             shown()
+        );
+        assert!(
+            f.key_nth.is_empty(),
+            "key_nth {:?} on a line without repeated keys: {f:?}",
+            f.key_nth
         );
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
             assert!(
@@ -807,7 +894,8 @@ pub fn check_file(data: &[u8]) -> (FileReport, Vec<Diagnostic>) {
             d.line,
             String::from_utf8_lossy(line)
         );
-        if !tree.has_duplicates_or_odd_strings() {
+        // Through repeated keys too (the column follows the member the finding means).
+        if !tree.has_odd_strings() {
             assert!(
                 at.contains(&((d.column - 1) as usize)),
                 "{} at {:?}: column {} but the pointer sits at {at:?} in {:?}",

@@ -113,8 +113,12 @@ pub(super) fn write_run(
                     .map(|jf| {
                         let pos = jf.at.line_offset as usize;
                         shard_line(pos, &mut buf);
-                        let col =
-                            crate::request::locate::locate(&buf, &jf.at.pointer, jf.at.at_key);
+                        let col = crate::request::locate::locate_nth(
+                            &buf,
+                            &jf.at.pointer,
+                            &jf.at.key_nth,
+                            jf.at.at_key,
+                        );
                         job_diagnostic(&name, jf, col, starts[pos] + col as u64)
                     })
                     .collect::<Vec<_>>()

@@ -202,6 +202,11 @@ pub struct Finding {
     pub code: Code,
     /// RFC 6901 JSON pointer from the line's root, e.g. `/request/contents/0/parts/1/text`.
     pub pointer: String,
+    /// Which occurrence of its key each step of `pointer` means, for objects that repeat a key
+    /// (which a pointer cannot tell apart): entry `n` is for the `n`-th token, 0 = the first
+    /// member with that key, missing entries are 0. Empty (no allocation) unless the finding sits
+    /// under a repeated key's second or later member. See [`super::locate::locate_nth`].
+    pub key_nth: Vec<u32>,
     /// One line saying what is wrong and what to do.
     pub message: String,
     /// Point at the key rather than at the value (for unknown or misplaced fields).

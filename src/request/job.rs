@@ -78,6 +78,9 @@ pub struct Seen {
     pub line_offset: u64,
     /// Concrete pointer with array indexes.
     pub pointer: String,
+    /// Which occurrence of a repeated key each pointer step means (see
+    /// [`Finding::key_nth`](super::diag::Finding::key_nth)); empty on lines without repeats.
+    pub key_nth: Vec<u32>,
     /// Point at the key, not the value.
     pub at_key: bool,
 }

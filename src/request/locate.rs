@@ -4,9 +4,23 @@
 //! so they are re-scanned here with a small byte scanner that follows the pointer. The line is
 //! known to be valid JSON (it parsed), but the scanner never panics on anything.
 
+use super::diag::Finding;
+
 /// Byte offset (in `line`) of the value at `pointer`, or of its key when `at_key` is set and the
 /// last step is an object member. Falls back to the deepest position reached; 0 for the root.
+/// Each key step goes to the first member with that key; see [`locate_nth`] for repeated keys.
 pub fn locate(line: &[u8], pointer: &str, at_key: bool) -> usize {
+    locate_nth(line, pointer, &[], at_key)
+}
+
+/// Byte offset (in `line`) of `finding`: [`locate_nth`] with its pointer and occurrences.
+pub fn locate_finding(line: &[u8], finding: &Finding) -> usize {
+    locate_nth(line, &finding.pointer, &finding.key_nth, finding.at_key)
+}
+
+/// Like [`locate`], but the `n`-th key step goes to member number `key_nth[n]` (0-based) among
+/// the members with that key, for objects that repeat a key; missing entries are 0 (the first).
+pub fn locate_nth(line: &[u8], pointer: &str, key_nth: &[u32], at_key: bool) -> usize {
     let tokens: Vec<String> = if pointer.is_empty() {
         Vec::new()
     } else {
@@ -24,6 +38,7 @@ pub fn locate(line: &[u8], pointer: &str, at_key: bool) -> usize {
             Some(b'{') => {
                 s.i += 1;
                 let mut found = false;
+                let mut skip = key_nth.get(n).copied().unwrap_or(0);
                 loop {
                     s.ws();
                     if s.peek() != Some(b'"') {
@@ -38,11 +53,14 @@ pub fn locate(line: &[u8], pointer: &str, at_key: bool) -> usize {
                     s.i += 1;
                     s.ws();
                     if key == *token {
-                        if last && at_key {
-                            return key_at;
+                        if skip == 0 {
+                            if last && at_key {
+                                return key_at;
+                            }
+                            found = true;
+                            break;
                         }
-                        found = true;
-                        break;
+                        skip -= 1;
                     }
                     if !s.skip_value() {
                         return best;
@@ -167,7 +185,7 @@ impl Scanner<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::locate;
+    use super::{locate, locate_nth};
 
     #[test]
     fn finds_values_and_keys() {
@@ -184,5 +202,27 @@ mod tests {
         // A missing member stops at the deepest position reached.
         let missing = at("/request/nope", false);
         assert_eq!(&line[missing..][..1], b"{");
+    }
+
+    #[test]
+    fn repeated_keys_follow_the_occurrence_asked_for() {
+        let line = br#"{"a": {"b": [1]}, "c": 0, "a": {"b": [2], "b": [3, 4]}}"#;
+        let at = |p: &str, nth: &[u32], k: bool| locate_nth(line, p, nth, k);
+        // No occurrences given: the first member of each key, as `locate`.
+        assert_eq!(at("/a/b/0", &[], false), locate(line, "/a/b/0", false));
+        assert_eq!(line[at("/a/b/0", &[], false)], b'1');
+        assert_eq!(line[at("/a/b/0", &[1], false)], b'2');
+        assert_eq!(line[at("/a/b/0", &[1, 1], false)], b'3');
+        assert_eq!(line[at("/a/b/1", &[1, 1, 0], false)], b'4');
+        // Keys: the repeat's own quote.
+        let second_a = at("/a", &[1], true);
+        assert_eq!(&line[second_a..][..8], br#""a": {"b"#);
+        assert!(second_a > at("/a", &[], true));
+        let third_b = at("/a/b", &[1, 1], true);
+        assert_eq!(&line[third_b..][..9], br#""b": [3, "#);
+        // An occurrence that does not exist stops at the deepest position reached (the object).
+        let missing = at("/a/b", &[1, 2], false);
+        assert_eq!(&line[missing..][..5], br#"{"b":"#);
+        assert_eq!(missing, at("/a", &[1], false));
     }
 }

@@ -116,6 +116,7 @@ impl LineChecker {
             self.findings.items.push(Finding {
                 code: Code::W_BLANK_LINE,
                 pointer: String::new(),
+                key_nth: Vec::new(),
                 message: "blank line: skipped, never sent".into(),
                 at_key: false,
             });
@@ -174,6 +175,7 @@ impl LineChecker {
                         walk.findings.items.push(Finding {
                             code: Code::E_NOT_OBJECT,
                             pointer: String::new(),
+                            key_nth: Vec::new(),
                             message: format!(
                                 "the line is a JSON {}, not an object: each line must be {{\"request\": {{…}}}}",
                                 root.kind().name()
@@ -207,6 +209,7 @@ fn check_limits(line: &[u8], root: JsonRef<'_, '_>, limits: &RequestLimits, out:
         out.items.push(Finding {
             code: Code::W_REQUEST_BYTES,
             pointer: "/request".into(),
+            key_nth: Vec::new(),
             message: format!(
                 "the request is {len} bytes, above the {} bytes one request may carry; move large media to Cloud Storage and reference it with fileData",
                 limits.max_request_bytes
@@ -236,6 +239,7 @@ fn check_limits(line: &[u8], root: JsonRef<'_, '_>, limits: &RequestLimits, out:
     out.items.push(Finding {
         code,
         pointer: "/request".into(),
+        key_nth: Vec::new(),
         message: format!(
             "{about} {tokens} prompt tokens (o200k estimate, not Gemini's own count) {verdict} the model's {window}-token context window; shorten the prompt"
         ),
@@ -280,6 +284,7 @@ fn syntax_finding(line: &[u8], err: &simd_json::Error) -> Finding {
     Finding {
         code,
         pointer: String::new(),
+        key_nth: Vec::new(),
         message,
         at_key: false,
     }
@@ -335,12 +340,13 @@ struct Walk<'w, 'i> {
 }
 
 impl<'w, 'i> Walk<'w, 'i> {
-    fn line<'t>(&mut self, root: JsonRef<'t, 'i>, extras: &mut Vec<String>) {
+    fn line(&mut self, root: JsonRef<'i, 'i>, extras: &mut Vec<String>) {
         let mut request = None;
         let mut seen_request = false;
-        for (key, value) in root.members() {
+        self.path.set_root(root);
+        for (n, (key, value)) in root.members().enumerate() {
             let h = child_hash(job::ROOT_HASH, key);
-            self.path.push(Seg::Key(key));
+            self.path.push(Seg::Member(key, n as u32));
             self.key_column(h, key);
             if key == "request" {
                 if seen_request {
@@ -374,6 +380,7 @@ impl<'w, 'i> Walk<'w, 'i> {
             self.findings.items.push(Finding {
                 code: Code::E_MISSING_REQUEST,
                 pointer: String::new(),
+                key_nth: Vec::new(),
                 message: "no `request` member: each line must be {\"request\": {…GenerateContentRequest…}}".into(),
                 at_key: false,
             });
@@ -411,12 +418,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
         if new_kinds != 0 {
             stat.kinds |= bits;
-            let seen = Seen {
-                line: self.line_index,
-                line_offset: self.line_offset,
-                pointer: self.path.pointer(),
-                at_key: false,
-            };
+            let seen = seen_at(&self.path, self.line_index, self.line_offset, false);
             for i in 0..6 {
                 if new_kinds & (1 << i) != 0 {
                     stat.kind_first[i] = Some(seen.clone());
@@ -431,12 +433,7 @@ impl<'w, 'i> Walk<'w, 'i> {
                         Some((_, n)) => *n += 1,
                         slot @ None => {
                             *slot = Some((
-                                Seen {
-                                    line: self.line_index,
-                                    line_offset: self.line_offset,
-                                    pointer: self.path.pointer(),
-                                    at_key: flag_at_key,
-                                },
+                                seen_at(&self.path, self.line_index, self.line_offset, flag_at_key),
                                 1,
                             ))
                         }
@@ -508,9 +505,9 @@ impl<'w, 'i> Walk<'w, 'i> {
                         return self.mismatch(v, "an object (map)", h, depth);
                     }
                     self.object_bits(v, h, depth);
-                    for (key, mv) in v.members() {
+                    for (n, (key, mv)) in v.members().enumerate() {
                         let ch = child_hash(h, key);
-                        self.path.push(Seg::Key(key));
+                        self.path.push(Seg::Member(key, n as u32));
                         self.key_column(ch, key);
                         self.value(mv, Expect::Ty(field.ty, None), ch, depth + 1, parent_msg);
                         self.path.pop();
@@ -850,9 +847,9 @@ impl<'w, 'i> Walk<'w, 'i> {
 
     /// An object of user data: keys are column names; values are walked for the job checks.
     fn free_object<'t>(&mut self, v: JsonRef<'t, 'i>, h: u64, depth: usize) {
-        for (key, mv) in v.members() {
+        for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
-            self.path.push(Seg::Key(key));
+            self.path.push(Seg::Member(key, n as u32));
             self.key_column(ch, key);
             self.value(mv, Expect::Free, ch, depth + 1, None);
             self.path.pop();
@@ -871,9 +868,9 @@ impl<'w, 'i> Walk<'w, 'i> {
         // The field this object sits under (set by the enclosing message's loop).
         let my_field = self.current_field;
         let mut seen: u128 = 0;
-        for (key, mv) in v.members() {
+        for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
-            self.path.push(Seg::Key(key));
+            self.path.push(Seg::Member(key, n as u32));
             self.key_column(ch, key);
             match find_field(m, key) {
                 Some((i, field)) => {
@@ -970,10 +967,24 @@ fn dup_spelling(v: JsonRef<'_, '_>, field: &Field, _key: &str) -> bool {
         && v.members().any(|(k, _)| k == field.snake_name)
 }
 
+/// Where the walk is, for the whole-job statistics: kept out of line, as it runs only when a key
+/// path shows something new.
+#[cold]
+#[inline(never)]
+fn seen_at(path: &Path<'_>, line: u64, line_offset: u64, at_key: bool) -> Seen {
+    Seen {
+        line,
+        line_offset,
+        pointer: path.pointer(),
+        key_nth: path.key_nth(),
+        at_key,
+    }
+}
+
 fn column_of(path: &Path<'_>) -> String {
     let mut out = String::new();
     for seg in path.segs() {
-        if let Seg::Key(k) = seg {
+        if let Seg::Key(k) | Seg::Member(k, _) = seg {
             super::diag::push_pointer_token(&mut out, k);
         }
     }

@@ -132,3 +132,56 @@ fn job_paths_record_kinds_with_first_lines() {
     assert_eq!(found[0].at.pointer, "/meta/k");
     assert_eq!(found[0].related.as_ref().unwrap().line, 0);
 }
+
+#[test]
+fn findings_under_repeated_keys_say_which_member() {
+    let mut c = LineChecker::new();
+    // Nothing repeated: no occurrences, whatever the depth.
+    c.check(
+        br#"{"request":{"contents":[{"role":"user","parts":[{"text":5}]}],"generationConfig":{"topK":"x"}}}"#,
+        0,
+        0,
+    );
+    assert_eq!(c.findings.items.len(), 2);
+    assert!(c.findings.items.iter().all(|f| f.key_nth.is_empty()));
+    // `request` twice; in the second, `parts` twice, and a label key twice (a map); user data with
+    // a repeated key beside it.
+    c.check(
+        br#"{"request":{"contents":[]},"request":{"contents":[{"role":"user","parts":[{"text":1}],"parts":[{"text":2}]}],"labels":{"k":"v","k":1}},"meta":{"x":1},"meta":{"x":{}}}"#,
+        0,
+        0,
+    );
+    let found: Vec<(&str, &str, &[u32])> = c
+        .findings
+        .items
+        .iter()
+        .map(|f| (f.code.as_str(), f.pointer.as_str(), f.key_nth.as_slice()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            // The first request's rule finding: first occurrences only.
+            ("E_EMPTY_CONTENTS", "/request/contents", &[][..]),
+            ("W_DUPLICATE_KEY", "/request", &[1][..]),
+            ("E_TYPE", "/request/contents/0/parts/0/text", &[1][..]),
+            (
+                "W_DUPLICATE_KEY",
+                "/request/contents/0/parts",
+                &[1, 0, 0, 1][..]
+            ),
+            (
+                "E_TYPE",
+                "/request/contents/0/parts/0/text",
+                &[1, 0, 0, 1][..]
+            ),
+            ("E_TYPE", "/request/labels/k", &[1, 0, 1][..]),
+        ]
+    );
+    let job = c.take_job().findings();
+    let empty = job
+        .iter()
+        .find(|f| f.code == Code::E_JOB_EMPTY_OBJECT)
+        .expect("E_JOB_EMPTY_OBJECT");
+    assert_eq!(empty.at.pointer, "/meta/x");
+    assert_eq!(empty.at.key_nth, [1]);
+}

@@ -376,8 +376,8 @@ fn validate_fixture_findings_are_exact() {
     W_DEPRECATED_FIELD.jsonl:1:111 W_DEPRECATED_FIELD /request/generationConfig/responseMimeType
     W_DEPRECATED_FIELD.jsonl:2:114 W_DEPRECATED_FIELD /request/tools/0/googleMaps/enableWidget
     W_DEPRECATED_VALUE.jsonl:1:96 W_DEPRECATED_VALUE /request/safetySettings/0/category
-    W_DUPLICATE_KEY.jsonl:1:2 W_DUPLICATE_KEY /request
-    W_DUPLICATE_KEY.jsonl:2:86 W_DUPLICATE_KEY /request/generationConfig/temperature
+    W_DUPLICATE_KEY.jsonl:1:67 W_DUPLICATE_KEY /request
+    W_DUPLICATE_KEY.jsonl:2:104 W_DUPLICATE_KEY /request/generationConfig/temperature
     W_ENUM_CASE.jsonl:1:96 W_ENUM_CASE /request/safetySettings/0/category
     W_ENUM_CASE.jsonl:2:135 W_ENUM_CASE /request/safetySettings/0/threshold
     W_JOB_COLUMN_NAME.jsonl:1:75 W_JOB_COLUMN_NAME /meta/cost-center

@@ -143,6 +143,66 @@ fn validate_exact_positions_of_row_findings() {
     assert_eq!(s.extra_members.get("id"), Some(&1));
 }
 
+/// Findings under a repeated key sit in the member they are about, not in the first member with
+/// that key (a pointer alone cannot tell them apart). Line 1 repeats a key on three levels
+/// (`request`, then `generationConfig` and `thinkingConfig` in the second request), and the same
+/// pointer also resolves, validly, in every earlier member: the error is in the last
+/// `thinkingConfig` of the last `generationConfig` of the second `request`, and each repeat is
+/// reported at its own key. Line 2 puts a whole-job finding in the second of two `meta` members.
+#[test]
+fn validate_exact_positions_under_repeated_keys() {
+    let ctx = TestContext::new();
+    let l1 = concat!(
+        r#"{"request":{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"#,
+        r#""generationConfig":{"thinkingConfig":{"thinkingBudget":1}}},"#,
+        r#""request":{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"#,
+        r#""generationConfig":{"thinkingConfig":{"thinkingBudget":2}},"#,
+        r#""generationConfig":{"thinkingConfig":{"thinkingBudget":3},"#,
+        r#""thinkingConfig":{"thinkingBudget":"x"}}}}"#
+    );
+    let l2 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"hi"}]}]},"meta":{"a":1},"meta":{"a":null}}"#;
+    let file = ctx.write("repeated.jsonl", format!("{l1}\n{l2}\n").as_bytes());
+    let run = ctx.validate_json(&[&file]);
+    assert_eq!(run.out.code, 1);
+    // 1-based column of the `n`-th (0-based) `needle` in `line`.
+    let nth = |line: &str, needle: &str, n: usize| -> u64 {
+        line.match_indices(needle)
+            .nth(n)
+            .unwrap_or_else(|| panic!("no {n}th `{needle}` in {line}"))
+            .0 as u64
+            + 1
+    };
+    let t = |line: u64, column: u64, code: &str, pointer: &str| {
+        (line, column, code.to_string(), pointer.to_string())
+    };
+    let budget = "/request/generationConfig/thinkingConfig/thinkingBudget";
+    assert_eq!(
+        run.tuples(),
+        vec![
+            // Whole-job: the number was seen first, in the first request.
+            t(1, nth(l1, ":1}", 0) + 1, "E_JOB_TYPE_CONFLICT", budget),
+            t(1, nth(l1, "\"request\"", 1), "W_DUPLICATE_KEY", "/request"),
+            t(
+                1,
+                nth(l1, "\"generationConfig\"", 2),
+                "W_DUPLICATE_KEY",
+                "/request/generationConfig"
+            ),
+            t(
+                1,
+                nth(l1, "\"thinkingConfig\"", 3),
+                "W_DUPLICATE_KEY",
+                "/request/generationConfig/thinkingConfig"
+            ),
+            t(1, nth(l1, "\"x\"", 0), "E_INTEGER", budget),
+            t(2, nth(l2, "null", 0), "W_JOB_NULL", "/meta/a"),
+        ]
+    );
+    // The exact numbers, so that a change in the helper above cannot hide a wrong column.
+    let columns: Vec<u64> = run.findings.iter().map(|f| f.column).collect();
+    assert_eq!(columns, [121, 126, 249, 307, 342, 94]);
+}
+
 #[test]
 fn validate_bom_is_skipped_and_reported_once() {
     let ctx = TestContext::new();

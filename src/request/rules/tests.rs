@@ -26,6 +26,7 @@ fn run(line: &str, at: &[Seg<'static>], ctx: MessageCtx) -> Found {
     for seg in at {
         v = match *seg {
             Seg::Key(k) => v.get(k).unwrap_or_else(|| panic!("no member {k}")),
+            Seg::Member(_, n) => v.members().nth(n as usize).expect("no member").1,
             Seg::Index(i) => v.elements().nth(i).expect("no element"),
         };
         path.push(*seg);
