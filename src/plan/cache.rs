@@ -159,8 +159,13 @@ struct Shared {
 fn analyse(rows: &[SimRow<'_>], min: u64, with_ids: bool) -> Shared {
     let n = rows.len();
     let mut depths = vec![0u32; n];
+    // A row whose whole chain stays below the minimum can neither hit nor give a hit that counts
+    // (rows sharing a prefix share its token count): leaving it out changes no figure.
     let mut active: Vec<u32> = (0..n as u32)
-        .filter(|&i| !rows[i as usize].blocks.is_empty())
+        .filter(|&i| {
+            let row = &rows[i as usize];
+            row.cum_tokens.last().is_some_and(|&t| eff(t, min) > 0)
+        })
         .collect();
     let mut next_active: Vec<u32> = Vec::with_capacity(active.len());
     let mut local: Map<u32> = Map::default();

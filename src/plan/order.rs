@@ -89,6 +89,9 @@ pub fn prime(rows: &[SimRow<'_>], min_cache_tokens: u64, gaps: &[usize]) -> Vec<
     // target[i]: position the row should stand before; rows not moved keep their own index.
     let mut target: Vec<(usize, u8)> = (0..n).map(|i| (i, 1)).collect();
     let fams = families(rows, min_cache_tokens);
+    if fams.is_empty() {
+        return (0..n).collect();
+    }
     // Families are sorted by start, then depth: for one start keep only the deepest (its
     // primers also prime every shallower prefix starting there).
     let mut k = 0;
