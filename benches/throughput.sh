@@ -11,7 +11,8 @@
 #   wc -l FILE                                   (reference: one pass over the bytes)
 #   batchline validate --format json FILE > /dev/null
 #   batchline stats --tokens off FILE > /dev/null
-#   batchline prepare --tokens off FILE -o RUN > /dev/null   (RUN removed before every run, untimed)
+#   batchline prepare --tokens off FILE -o RUN > /dev/null   (RUN removed and `sync` before every
+#                                                run, untimed)
 #   batchline stats --tokens exact FILE > /dev/null          (only with COMMANDS=… stats-exact)
 #
 # (`--tokens` is left out when the binary has no such flag: prepare was tokens-off before it.)
@@ -150,6 +151,9 @@ for shape in $SHAPES; do
         walls=() rss=0 anon=0 codes=""
         for i in $(seq "$RUNS"); do
             rm -rf "$run"
+            # Flush the previous run's dirty pages (untimed), so a run does not pay for the
+            # writeback of the one before it.
+            sync
             # The command's stdout goes to /dev/null (inside the wrapper), its stderr to the log.
             out=$(python3 "$MEASURE" "${argv[@]}" </dev/null 2>>"$LOG.stderr")
             echo "$shape $command run$i $out" >>"$LOG"

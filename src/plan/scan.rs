@@ -82,6 +82,19 @@ impl Recs {
         &self.blocks[self.block_range(i)]
     }
 
+    /// Makes room for `lines` more lines with `blocks` more chain hashes (one allocation per
+    /// column instead of repeated growth while appending chunks).
+    pub fn reserve(&mut self, lines: usize, blocks: usize) {
+        self.offset.reserve(lines);
+        self.len.reserve(lines);
+        self.status.reserve(lines);
+        self.samples.reserve(lines);
+        self.hash.reserve(lines);
+        self.block_end.reserve(lines);
+        self.prompt_bytes.reserve(lines);
+        self.blocks.reserve(blocks);
+    }
+
     /// Appends `other` (the next lines) to `self`.
     pub fn append(&mut self, mut other: Recs) {
         let (lines, blocks) = (self.len(), self.blocks.len() as u64);

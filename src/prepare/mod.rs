@@ -192,6 +192,10 @@ fn scan_inputs(
         out.diagnostics.extend(scan.diagnostics);
         out.job.merge(scan.job);
         out.file_start.push(out.lines.len());
+        let (lines, blocks) = scan.chunks.iter().fold((0, 0), |(l, b), (_, v)| {
+            (l + v.recs.len(), b + v.recs.blocks.len())
+        });
+        out.lines.reserve(lines, blocks);
         for (_, visitor) in scan.chunks {
             out.tally.add(&visitor.tally);
             out.lines.append(visitor.recs);

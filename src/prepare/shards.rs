@@ -19,6 +19,9 @@ use super::*;
 /// Segment size of [`content_checksum`] (and the unit of work).
 const SEGMENT: u64 = 16 << 20;
 
+/// Lines ahead whose first bytes are prefetched while one is copied.
+const PREFETCH: usize = 12;
+
 /// Bytes built, hashed and written at a time: small enough to stay in cache between the three.
 const PIECE: u64 = 256 << 10;
 
@@ -83,6 +86,8 @@ pub(super) fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &KeyMode, u:
 /// A shard being written.
 struct Job<'a> {
     ids: &'a [u32],
+    /// The representative line of each position (gathered once, so the writers read it in order).
+    srcs: Vec<&'a [u8]>,
     /// End offset of each line in the file (prefix sums of the line sizes).
     ends: Vec<u64>,
     file: AtomicFile,
@@ -112,17 +117,20 @@ pub(super) fn write_shards(
         .par_iter()
         .enumerate()
         .map(|(si, ids)| {
+            let srcs: Vec<&[u8]> = ids.iter().map(|&u| lines[u as usize]).collect();
             let mut end = 0u64;
             let ends: Vec<u64> = ids
                 .iter()
-                .map(|&u| {
-                    end += lines[u as usize].len() as u64 + key_member_len(key, u as usize) + 1;
+                .zip(&srcs)
+                .map(|(&u, line)| {
+                    end += line.len() as u64 + key_member_len(key, u as usize) + 1;
                     end
                 })
                 .collect();
             let segments = end.div_ceil(SEGMENT) as usize;
             Ok(Job {
                 ids,
+                srcs,
                 ends,
                 file: AtomicFile::create(&run.join(shard_name(si)))?,
                 next: AtomicUsize::new(0),
@@ -173,7 +181,7 @@ pub(super) fn write_shards(
                         while from < seg_to {
                             let to = (from + PIECE).min(seg_to);
                             buf.clear();
-                            fill_segment(&mut buf, job, from, to, lines, key);
+                            fill_segment(&mut buf, job, from, to, key);
                             debug_assert_eq!(buf.len() as u64, to - from);
                             hasher.update(&buf);
                             if let Err(e) = job.file.writer().write_all_at(&buf, from) {
@@ -215,29 +223,22 @@ pub(super) fn write_shards(
 }
 
 /// Appends bytes `from..to` of the shard's content to `buf`.
-fn fill_segment(
-    buf: &mut Vec<u8>,
-    job: &Job<'_>,
-    from: u64,
-    to: u64,
-    lines: &[&[u8]],
-    key: &KeyMode,
-) {
+fn fill_segment(buf: &mut Vec<u8>, job: &Job<'_>, from: u64, to: u64, key: &KeyMode) {
     let mut k = job.ends.partition_point(|&e| e <= from);
     let mut pos = if k == 0 { 0 } else { job.ends[k - 1] };
     let mut head = Vec::with_capacity(64);
     while k < job.ids.len() && pos < to {
         let u = job.ids[k];
         #[cfg(target_arch = "x86_64")]
-        if let Some(&ahead) = job.ids.get(k + 8) {
+        if let Some(ahead) = job.srcs.get(k + PREFETCH) {
             // The lines are scattered over the input: start fetching a later one now.
-            let p = lines[ahead as usize].as_ptr();
+            let p = ahead.as_ptr();
             // SAFETY: prefetching is a hint; it never faults, whatever the address.
             unsafe {
                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
             };
         }
-        let line = lines[u as usize];
+        let line = job.srcs[k];
         let whole = pos >= from && job.ends[k] <= to;
         if whole {
             match key {
