@@ -119,4 +119,21 @@ mod tests {
         assert!(t.get("gemini-9").is_err());
         assert_eq!(t.limits.max_requests_per_file, 200_000);
     }
+
+    #[test]
+    fn every_model_names_a_known_tokenizer_and_sane_prices() {
+        let t = ModelTable::builtin();
+        for (id, m) in &t.models {
+            assert!(
+                matches!(m.tokenizer.as_str(), "gemma3" | "o200k"),
+                "{id}: {}",
+                m.tokenizer
+            );
+            assert!(m.price.cached_input <= m.price.input, "{id}");
+            assert!(m.min_cache_tokens >= 1024, "{id}");
+        }
+        // Gemini 3.1 has no published vocabulary: its counts are estimates.
+        assert_eq!(t.get("gemini-3.1-pro-preview").unwrap().tokenizer, "o200k");
+        assert_eq!(t.get("gemini-2.5-pro").unwrap().tokenizer, "gemma3");
+    }
 }

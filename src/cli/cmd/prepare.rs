@@ -213,7 +213,11 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
     p.human_line(&format!(
         "prompt tokens ({}{}): {} unique ({} with duplicates); per request min {} · p50 {} · p90 {} · p99 {} · max {}",
         t.counter,
-        if t.exact { "" } else { ", estimate" },
+        if t.exact || t.counter.contains("estimate") {
+            ""
+        } else {
+            ", estimate"
+        },
         thousands(t.prompt_tokens),
         thousands(t.prompt_tokens_with_duplicates),
         t.per_request[0],
