@@ -96,7 +96,13 @@ pub struct PrepareOptions {
     pub tokenizer_model: Option<PathBuf>,
     /// Share of distinct text blocks tokenised under `--tokens sample`.
     pub sample_rate: f64,
+    /// Called when a stage after the scan starts (`"planning"`, `"writing"`), for progress
+    /// displays; the scan reports bytes through `validate.progress`.
+    pub stage: Option<Stage>,
 }
+
+/// A stage callback (see [`PrepareOptions::stage`]).
+pub type Stage = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 impl Default for PrepareOptions {
     fn default() -> Self {
@@ -121,6 +127,7 @@ impl Default for PrepareOptions {
             tokens: None,
             tokenizer_model: None,
             sample_rate: 0.05,
+            stage: None,
         }
     }
 }
@@ -427,10 +434,16 @@ fn run_in_pool(
                 .unwrap_or_default()
         )));
     }
+    if let Some(stage) = &opts.stage {
+        stage("planning");
+    }
     let plan = build_plan(opts, facts, &scanned);
     watch.lap("plan (dedup+order+sim)");
     let Plan { mut report, layout } = plan;
     if write {
+        if let Some(stage) = &opts.stage {
+            stage("writing");
+        }
         write_run(
             opts,
             &scanned,

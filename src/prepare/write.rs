@@ -155,6 +155,7 @@ pub(super) fn write_run(
         },
     );
     let mut files = Vec::new();
+    watch.lap("  index encode");
     files.push(publish(run, "index.bin", &index_bytes)?);
     watch.lap("  index");
     // invalid.jsonl

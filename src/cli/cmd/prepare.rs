@@ -1,5 +1,7 @@
 //! `batchline prepare FILE… -o RUN` and `batchline stats FILE…`.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::{chunk_config, mmap_choice};
@@ -109,15 +111,32 @@ pub fn run_prepare(args: PrepareArgs) -> Result<ExitStatus> {
     let mut opts = options(&args.input, &args.plan)?;
     opts.run = args.output.clone();
     opts.strict = args.strict;
-    let report = prepare(&opts)?;
-    print(&args.plan, &report, Some(&args.output))
+    let bar = attach_progress(&mut opts, args.plan.quiet);
+    let report = prepare(&opts);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print(&args.plan, &report?, Some(&args.output))
+}
+
+/// A progress bar (on a terminal, for large inputs): bytes scanned, then the stage.
+fn attach_progress(opts: &mut PrepareOptions, quiet: bool) -> Option<indicatif::ProgressBar> {
+    let bar = super::validate::progress_bar(&opts.validate.inputs, quiet, "scanning")?;
+    let (b1, b2) = (bar.clone(), bar.clone());
+    opts.validate.progress = Some(Arc::new(move |n| b1.inc(n)));
+    opts.stage = Some(Arc::new(move |stage| b2.set_message(stage.to_string())));
+    Some(bar)
 }
 
 /// Runs `stats`.
 pub fn run_stats(args: StatsArgs) -> Result<ExitStatus> {
-    let opts = options(&args.input, &args.plan)?;
-    let report = stats(&opts)?;
-    print(&args.plan, &report, None)
+    let mut opts = options(&args.input, &args.plan)?;
+    let bar = attach_progress(&mut opts, args.plan.quiet);
+    let report = stats(&opts);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print(&args.plan, &report?, None)
 }
 
 fn print(plan: &PlanArgs, r: &PrepareReport, run: Option<&std::path::Path>) -> Result<ExitStatus> {

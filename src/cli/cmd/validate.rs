@@ -33,7 +33,7 @@ pub fn run(args: ValidateArgs) -> Result<ExitStatus> {
         max_kept: args.max_errors,
         progress: None,
     };
-    let bar = progress_bar(&opts.inputs, args.quiet);
+    let bar = progress_bar(&opts.inputs, args.quiet, "validating");
     if let Some(bar) = &bar {
         let bar = bar.clone();
         opts.progress = Some(Arc::new(move |n| bar.inc(n)));
@@ -142,7 +142,13 @@ fn human_summary(p: &mut Printer, f: &FileReport) -> std::io::Result<()> {
     Ok(())
 }
 
-fn progress_bar(inputs: &[String], quiet: bool) -> Option<indicatif::ProgressBar> {
+/// A progress bar over the inputs' bytes, on a terminal and for inputs above
+/// [`PROGRESS_MIN_BYTES`]; `what` is its first message (the stage).
+pub(crate) fn progress_bar(
+    inputs: &[String],
+    quiet: bool,
+    what: &str,
+) -> Option<indicatif::ProgressBar> {
     if quiet || !std::io::stderr().is_terminal() {
         return None;
     }
@@ -158,10 +164,12 @@ fn progress_bar(inputs: &[String], quiet: bool) -> Option<indicatif::ProgressBar
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} validating [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            "{spinner} {msg:10} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         )
         .expect("invariant: the template is valid")
         .progress_chars("=> "),
     );
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
 }
