@@ -252,12 +252,27 @@ fn fill_segment(buf: &mut Vec<u8>, job: &Job<'_>, from: u64, to: u64, key: &KeyM
             }
             buf.push(b'\n');
         } else {
-            // A line across the segment's edge: build it, keep the part inside.
+            // A line across the edge: its pieces, each cut to the part inside `from..to` (never
+            // the whole line rebuilt: a line of megabytes of inline data spans many pieces).
             head.clear();
-            write_shard_line(&mut head, line, key, u as usize);
-            let start = from.saturating_sub(pos) as usize;
-            let end = (to - pos).min(head.len() as u64) as usize;
-            buf.extend_from_slice(&head[start..end]);
+            let (before, after): (&[u8], &[u8]) = match key {
+                KeyMode::None => (&[], line),
+                KeyMode::Member(name) => {
+                    let brace = brace_at(line);
+                    push_key_member(&mut head, name, u as usize);
+                    (&line[..=brace], &line[brace + 1..])
+                }
+            };
+            let mut at = pos;
+            for piece in [before, &head[..], after, b"\n"] {
+                let (start, end) = (at, at + piece.len() as u64);
+                if end > from && start < to {
+                    let a = from.max(start) - start;
+                    let b = to.min(end) - start;
+                    buf.extend_from_slice(&piece[a as usize..b as usize]);
+                }
+                at = end;
+            }
         }
         pos = job.ends[k];
         k += 1;
@@ -313,6 +328,31 @@ mod tests {
                 entries[0].bytes > SEGMENT,
                 "the test must cross a segment edge"
             );
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_a_segment_is_cut_exactly() {
+        let big = format!(
+            "{{\"request\":{{\"t\":\"{}\"}}}}",
+            "0123456789abcdef".repeat(2_500_000)
+        )
+        .into_bytes();
+        let owned = [b"{\"a\":1}".to_vec(), big, b" {\"b\":2}".to_vec()];
+        let refs: Vec<&[u8]> = owned.iter().map(|l| l.as_slice()).collect();
+        let shards = vec![vec![0, 1, 2, 1]];
+        for key in [KeyMode::Member("k".into()), KeyMode::None] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
+            let entries = write_shards(dir.path(), &shards, &refs, &key).expect("written");
+            let mut want = Vec::new();
+            for &u in &shards[0] {
+                write_shard_line(&mut want, refs[u as usize], &key, u as usize);
+            }
+            let got = std::fs::read(dir.path().join(shard_name(0))).expect("read");
+            assert!(got == want, "shard differs");
+            assert!(want.len() as u64 > 4 * SEGMENT);
+            assert_eq!(entries[0].checksum, content_checksum(&want));
         }
     }
 
