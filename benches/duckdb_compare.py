@@ -16,7 +16,8 @@ simulation, shard cut, index or manifest), so the ratio flatters DuckDB.
 
 Both run on the same file in the same invocation, page cache warm, alternating (batchline,
 DuckDB, batchline, …) so that machine noise hits both alike. batchline is timed as a whole
-process (`batchline prepare FILE -o RUN`, RUN removed before each run, untimed); DuckDB is timed
+process (`batchline prepare FILE -o RUN`, RUN removed and `sync` before each run, untimed; DuckDB's
+output is removed and synced the same way); DuckDB is timed
 in-process from connect to the end of COPY (the Python interpreter and the `import duckdb` are
 not counted, again in DuckDB's favour). Both use all cores unless --threads is given.
 
@@ -107,6 +108,13 @@ def warm(path):
     return longest
 
 
+def rewarm(path):
+    """Reads the file in 16 MiB blocks, so it is in the page cache again."""
+    with open(path, "rb") as f:
+        while f.read(16 << 20):
+            pass
+
+
 def prepare_argv(bin_, path, run, threads):
     argv = [bin_, "prepare", str(path), "-o", str(run)]
     # `--tokens off` is what is compared; before that flag exists, plain prepare is tokens-off.
@@ -120,6 +128,7 @@ def prepare_argv(bin_, path, run, threads):
 
 def time_batchline(argv, run):
     shutil.rmtree(run, ignore_errors=True)
+    os.sync()  # the other tool's output is not flushed on our time (untimed, for both tools)
     start = time.monotonic()
     done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.monotonic() - start
@@ -139,6 +148,7 @@ def unique_of_run(run):
 def time_duckdb(duckdb, path, out, max_object, threads):
     if out.exists():
         out.unlink()
+    os.sync()
     query = f"""
         COPY (
             SELECT DISTINCT request
@@ -181,7 +191,11 @@ def main():
         argv = prepare_argv(bin_, path, run, args.threads)
         ours, theirs, duck_rows = [], [], None
         for i in range(args.runs):
+            # Re-warm before each timed run (untimed): DuckDB's memory use can push the input
+            # out of the page cache, and both tools are to start from a warm file.
+            rewarm(path)
             ours.append(time_batchline(argv, run))
+            rewarm(path)
             wall, duck_rows = time_duckdb(duckdb, path, out, max_object, args.threads)
             theirs.append(wall)
             print(f"{shape} run {i + 1}: batchline {ours[-1]:.3f} s, duckdb {theirs[-1]:.3f} s", file=sys.stderr)
