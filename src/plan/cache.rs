@@ -335,7 +335,7 @@ fn simulate_order(
         rows: order.len() as u64,
         ..SimReport::default()
     };
-    if cfg.ttl_rounds == Some(0) {
+    if cfg.ttl_rounds == Some(0) || shared.distinct == 0 {
         return report;
     }
     // Only block prefixes shared with another row can ever be hit, so only those are tracked: the
