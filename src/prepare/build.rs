@@ -106,8 +106,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             .collect()
     };
     watch.lap("  trie order");
-    let input_shards = cut_ids(&input_ids);
-    let trie_shards = cut_ids(&trie_ids);
+    let (input_shards, trie_shards) = rayon::join(|| cut_ids(&input_ids), || cut_ids(&trie_ids));
     let min_cache = facts.min_cache_tokens;
     let primed_shards: Vec<Vec<u32>> = trie_shards
         .par_iter()
@@ -129,29 +128,60 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             u64::MAX
         },
     };
-    // One analysis of all rows serves the bound and the three orders' simulations.
-    let analysis = Analysis::new(&rows, sim_cfg.min_cache_tokens);
-    let bound = if facts.implicit_cache_in_batch {
-        analysis.bound()
-    } else {
-        0
-    };
-    let sim = |shards: &[Vec<u32>]| -> SimReport {
-        shards
-            .par_iter()
-            .map(|shard| analysis.simulate(&rows, shard, &sim_cfg))
-            .reduce(SimReport::default, |a, b| SimReport {
-                prompt_tokens: a.prompt_tokens + b.prompt_tokens,
-                cached_tokens: a.cached_tokens + b.cached_tokens,
-                bound_tokens: a.bound_tokens + b.bound_tokens,
-                rows: a.rows + b.rows,
-                rows_with_hits: a.rows_with_hits + b.rows_with_hits,
+    // Families in trie order over all uniques, for the report: the ten largest.
+    let top_families = || -> Vec<FamilyReport> {
+        let trie_rows: Vec<SimRow<'_>> = trie_ids.iter().map(|&u| rows[u as usize]).collect();
+        let mut fams = families(&trie_rows, 1);
+        let by_size = |a: &crate::plan::cache::Family, b: &crate::plan::cache::Family| {
+            (b.prefix_tokens * b.len as u64)
+                .cmp(&(a.prefix_tokens * a.len as u64))
+                .then(a.start.cmp(&b.start))
+        };
+        if fams.len() > 10 {
+            fams.select_nth_unstable_by(10, by_size);
+            fams.truncate(10);
+        }
+        fams.sort_by(by_size);
+        fams.iter()
+            .map(|f| {
+                let (file, line) = s.file_line(reps[trie_ids[f.start] as usize]);
+                FamilyReport {
+                    prefix_tokens: f.prefix_tokens,
+                    requests: f.len as u64,
+                    cacheable: f.prefix_tokens >= min_cache,
+                    example: format!("{}:{}", s.names[file as usize], line),
+                }
             })
+            .collect()
     };
-    let (sim_input, (sim_prefix, sim_primed)) = rayon::join(
-        || sim(&input_shards),
-        || rayon::join(|| sim(&trie_shards), || sim(&primed_shards)),
-    );
+    // One analysis of all rows serves the bound and the three orders' simulations.
+    let simulate_all = || {
+        let analysis = Analysis::new(&rows, sim_cfg.min_cache_tokens);
+        let sim = |shards: &[Vec<u32>]| -> SimReport {
+            shards
+                .par_iter()
+                .map(|shard| analysis.simulate(&rows, shard, &sim_cfg))
+                .reduce(SimReport::default, |a, b| SimReport {
+                    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+                    cached_tokens: a.cached_tokens + b.cached_tokens,
+                    bound_tokens: a.bound_tokens + b.bound_tokens,
+                    rows: a.rows + b.rows,
+                    rows_with_hits: a.rows_with_hits + b.rows_with_hits,
+                })
+        };
+        let (input, (prefix, primed)) = rayon::join(
+            || sim(&input_shards),
+            || rayon::join(|| sim(&trie_shards), || sim(&primed_shards)),
+        );
+        let bound = if facts.implicit_cache_in_batch {
+            analysis.bound()
+        } else {
+            0
+        };
+        (bound, input, prefix, primed)
+    };
+    let ((bound, sim_input, sim_prefix, sim_primed), families_report) =
+        rayon::join(simulate_all, top_families);
     watch.lap("  simulate+bound");
     let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
     let summary = |order: Order, r: SimReport| SimSummary {
@@ -176,27 +206,6 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             positions[u as usize] = (si as u32, pos as u32);
         }
     }
-    // Families in trie order over all uniques (for the report).
-    let trie_rows: Vec<SimRow<'_>> = trie_ids.iter().map(|&u| rows[u as usize]).collect();
-    let mut fams = families(&trie_rows, 1);
-    fams.sort_by(|a, b| {
-        (b.prefix_tokens * b.len as u64)
-            .cmp(&(a.prefix_tokens * a.len as u64))
-            .then(a.start.cmp(&b.start))
-    });
-    let families_report: Vec<FamilyReport> = fams
-        .iter()
-        .take(10)
-        .map(|f| {
-            let (file, line) = s.file_line(reps[trie_ids[f.start] as usize]);
-            FamilyReport {
-                prefix_tokens: f.prefix_tokens,
-                requests: f.len as u64,
-                cacheable: f.prefix_tokens >= min_cache,
-                example: format!("{}:{}", s.names[file as usize], line),
-            }
-        })
-        .collect();
     watch.lap("  families");
     // Tokens.
     let mut per: Vec<u64> = rows.iter().map(|r| r.prompt_tokens).collect();
