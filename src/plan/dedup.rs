@@ -6,7 +6,6 @@
 //! sequential pass numbers the representatives in input order.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 
@@ -15,24 +14,6 @@ pub const NOT_SENT: u32 = u32::MAX;
 
 /// Partitions (a power of two): small enough maps per partition to stay in cache.
 const PARTITION_BITS: u32 = 8;
-
-/// The canonical hashes are already uniform: the map hashes by their low 64 bits.
-#[derive(Default)]
-struct LowBits(u64);
-
-impl Hasher for LowBits {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
 
 /// Groups lines by canonical hash. `hashes[i]` is line `i`'s hash; `sent(i)` says whether line
 /// `i` is sent at all. Returns, per line, the unique id it maps to ([`NOT_SENT`] for lines not
@@ -86,7 +67,8 @@ pub fn dedup(
         rest = tail;
     }
     slices.into_par_iter().for_each(|(lines, out)| {
-        let mut first: HashMap<u128, u32, BuildHasherDefault<LowBits>> =
+        // The canonical hashes are already uniform: the map uses their low 64 bits as they are.
+        let mut first: HashMap<u128, u32, crate::plan::prehashed::BuildPrehashed> =
             HashMap::with_capacity_and_hasher(lines.len(), Default::default());
         for (&i, slot) in lines.iter().zip(out.iter_mut()) {
             *slot = *first.entry(hashes[i as usize]).or_insert(i);

@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod dedup;
 pub mod order;
+pub mod prehashed;
 pub mod scan;
 pub mod shard;
 pub mod tokens;

@@ -29,7 +29,6 @@
 //! by at most the block's count (typically a few tokens).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -122,25 +121,7 @@ fn forced_cut(rest: &[u8], max: usize) -> usize {
     p
 }
 
-/// Hasher for keys that are already xxh3 hashes.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type Map = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
+type Map = HashMap<u64, u32, crate::plan::prehashed::BuildPrehashed>;
 type Shard = Mutex<Map>;
 
 /// Counters of a [`MemoCounter`]'s work, summed over all threads.
