@@ -64,7 +64,20 @@ pub fn write_index<W: Write>(
     w.flush()
 }
 
-/// Line records per unit of parallel encoding.
+/// Fills `bytes` with fixed-size records in parallel: `write(i, record_bytes)` for record `i`.
+fn fill_records(bytes: &mut [u8], size: usize, write: impl Fn(usize, &mut [u8]) + Sync) {
+    use rayon::prelude::*;
+    bytes
+        .par_chunks_mut(size * PER_TASK)
+        .enumerate()
+        .for_each(|(t, chunk)| {
+            for (k, b) in chunk.chunks_exact_mut(size).enumerate() {
+                write(t * PER_TASK + k, b);
+            }
+        });
+}
+
+/// Records per unit of parallel encoding.
 const PER_TASK: usize = 1 << 14;
 
 /// The bytes of an index of `n_lines` lines and `n_uniques` uniques, whose records are
@@ -76,7 +89,6 @@ pub fn encode_index(
     n_uniques: usize,
     unique_at: impl Fn(usize) -> IndexUnique + Sync,
 ) -> Vec<u8> {
-    use rayon::prelude::*;
     let head = 32;
     let mut out = vec![0u8; head + n_lines * 28 + n_uniques * 24];
     out[..8].copy_from_slice(MAGIC);
@@ -85,30 +97,20 @@ pub fn encode_index(
     out[16..24].copy_from_slice(&(n_lines as u64).to_le_bytes());
     out[24..32].copy_from_slice(&(n_uniques as u64).to_le_bytes());
     let (line_bytes, unique_bytes) = out[head..].split_at_mut(n_lines * 28);
-    line_bytes
-        .par_chunks_mut(28 * PER_TASK)
-        .enumerate()
-        .for_each(|(t, chunk)| {
-            for (k, b) in chunk.chunks_exact_mut(28).enumerate() {
-                let l = line_at(t * PER_TASK + k);
-                b[0..4].copy_from_slice(&l.file.to_le_bytes());
-                b[4..12].copy_from_slice(&l.line.to_le_bytes());
-                b[12..20].copy_from_slice(&l.offset.to_le_bytes());
-                b[20..24].copy_from_slice(&l.length.to_le_bytes());
-                b[24..28].copy_from_slice(&l.unique.to_le_bytes());
-            }
-        });
-    unique_bytes
-        .par_chunks_mut(24 * PER_TASK)
-        .enumerate()
-        .for_each(|(t, chunk)| {
-            for (k, b) in chunk.chunks_exact_mut(24).enumerate() {
-                let u = unique_at(t * PER_TASK + k);
-                b[0..4].copy_from_slice(&u.shard.to_le_bytes());
-                b[4..8].copy_from_slice(&u.position.to_le_bytes());
-                b[8..24].copy_from_slice(&u.hash.to_le_bytes());
-            }
-        });
+    fill_records(line_bytes, 28, |i, b| {
+        let l = line_at(i);
+        b[0..4].copy_from_slice(&l.file.to_le_bytes());
+        b[4..12].copy_from_slice(&l.line.to_le_bytes());
+        b[12..20].copy_from_slice(&l.offset.to_le_bytes());
+        b[20..24].copy_from_slice(&l.length.to_le_bytes());
+        b[24..28].copy_from_slice(&l.unique.to_le_bytes());
+    });
+    fill_records(unique_bytes, 24, |u, b| {
+        let r = unique_at(u);
+        b[0..4].copy_from_slice(&r.shard.to_le_bytes());
+        b[4..8].copy_from_slice(&r.position.to_le_bytes());
+        b[8..24].copy_from_slice(&r.hash.to_le_bytes());
+    });
     out
 }
 
