@@ -30,33 +30,33 @@ pub const DEFAULT_PRIME_GAPS: [usize; 4] = [1024, 256, 64, 16];
 /// flat integer key `(block 0, block 1, has more blocks, tie)`; only runs that agree on the first
 /// two blocks and go deeper are then re-sorted with the full sequence comparison.
 pub fn trie_order<'a>(ids: &mut [u32], key: impl Fn(u32) -> (&'a [u64], u64) + Sync) {
-    // Block values are shifted by one so that "no block" (0) sorts before every real hash.
-    let head = |b: &[u64], i: usize| b.get(i).map_or(0u128, |&h| h as u128 + 1);
-    let mut flat: Vec<(u128, u128, bool, u64, u32)> = ids
+    // (present, hash) per block: "no block" sorts before every real hash. 32 bytes a key.
+    let head = |b: &[u64], i: usize| b.get(i).map_or((false, 0), |&h| (true, h));
+    let mut flat: Vec<(bool, u64, bool, u64, bool, u64, u32)> = ids
         .par_iter()
         .map(|&u| {
             let (b, t) = key(u);
-            (head(b, 0), head(b, 1), b.len() > 2, t, u)
+            let ((p0, h0), (p1, h1)) = (head(b, 0), head(b, 1));
+            (p0, h0, p1, h1, b.len() > 2, t, u)
         })
         .collect();
     flat.par_sort_unstable();
+    let first_two = |f: &(bool, u64, bool, u64, bool, u64, u32)| (f.0, f.1, f.2, f.3, f.4);
     // Runs equal in the first two blocks that have deeper blocks: full comparison.
     let mut runs = Vec::new();
     let mut i = 0;
     while i < flat.len() {
         let mut j = i + 1;
-        while j < flat.len()
-            && (flat[j].0, flat[j].1, flat[j].2) == (flat[i].0, flat[i].1, flat[i].2)
-        {
+        while j < flat.len() && first_two(&flat[j]) == first_two(&flat[i]) {
             j += 1;
         }
-        if flat[i].2 && j - i > 1 {
+        if flat[i].4 && j - i > 1 {
             runs.push(i..j);
         }
         i = j;
     }
     for (slot, f) in ids.iter_mut().zip(&flat) {
-        *slot = f.4;
+        *slot = f.6;
     }
     let mut rest: &mut [u32] = ids;
     let mut done = 0;
