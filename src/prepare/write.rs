@@ -76,13 +76,13 @@ pub(super) fn write_run(
     let shard_entries = write_shards(run, shards, &rep_bytes, &opts.key)?;
     watch.lap("  shards");
     failpoint("after-shards");
-    // Whole-job checks per shard: only needed when the input as a whole has job findings (a
-    // shard's paths are a subset of the input's, so a clean input gives clean shards).
-    if s.job
-        .findings()
-        .iter()
-        .any(|f| f.code.scope() == crate::request::diag::Scope::Job)
-    {
+    // Whole-job checks per shard, to say which job would fail: only needed when the input as a
+    // whole has a job-scope error (a shard's lines are a subset of the input's, so it can only
+    // have errors the input has). Job-scope warnings (a `null`, say) fail no job and are already
+    // reported for the input, so they do not cost a second parse of every shard.
+    if s.job.findings().iter().any(|f| {
+        f.code.scope() == crate::request::diag::Scope::Job && f.code.severity() == Severity::Error
+    }) {
         let found: Vec<Vec<Diagnostic>> = shards
             .par_iter()
             .enumerate()

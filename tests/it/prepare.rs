@@ -430,6 +430,43 @@ fn stats_reports_without_writing() {
 }
 
 #[test]
+fn prepare_reports_job_warnings_once_for_the_input_without_rechecking_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("null.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"meta":null,"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}]}}"#,
+            "\n",
+            r#"{"request":{"contents":[{"role":"user","parts":[{"text":"b"}]}]}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let out = run(&[
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let findings: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "finding")
+        .collect();
+    assert_eq!(findings.len(), 1, "{stdout}");
+    assert_eq!(findings[0]["code"], "W_JOB_NULL");
+    assert_eq!(findings[0]["file"], input.to_str().unwrap());
+    assert_eq!(findings[0]["line"], 1);
+    assert_eq!(summary_of(&stdout)["shard_job_errors"], 0);
+}
+
+#[test]
 fn prepare_checks_whole_job_problems_per_shard() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("conflict.jsonl");
