@@ -399,16 +399,24 @@ fn run_in_pool(
     let mut watch = Stopwatch::new();
     let scanned = scan_inputs(opts, limits, setup, tokens)?;
     watch.lap("scan (validate+keys)");
-    let inputs = if write {
-        Some(input_entries(&scanned.names, &scanned.data)?)
-    } else {
-        None
-    };
-    watch.lap("input checksums");
+    if let Some(stage) = &opts.stage {
+        stage("planning");
+    }
+    // The inputs' checksums (read-only) and the plan are independent: side by side.
+    let (inputs, plan) = rayon::join(
+        || {
+            write
+                .then(|| input_entries(&scanned.names, &scanned.data))
+                .transpose()
+        },
+        || build_plan(opts, facts, &scanned),
+    );
+    let inputs = inputs?;
+    watch.lap("plan + input checksums");
     if write {
         if let (Some(m), Some(inputs)) = (Manifest::load(&opts.run)?, &inputs) {
             if &m.inputs == inputs && shards_intact(&opts.run, &m) {
-                let mut report = plan_only(opts, facts, &scanned)?;
+                let mut report = plan.report;
                 report.already_done = true;
                 return Ok(report);
             }
@@ -422,11 +430,9 @@ fn run_in_pool(
     }
     let invalid = scanned.lines.codes.len();
     if opts.strict && invalid > 0 {
-        let mut report = plan_only(opts, facts, &scanned)?;
-        report.shards.clear();
         return Err(Error::InvalidInput(format!(
             "--strict: {invalid} invalid line(s); nothing was written (run `batchline validate` to see them; first: {})",
-            report
+            plan.report
                 .diagnostics
                 .iter()
                 .find(|d| d.severity == Severity::Error)
@@ -434,11 +440,6 @@ fn run_in_pool(
                 .unwrap_or_default()
         )));
     }
-    if let Some(stage) = &opts.stage {
-        stage("planning");
-    }
-    let plan = build_plan(opts, facts, &scanned);
-    watch.lap("plan (dedup+order+sim)");
     let Plan { mut report, layout } = plan;
     if write {
         if let Some(stage) = &opts.stage {
@@ -455,14 +456,6 @@ fn run_in_pool(
     }
     let _ = v;
     Ok(report)
-}
-
-fn plan_only(
-    opts: &PrepareOptions,
-    facts: &ModelFacts,
-    scanned: &Scanned,
-) -> Result<PrepareReport> {
-    Ok(build_plan(opts, facts, scanned).report)
 }
 
 fn shards_intact(run: &Path, m: &Manifest) -> bool {
