@@ -457,3 +457,80 @@ fn throughput() {
         assert_eq!(results[0], results[1], "thread count changed a total");
     }
 }
+
+/// End to end: `stats --tokens exact` sums, per request, Python SentencePiece's count of each
+/// text part and of the system instruction (each counted alone, no turn tokens), over unique
+/// requests and over all valid lines (a re-serialised duplicate and an exact one included).
+#[test]
+fn stats_counts_prompt_tokens_exactly_end_to_end() {
+    ensure_model();
+    let model = locate_model(None).expect("the Gemma 3 vocabulary");
+    let counts: std::collections::HashMap<u64, u64> = expected().into_iter().collect();
+    // Texts below the 4 KiB block cap: no forced cut, so block sums are exact.
+    let texts: Vec<(String, u64)> = sample()
+        .into_iter()
+        .filter(|s| s.text.len() <= 4000)
+        .map(|s| (s.text, counts[&s.id]))
+        .take(18)
+        .collect();
+    assert_eq!(texts.len(), 18, "enough short sample texts");
+    let mut lines = Vec::new();
+    let mut per_line = Vec::new();
+    for k in 0..6 {
+        let (system, user, more) = (&texts[3 * k], &texts[3 * k + 1], &texts[3 * k + 2]);
+        let line = serde_json::json!({"request": {
+            "systemInstruction": {"parts": [{"text": system.0}]},
+            "contents": [{"role": "user", "parts": [{"text": user.0}, {"text": more.0}]}],
+        }});
+        lines.push(serde_json::to_string(&line).unwrap());
+        per_line.push(system.1 + user.1 + more.1);
+    }
+    // Line 0 again, keys reordered and spaced: the same request.
+    let again = serde_json::json!({"request": {
+        "contents": [{"parts": [{"text": texts[1].0}, {"text": texts[2].0}], "role": "user"}],
+        "systemInstruction": {"parts": [{"text": texts[0].0}]},
+    }});
+    lines.push(
+        serde_json::to_string_pretty(&again)
+            .unwrap()
+            .replace('\n', " "),
+    );
+    per_line.push(per_line[0]);
+    // Line 3 again, byte for byte.
+    lines.push(lines[3].clone());
+    per_line.push(per_line[3]);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("texts.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_batchline"))
+        .env("GCE_METADATA_HOST", "127.0.0.1:9")
+        .args([
+            "stats",
+            input.to_str().unwrap(),
+            "--tokens",
+            "exact",
+            "--format",
+            "json",
+        ])
+        .arg("--tokenizer-model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let tokens = &summary["tokens"];
+    assert_eq!(summary["counts"]["unique"], 6);
+    assert_eq!(summary["counts"]["duplicates"], 2);
+    assert_eq!(tokens["exact"], true);
+    assert_eq!(tokens["prompt_tokens"], per_line[..6].iter().sum::<u64>());
+    assert_eq!(
+        tokens["prompt_tokens_with_duplicates"],
+        per_line.iter().sum::<u64>()
+    );
+}
