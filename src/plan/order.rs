@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::cache::{families, SimRow};
 
 /// The order requests are sent in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Order {
     /// Input order (first occurrences).

@@ -1,9 +1,11 @@
 //! The report of `prepare` and `stats`, and `report.json`.
 
+use serde::Deserialize;
+
 use super::*;
 
 /// What a shard holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardReport {
     /// File name under `shards/`.
     pub name: String,
@@ -14,7 +16,7 @@ pub struct ShardReport {
 }
 
 /// A shared prompt prefix.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FamilyReport {
     /// Prefix size in tokens.
     pub prefix_tokens: u64,
@@ -27,7 +29,7 @@ pub struct FamilyReport {
 }
 
 /// Simulated caching for one order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimSummary {
     /// Order simulated.
     pub order: Order,
@@ -40,7 +42,7 @@ pub struct SimSummary {
 }
 
 /// Token figures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenReport {
     /// The counter used.
     pub counter: String,
@@ -63,7 +65,7 @@ pub struct TokenReport {
 }
 
 /// What `--tokens sample` tokenised.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SampleReport {
     /// Share of distinct blocks asked for.
     pub rate: f64,
@@ -76,7 +78,7 @@ pub struct SampleReport {
 }
 
 /// Estimated input cost in USD.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CostReport {
     /// Model priced.
     pub model: String,
@@ -93,9 +95,10 @@ pub struct CostReport {
 }
 
 /// The result of [`prepare`] / [`stats`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PrepareReport {
     /// Per input file, as `validate` reports it.
+    #[serde(skip_deserializing, default)]
     pub files: Vec<FileReport>,
     /// Counts.
     pub counts: Counts,
@@ -121,10 +124,12 @@ pub struct PrepareReport {
     /// Cost estimate.
     pub cost: CostReport,
     /// Findings kept for display (validation, then whole-job findings per shard).
+    #[serde(skip_deserializing, default)]
     pub diagnostics: Vec<Diagnostic>,
     /// Whole-job errors found in shards (each would fail its job).
     pub shard_job_errors: u64,
     /// True when the run was already complete and nothing was written.
+    #[serde(default)]
     pub already_done: bool,
 }
 

@@ -355,6 +355,28 @@ fn prepare_rerun_does_nothing_and_interrupted_runs_recover() {
         .modified()
         .unwrap();
     assert_eq!(before, after);
+    // The re-run's report is the saved one: same counts, shards and cost, marked already done;
+    // a damaged shard makes the re-run rebuild it (same bytes as before).
+    let json = |run_dir: &Path| -> serde_json::Value {
+        let mut a = args(run_dir);
+        a.extend(["--format".into(), "json".into()]);
+        let out = bin().args(a).output().unwrap();
+        assert!(out.status.success());
+        summary_of(&String::from_utf8(out.stdout).unwrap())
+    };
+    let again = json(&clean);
+    assert_eq!(again["already_done"], true);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&expected["report.json"]).expect("report.json");
+    for key in ["counts", "shards", "cost", "simulation", "tokens"] {
+        assert_eq!(again[key], saved[key], "{key}");
+    }
+    let shard = clean.join("shards/shard-00001.jsonl");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&shard, &bytes).unwrap();
+    assert_eq!(json(&clean)["already_done"], false);
+    assert_eq!(files_of(&clean), expected, "rebuilt");
     // Killed after the shards, and before the manifest: a re-run gives the same run.
     for point in ["after-shards", "before-manifest"] {
         let run_dir = dir.path().join(point);
