@@ -113,6 +113,17 @@ pub(super) fn write_shards(
     lines: &[&[u8]],
     key: &KeyMode,
 ) -> Result<Vec<FileEntry>> {
+    write_shards_in(run, shards, lines, key, PIECE)
+}
+
+/// [`write_shards`] with pieces of `piece` bytes (tests use tiny pieces to cut lines everywhere).
+fn write_shards_in(
+    run: &Path,
+    shards: &[Vec<u32>],
+    lines: &[&[u8]],
+    key: &KeyMode,
+    piece: u64,
+) -> Result<Vec<FileEntry>> {
     let jobs: Vec<Job<'_>> = shards
         .par_iter()
         .enumerate()
@@ -160,7 +171,7 @@ pub(super) fn write_shards(
         for _ in 0..workers {
             let (jobs, failed, stop, pick) = (&jobs, &failed, &stop, &pick);
             scope.spawn(move |_| {
-                let mut buf = Vec::with_capacity(2 * PIECE as usize);
+                let mut buf = Vec::with_capacity(piece as usize);
                 let mut hasher = xxhash_rust::xxh3::Xxh3::new();
                 while let Some(j) = pick(jobs) {
                     let job = &jobs[j];
@@ -179,7 +190,7 @@ pub(super) fn write_shards(
                         let seg_to = (seg_from + SEGMENT).min(job.bytes());
                         let mut from = seg_from;
                         while from < seg_to {
-                            let to = (from + PIECE).min(seg_to);
+                            let to = (from + piece).min(seg_to);
                             buf.clear();
                             fill_segment(&mut buf, job, from, to, key);
                             debug_assert_eq!(buf.len() as u64, to - from);
@@ -353,6 +364,47 @@ mod tests {
             assert!(got == want, "shard differs");
             assert!(want.len() as u64 > 4 * SEGMENT);
             assert_eq!(entries[0].checksum, content_checksum(&want));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Pieces of a few bytes cut lines everywhere (inside the head, the key member, the tail
+        /// and at the newline): every shard still equals its lines written one by one.
+        #[test]
+        fn tiny_pieces_give_the_same_shards(
+            sizes in proptest::collection::vec((0usize..300, proptest::bool::ANY), 1..40),
+            piece in 1u64..64,
+            shard_count in 1usize..4,
+            keyed in proptest::bool::ANY,
+        ) {
+            let owned: Vec<Vec<u8>> = sizes
+                .iter()
+                .map(|&(n, lead)| {
+                    format!("{}{{\"t\":\"{}\"}}", if lead { " " } else { "" }, "x".repeat(n))
+                        .into_bytes()
+                })
+                .collect();
+            let refs: Vec<&[u8]> = owned.iter().map(|l| l.as_slice()).collect();
+            let mut shards = vec![Vec::new(); shard_count];
+            for u in 0..refs.len() {
+                shards[(u * 7) % shard_count].push(u as u32);
+            }
+            let key = if keyed { KeyMode::Member("k".into()) } else { KeyMode::None };
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
+            let entries =
+                write_shards_in(dir.path(), &shards, &refs, &key, piece).expect("written");
+            for (si, ids) in shards.iter().enumerate() {
+                let mut want = Vec::new();
+                for &u in ids {
+                    write_shard_line(&mut want, refs[u as usize], &key, u as usize);
+                }
+                let got = std::fs::read(dir.path().join(shard_name(si))).expect("read");
+                proptest::prop_assert_eq!(&got, &want);
+                proptest::prop_assert_eq!(&entries[si].checksum, &content_checksum(&want));
+            }
         }
     }
 
