@@ -368,7 +368,12 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        // Failures become named tests, not a proptest-regressions file (as in tests/it).
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 64,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
 
         /// Pieces of a few bytes cut lines everywhere (inside the head, the key member, the tail
         /// and at the newline): every shard still equals its lines written one by one.
