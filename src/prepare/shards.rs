@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 use super::*;
 
 /// Segment size of [`content_checksum`] (and the unit of work).
-const SEGMENT: u64 = 16 << 20;
+const SEGMENT: u64 = crate::run::manifest::CHECKSUM_BLOCK;
 
 /// Lines ahead whose first bytes are prefetched while one is copied.
 const PREFETCH: usize = 12;
@@ -216,17 +216,17 @@ fn write_shards_in(
     jobs.into_iter()
         .enumerate()
         .map(|(si, job)| {
-            let mut all = Vec::with_capacity(16 * job.digests.len());
-            for d in &job.digests {
-                let d = d.get().expect("invariant: every segment written");
-                all.extend_from_slice(&d.to_le_bytes());
-            }
+            let digests: Vec<u128> = job
+                .digests
+                .iter()
+                .map(|d| *d.get().expect("invariant: every segment written"))
+                .collect();
             let bytes = job.bytes();
             job.file.commit()?;
             Ok(FileEntry {
                 name: shard_name(si),
                 bytes,
-                checksum: format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(&all)),
+                checksum: crate::run::manifest::checksum_of_blocks(&digests),
                 requests: Some(job.ids.len() as u64),
             })
         })

@@ -25,10 +25,6 @@ pub fn key_value(u: usize) -> String {
     format!("bl-{}", String::from_utf8(rev).expect("ASCII digits"))
 }
 
-fn file_checksum(bytes: &[u8]) -> String {
-    content_checksum(bytes)
-}
-
 pub(super) fn write_run(
     opts: &PrepareOptions,
     s: &Scanned,
@@ -215,7 +211,7 @@ fn publish(run: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
     Ok(FileEntry {
         name: name.to_string(),
         bytes: bytes.len() as u64,
-        checksum: file_checksum(bytes),
+        checksum: content_checksum(bytes),
         requests: None,
     })
 }

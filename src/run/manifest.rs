@@ -75,18 +75,26 @@ pub struct Counts {
     pub duplicates: u64,
 }
 
+/// Block size of [`content_checksum`].
+pub const CHECKSUM_BLOCK: u64 = 16 << 20;
+
 /// `xxh3-128:<hex>` of `data`, computed over 16 MiB blocks in parallel: the xxh3-128 of the
 /// concatenated little-endian xxh3-128 digests of the blocks (so it can be computed in parallel
 /// and streamed).
 pub fn content_checksum(data: &[u8]) -> String {
     use rayon::prelude::*;
-    const BLOCK: usize = 16 << 20;
-    let digests: Vec<u8> = data
-        .par_chunks(BLOCK)
-        .map(|c| xxhash_rust::xxh3::xxh3_128(c).to_le_bytes())
-        .collect::<Vec<_>>()
-        .concat();
-    format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(&digests))
+    let digests: Vec<u128> = data
+        .par_chunks(CHECKSUM_BLOCK as usize)
+        .map(xxhash_rust::xxh3::xxh3_128)
+        .collect();
+    checksum_of_blocks(&digests)
+}
+
+/// [`content_checksum`] from the xxh3-128 digests of the content's blocks, in order (for a
+/// writer that hashes blocks as it writes them).
+pub fn checksum_of_blocks(digests: &[u128]) -> String {
+    let bytes: Vec<u8> = digests.iter().flat_map(|d| d.to_le_bytes()).collect();
+    format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes))
 }
 
 impl Manifest {
