@@ -79,13 +79,13 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         .enumerate()
         .map(|(u, &r)| l.len[r] as u64 + 1 + key_len(u))
         .collect();
-    let first_line: Vec<u64> = reps.iter().map(|&r| r as u64).collect();
     watch.lap("  rows");
     // Input order and trie order.
     let input_ids: Vec<u32> = (0..n_unique as u32).collect();
     let mut trie_ids = input_ids.clone();
+    // Ties between equal prompts go by first input line (the representative's).
     trie_order(&mut trie_ids, |u| {
-        (rows[u as usize].blocks, first_line[u as usize])
+        (rows[u as usize].blocks, reps[u as usize] as u64)
     });
     let lcp_of = |ids: &[u32]| -> Vec<u32> {
         let mut lcp = vec![0u32; ids.len()];

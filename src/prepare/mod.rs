@@ -268,6 +268,14 @@ fn options_json(opts: &PrepareOptions) -> serde_json::Value {
     })
 }
 
+/// A file's modification time in whole seconds since the epoch (0 where the platform has none).
+fn mtime_secs(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
 fn input_entries(names: &[String], data: &[InputBytes]) -> Result<Vec<InputEntry>> {
     names
         .iter()
@@ -276,12 +284,7 @@ fn input_entries(names: &[String], data: &[InputBytes]) -> Result<Vec<InputEntry
             let mtime = if name == "-" {
                 0
             } else {
-                std::fs::metadata(name)
-                    .and_then(|m| m.modified())
-                    .map_err(|e| Error::io(name, e))?
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0)
+                mtime_secs(&std::fs::metadata(name).map_err(|e| Error::io(name, e))?)
             };
             Ok(InputEntry {
                 path: name.clone(),
@@ -392,12 +395,7 @@ fn already_prepared(opts: &PrepareOptions, m: &Manifest) -> Result<Option<Prepar
         let Ok(meta) = std::fs::metadata(name) else {
             return Ok(None);
         };
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs());
-        if entry.path != *name || entry.size != meta.len() || entry.mtime != mtime {
+        if entry.path != *name || entry.size != meta.len() || entry.mtime != mtime_secs(&meta) {
             return Ok(None);
         }
     }
