@@ -451,100 +451,83 @@ fn stats_reports_without_writing() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-#[test]
-fn prepare_reports_job_warnings_once_for_the_input_without_rechecking_shards() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("null.jsonl");
-    std::fs::write(
-        &input,
-        concat!(
-            r#"{"meta":null,"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}]}}"#,
-            "\n",
-            r#"{"request":{"contents":[{"role":"user","parts":[{"text":"b"}]}]}}"#,
-            "\n"
-        ),
-    )
-    .unwrap();
-    let run_dir = dir.path().join("run");
-    let out = run(&[
+/// `prepare --format json` of `input` into `run_dir` with `extra` arguments: the exit code and
+/// every JSON line of the output (findings, then the summary last).
+fn prepare_json(
+    input: &Path,
+    run_dir: &Path,
+    extra: &[&str],
+) -> (Option<i32>, Vec<serde_json::Value>) {
+    let mut args = vec![
         "prepare",
         input.to_str().unwrap(),
         "-o",
         run_dir.to_str().unwrap(),
         "--format",
         "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let findings: Vec<serde_json::Value> = stdout
+    let lines = stdout
         .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["type"] == "finding")
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    assert_eq!(findings.len(), 1, "{stdout}");
+    (out.status.code(), lines)
+}
+
+/// Two request lines whose first top-level members are `first` and `second`.
+fn two_lines(dir: &Path, name: &str, first: &str, second: &str) -> PathBuf {
+    let input = dir.join(name);
+    let line = |member: &str, text: &str| {
+        format!(
+            r#"{{{member},"request":{{"contents":[{{"role":"user","parts":[{{"text":"{text}"}}]}}]}}}}"#
+        )
+    };
+    std::fs::write(&input, line(first, "a") + "\n" + &line(second, "b") + "\n").unwrap();
+    input
+}
+
+#[test]
+fn prepare_reports_job_warnings_once_for_the_input_without_rechecking_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = two_lines(dir.path(), "null.jsonl", r#""meta":null"#, r#""id":"b""#);
+    let (code, lines) = prepare_json(&input, &dir.path().join("run"), &[]);
+    assert_eq!(code, Some(0));
+    let findings: Vec<&serde_json::Value> =
+        lines.iter().filter(|v| v["type"] == "finding").collect();
+    assert_eq!(findings.len(), 1, "{lines:?}");
     assert_eq!(findings[0]["code"], "W_JOB_NULL");
     assert_eq!(findings[0]["file"], input.to_str().unwrap());
     assert_eq!(findings[0]["line"], 1);
-    assert_eq!(summary_of(&stdout)["shard_job_errors"], 0);
+    assert_eq!(lines.last().unwrap()["shard_job_errors"], 0);
 }
 
 #[test]
 fn prepare_checks_whole_job_problems_per_shard() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("conflict.jsonl");
-    std::fs::write(
-        &input,
-        concat!(
-            r#"{"meta":{"k":"one"},"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}]}}"#,
-            "\n",
-            r#"{"meta":{"k":2},"request":{"contents":[{"role":"user","parts":[{"text":"b"}]}]}}"#,
-            "\n"
-        ),
-    )
-    .unwrap();
+    let input = two_lines(
+        dir.path(),
+        "conflict.jsonl",
+        r#""meta":{"k":"one"}"#,
+        r#""meta":{"k":2}"#,
+    );
     // Both lines in one shard: that job would fail; exit 1 and the finding names the shard.
-    let run_dir = dir.path().join("one");
-    let out = run(&[
-        "prepare",
-        input.to_str().unwrap(),
-        "-o",
-        run_dir.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let shard_finding = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    let (code, lines) = prepare_json(&input, &dir.path().join("one"), &[]);
+    assert_eq!(code, Some(1));
+    let shard_finding = lines
+        .iter()
         .find(|v| v["file"] == "shards/shard-00000.jsonl")
         .expect("a finding in the shard");
     assert_eq!(shard_finding["code"], "E_JOB_TYPE_CONFLICT");
     assert_eq!(shard_finding["pointer"], "/meta/k");
     assert_eq!(shard_finding["line"], 2);
     assert_eq!(shard_finding["related_line"], 1);
-    let summary: serde_json::Value = summary_of(&stdout);
-    assert_eq!(summary["shard_job_errors"], 1);
+    assert_eq!(lines.last().unwrap()["shard_job_errors"], 1);
     // One request per shard: no shard mixes the two types, so no job fails.
-    let run_dir = dir.path().join("split");
-    let out = run(&[
-        "prepare",
-        input.to_str().unwrap(),
-        "-o",
-        run_dir.to_str().unwrap(),
-        "--max-requests",
-        "1",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let summary: serde_json::Value = summary_of(&stdout);
+    let (code, lines) = prepare_json(&input, &dir.path().join("split"), &["--max-requests", "1"]);
+    assert_eq!(code, Some(0));
+    let summary = lines.last().unwrap();
     assert_eq!(summary["shard_job_errors"], 0);
     assert_eq!(summary["shards"].as_array().unwrap().len(), 2);
 }
