@@ -499,31 +499,22 @@ fn stats_counts_prompt_tokens_exactly_end_to_end() {
     // Line 3 again, byte for byte.
     lines.push(lines[3].clone());
     per_line.push(per_line[3]);
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("texts.jsonl");
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_batchline"))
-        .env("GCE_METADATA_HOST", "127.0.0.1:9")
-        .args([
-            "stats",
-            input.to_str().unwrap(),
-            "--tokens",
-            "exact",
-            "--format",
-            "json",
-        ])
-        .arg("--tokenizer-model")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let ctx = crate::common::TestContext::new();
+    let input = ctx.write("texts.jsonl", lines.join("\n") + "\n");
+    let model = model.to_str().expect("UTF-8 path");
+    let out = ctx.run(&[
+        "stats",
+        &input,
+        "--tokens",
+        "exact",
+        "--format",
+        "json",
+        "--tokenizer-model",
+        model,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
     let tokens = &summary["tokens"];
     assert_eq!(summary["counts"]["unique"], 6);
     assert_eq!(summary["counts"]["duplicates"], 2);
