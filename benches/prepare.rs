@@ -52,15 +52,9 @@ const KEY: KeyConfig = KeyConfig {
     max_blocks: DEFAULT_MAX_BLOCKS,
 };
 
+/// The limits `validate` applies for its default model.
 fn limits(opts: &ValidateOptions) -> RequestLimits {
-    let facts = opts
-        .models
-        .get(&opts.model)
-        .expect("default model is built in");
-    RequestLimits {
-        context_window: facts.context_window,
-        max_request_bytes: opts.models.limits.max_request_bytes,
-    }
+    opts.request_limits().expect("default model is built in")
 }
 
 /// What the planning stages take, computed as `prepare` computes it (`--tokens off`).

@@ -26,14 +26,7 @@ use common::{corpora, FLAT};
 
 /// The limits `validate` applies for its default model.
 fn limits(opts: &ValidateOptions) -> RequestLimits {
-    let facts = opts
-        .models
-        .get(&opts.model)
-        .expect("default model is built in");
-    RequestLimits {
-        context_window: facts.context_window,
-        max_request_bytes: opts.models.limits.max_request_bytes,
-    }
+    opts.request_limits().expect("default model is built in")
 }
 
 fn bench_validate(c: &mut Criterion) {

@@ -45,6 +45,17 @@ pub struct ValidateOptions {
     pub progress: Option<Progress>,
 }
 
+impl ValidateOptions {
+    /// The per-request limits of the chosen model (an unknown model is a usage error).
+    pub fn request_limits(&self) -> Result<RequestLimits> {
+        let facts = self.models.get(&self.model)?;
+        Ok(RequestLimits {
+            context_window: facts.context_window,
+            max_request_bytes: self.models.limits.max_request_bytes,
+        })
+    }
+}
+
 impl Default for ValidateOptions {
     fn default() -> Self {
         ValidateOptions {
@@ -150,11 +161,7 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateReport> {
     if opts.inputs.is_empty() {
         return Err(Error::Usage("no input files given".into()));
     }
-    let facts = opts.models.get(&opts.model)?;
-    let limits = RequestLimits {
-        context_window: facts.context_window,
-        max_request_bytes: opts.models.limits.max_request_bytes,
-    };
+    let limits = opts.request_limits()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()

@@ -302,10 +302,7 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
         return Err(Error::Usage("no input files given".into()));
     }
     let facts = v.models.get(&v.model)?.clone();
-    let limits = RequestLimits {
-        context_window: facts.context_window,
-        max_request_bytes: v.models.limits.max_request_bytes,
-    };
+    let limits = v.request_limits()?;
     if write {
         guard_inputs_outside_run(&v.inputs, &opts.run)?;
         // A complete run with the same inputs and options: nothing to do. Cheap check first
