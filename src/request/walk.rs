@@ -389,8 +389,25 @@ impl<'w, 'i> Walk<'w, 'i> {
     }
 
     /// Records kind bits at path hash `h` (creating the path's entry on first sight).
-    #[inline]
+    ///
+    /// The common case (no flags, path and kinds already in the direct-mapped cache) is a
+    /// handful of instructions inlined at every call; everything else is out of line.
+    #[inline(always)]
     fn record(&mut self, h: u64, bits: u8, flags: u8, flag_at_key: bool) {
+        if flags == 0 {
+            // An empty cache (not allocated yet) misses here too.
+            if let Some(&(fh, fk)) = self.job.fast.get(h as usize & (job::FAST_SLOTS - 1)) {
+                if fh == h && fk & bits == bits {
+                    return;
+                }
+            }
+        }
+        self.record_slow(h, bits, flags, flag_at_key);
+    }
+
+    /// [`record`](Self::record) past the cache.
+    #[inline(never)]
+    fn record_slow(&mut self, h: u64, bits: u8, flags: u8, flag_at_key: bool) {
         let slot = h as usize & (job::FAST_SLOTS - 1);
         if flags == 0 {
             if self.job.fast.is_empty() {
@@ -444,12 +461,18 @@ impl<'w, 'i> Walk<'w, 'i> {
     }
 
     /// Records whole-job problems of the key at the current path (column names).
-    #[inline]
+    #[inline(always)]
     fn key_column(&mut self, h: u64, key: &str) {
-        let slot = h as usize & (job::FAST_SLOTS - 1);
-        if self.job.column_ok.get(slot) == Some(&h) {
+        if self.job.column_ok.get(h as usize & (job::FAST_SLOTS - 1)) == Some(&h) {
             return;
         }
+        self.key_column_slow(h, key);
+    }
+
+    /// [`key_column`](Self::key_column) past the cache.
+    #[inline(never)]
+    fn key_column_slow(&mut self, h: u64, key: &str) {
+        let slot = h as usize & (job::FAST_SLOTS - 1);
         match column_name_class(key) {
             Ok(()) => {
                 if self.job.column_ok.is_empty() {
