@@ -102,29 +102,52 @@ fn words(key: &[u8]) -> (u64, u64, u64) {
 /// The field of message `msg` whose camelCase or snake_case name is `key`, with its index.
 #[inline]
 pub fn find_field(msg: u16, key: &str) -> Option<(usize, &'static Field)> {
-    let fields = MESSAGES[msg as usize].fields;
-    let bytes = key.as_bytes();
-    let (fp, head, tail) = words(bytes);
-    let table = &index().per_message[msg as usize];
-    let mask = table.slots.len() - 1;
-    let mut at = slot_of(fp, table.shift);
-    loop {
-        let (f, h, t, i) = table.slots[at];
-        if i == EMPTY {
-            return None;
+    FieldLookup::of(msg).find(key)
+}
+
+/// One message's field lookup, resolved once for all the members of an object.
+#[derive(Clone, Copy)]
+pub struct FieldLookup {
+    fields: &'static [Field],
+    table: &'static Table,
+}
+
+impl FieldLookup {
+    /// The lookup of message `msg`.
+    #[inline]
+    pub fn of(msg: u16) -> Self {
+        FieldLookup {
+            fields: MESSAGES[msg as usize].fields,
+            table: &index().per_message[msg as usize],
         }
-        if f == fp && h == head && t == tail {
-            let field = &fields[i as usize];
-            // Same length, first and last 8 bytes: identical up to 16 bytes; longer names
-            // compare their middle.
-            if bytes.len() <= 16
-                || field.json_name.as_bytes() == bytes
-                || field.snake_name.as_bytes() == bytes
-            {
-                return Some((i as usize, field));
+    }
+
+    /// The field whose camelCase or snake_case name is `key`, with its index.
+    #[inline]
+    pub fn find(self, key: &str) -> Option<(usize, &'static Field)> {
+        let bytes = key.as_bytes();
+        let (fp, head, tail) = words(bytes);
+        let table = self.table;
+        let mask = table.slots.len() - 1;
+        let mut at = slot_of(fp, table.shift);
+        loop {
+            let (f, h, t, i) = table.slots[at];
+            if i == EMPTY {
+                return None;
             }
+            if f == fp && h == head && t == tail {
+                let field = &self.fields[i as usize];
+                // Same length, first and last 8 bytes: identical up to 16 bytes; longer names
+                // compare their middle.
+                if bytes.len() <= 16
+                    || field.json_name.as_bytes() == bytes
+                    || field.snake_name.as_bytes() == bytes
+                {
+                    return Some((i as usize, field));
+                }
+            }
+            at = (at + 1) & mask;
         }
-        at = (at + 1) & mask;
     }
 }
 

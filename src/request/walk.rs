@@ -8,7 +8,7 @@
 use simd_json::tape::Tape;
 
 use super::diag::{Code, Finding};
-use super::fields::{find_field, required_fields};
+use super::fields::{required_fields, FieldLookup};
 use super::formats::{
     check_base64, clip, did_you_mean, int_name, looks_numeric, ty_name, valid_duration,
     valid_timestamp,
@@ -891,11 +891,12 @@ impl<'w, 'i> Walk<'w, 'i> {
         // The field this object sits under (set by the enclosing message's loop).
         let my_field = self.current_field;
         let mut seen: u128 = 0;
+        let lookup = FieldLookup::of(m);
         for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
             self.path.push(Seg::Member(key, n as u32));
             self.key_column(ch, key);
-            match find_field(m, key) {
+            match lookup.find(key) {
                 Some((i, field)) => {
                     if i < 128 {
                         let bit = 1u128 << i;
