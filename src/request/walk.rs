@@ -419,8 +419,11 @@ impl<'w, 'i> Walk<'w, 'i> {
             }
         }
         let stat = match self.job.paths.get_mut(&h) {
-            Some(s) if (s.kinds & bits) == bits && (s.flags & flags) == flags && flags == 0 => {
-                return
+            Some(s) if (s.kinds & bits) == bits && flags == 0 => {
+                // Nothing new: put the path back in the cache (another path may have taken its
+                // slot), so that its next values hit again.
+                self.job.fast[slot] = (h, s.kinds);
+                return;
             }
             Some(s) => s,
             None => {
