@@ -152,11 +152,18 @@ impl<'t, 'i> JsonRef<'t, 'i> {
 
 /// The nodes a value starting at `nodes[0]` spans.
 fn span<'t, 'i>(nodes: &'t [Node<'i>]) -> &'t [Node<'i>] {
+    &nodes[..span_len(nodes)]
+}
+
+/// How many nodes the value starting at `nodes[0]` (which must exist) spans, at most
+/// `nodes.len()`.
+#[inline]
+fn span_len(nodes: &[Node<'_>]) -> usize {
     let n = match nodes[0] {
-        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
+        Node::Object { count, .. } | Node::Array { count, .. } => count.saturating_add(1),
         _ => 1,
     };
-    &nodes[..n.min(nodes.len())]
+    n.min(nodes.len())
 }
 
 /// Iterator over an object's `(key, value)` pairs.
@@ -167,6 +174,7 @@ pub struct Members<'t, 'i> {
 
 impl<'t, 'i> Iterator for Members<'t, 'i> {
     type Item = (&'i str, JsonRef<'t, 'i>);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 || self.rest.len() < 2 {
             return None;
@@ -176,8 +184,9 @@ impl<'t, 'i> Iterator for Members<'t, 'i> {
             Node::String(s) => s,
             _ => "",
         };
-        let value = span(&self.rest[1..]);
-        self.rest = &self.rest[1 + value.len()..];
+        let after = &self.rest[1..];
+        let (value, rest) = after.split_at(span_len(after));
+        self.rest = rest;
         Some((key, JsonRef { nodes: value }))
     }
 }
@@ -190,13 +199,14 @@ pub struct Elements<'t, 'i> {
 
 impl<'t, 'i> Iterator for Elements<'t, 'i> {
     type Item = JsonRef<'t, 'i>;
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 || self.rest.is_empty() {
             return None;
         }
         self.left -= 1;
-        let value = span(self.rest);
-        self.rest = &self.rest[value.len()..];
+        let (value, rest) = self.rest.split_at(span_len(self.rest));
+        self.rest = rest;
         Some(JsonRef { nodes: value })
     }
 }
