@@ -78,16 +78,27 @@ pub fn required_fields(msg: u16) -> &'static [u16] {
     &index().required[msg as usize]
 }
 
+/// The bytes (at most 8) as a little-endian integer, zero-extended. Shorter inputs are read as
+/// two overlapping halves (the overlap holds the same bytes in both, so OR-ing them is exact)
+/// instead of byte by byte.
 #[inline]
 fn load(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
     if let Ok(eight) = <[u8; 8]>::try_from(bytes) {
         return u64::from_le_bytes(eight);
     }
-    let mut v = 0u64;
-    for (i, &b) in bytes.iter().enumerate() {
-        v |= (b as u64) << (8 * i);
+    if n >= 4 {
+        let lo = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as u64;
+        let hi =
+            u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]) as u64;
+        return lo | (hi << (8 * (n - 4)));
     }
-    v
+    if n == 0 {
+        return 0;
+    }
+    (bytes[0] as u64)
+        | ((bytes[n / 2] as u64) << (8 * (n / 2)))
+        | ((bytes[n - 1] as u64) << (8 * (n - 1)))
 }
 
 /// `(fingerprint, first 8 bytes, last 8 bytes)` of a name; the fingerprint mixes in the length.
@@ -155,6 +166,16 @@ impl FieldLookup {
 mod tests {
     use super::*;
     use crate::request::schema::{msg, MESSAGES};
+
+    #[test]
+    fn load_reads_short_inputs_like_a_zero_extended_little_endian_word() {
+        let bytes = *b"abcdefgh";
+        for n in 0..=8 {
+            let mut padded = [0u8; 8];
+            padded[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(load(&bytes[..n]), u64::from_le_bytes(padded), "{n} bytes");
+        }
+    }
 
     #[test]
     fn finds_every_field_by_both_spellings_and_nothing_else() {
