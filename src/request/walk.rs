@@ -495,7 +495,33 @@ impl<'w, 'i> Walk<'w, 'i> {
     }
 
     /// Walks `v` at path hash `h`; `depth` counts enclosing objects (the line is 0).
+    ///
+    /// The common case (a single value where a single value or user data is expected) is
+    /// inlined into the callers; lists, maps and arrays go through [`value_slow`](Self::value_slow).
+    #[inline(always)]
     fn value<'t>(
+        &mut self,
+        v: JsonRef<'t, 'i>,
+        expect: Expect,
+        h: u64,
+        depth: usize,
+        parent_msg: Option<u16>,
+    ) {
+        let single = match expect {
+            Expect::Ty(_, Some(field)) => field.container == Container::Single,
+            _ => true,
+        };
+        if single && v.kind() != Kind::Array {
+            self.record_single(v, h, depth);
+            self.typed(v, expect, h, depth, parent_msg);
+        } else {
+            self.value_slow(v, expect, h, depth, parent_msg);
+        }
+    }
+
+    /// [`value`](Self::value) for repeated fields, maps and arrays.
+    #[inline(never)]
+    fn value_slow<'t>(
         &mut self,
         v: JsonRef<'t, 'i>,
         expect: Expect,
