@@ -635,7 +635,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn record_single(&mut self, v: JsonRef<'_, 'i>, h: u64, depth: usize) {
         if v.kind() == Kind::Null {
             self.record(h, 0, flag::NULL, false);
