@@ -702,7 +702,35 @@ impl<'w, 'i> Walk<'w, 'i> {
     }
 
     /// Checks a non-array value against `expect` and descends into objects.
+    ///
+    /// Inlined for the common cases (user data, a message object, a string field); the other
+    /// types go through [`typed_slow`](Self::typed_slow).
+    #[inline(always)]
     fn typed<'t>(
+        &mut self,
+        v: JsonRef<'t, 'i>,
+        expect: Expect,
+        h: u64,
+        depth: usize,
+        parent_msg: Option<u16>,
+    ) {
+        match expect {
+            Expect::Free => {
+                if v.kind() == Kind::Object {
+                    self.free_object(v, h, depth);
+                }
+            }
+            Expect::Ty(Ty::Message(m), _) if v.kind() == Kind::Object => {
+                self.message(v, m, h, depth, parent_msg)
+            }
+            Expect::Ty(Ty::String, _) if v.kind() == Kind::String => {}
+            _ => self.typed_slow(v, expect, h, depth, parent_msg),
+        }
+    }
+
+    /// [`typed`](Self::typed) for everything else.
+    #[inline(never)]
+    fn typed_slow<'t>(
         &mut self,
         v: JsonRef<'t, 'i>,
         expect: Expect,
