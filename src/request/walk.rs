@@ -582,6 +582,7 @@ impl<'w, 'i> Walk<'w, 'i> {
     }
 
     /// Walks one element of an array at path hash `h` (the array's own path: indexes are ignored).
+    #[inline(always)]
     fn element<'t>(
         &mut self,
         e: JsonRef<'t, 'i>,
@@ -647,7 +648,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn record_elem_kind(&mut self, v: JsonRef<'_, 'i>, h: u64, depth: usize) {
         if v.kind() == Kind::Null {
             self.record(h, 0, flag::NULL, false);
