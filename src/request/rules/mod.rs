@@ -84,6 +84,7 @@ pub struct MessageCtx {
 
 /// Checks the prose rules of one message object at `path` (the object itself); findings point
 /// below it. A member whose value is `null` counts as absent, as in protobuf JSON parsing.
+#[inline]
 pub fn check_message(ctx: MessageCtx, obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
     match ctx.msg {
         msg::PART => part(obj, path, out),
