@@ -458,17 +458,22 @@ impl<'t, 'i> HashEncoder<'_, 't, 'i> {
         self.buf.extend_from_slice(s);
     }
 
-    #[inline]
+    #[inline(always)]
     fn string(&mut self, s: &str) {
         let s = s.as_bytes();
         if s.len() >= LONG_STRING {
-            let mut piece = [T_LONG_STRING; 25];
-            piece[1..9].copy_from_slice(&(s.len() as u64).to_le_bytes());
-            piece[9..].copy_from_slice(&xxh3_128(s).to_le_bytes());
-            self.buf.extend_from_slice(&piece);
+            self.long_string(s);
         } else {
             self.bytes(T_STRING, s);
         }
+    }
+
+    #[inline(never)]
+    fn long_string(&mut self, s: &[u8]) {
+        let mut piece = [T_LONG_STRING; 25];
+        piece[1..9].copy_from_slice(&(s.len() as u64).to_le_bytes());
+        piece[9..].copy_from_slice(&xxh3_128(s).to_le_bytes());
+        self.buf.extend_from_slice(&piece);
     }
 
     #[inline]
