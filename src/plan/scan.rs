@@ -10,7 +10,7 @@ use crate::plan::tokens::TokensMode;
 use crate::request::canon::{canonical_hash, CanonScratch};
 use crate::request::diag::{Finding, Severity};
 use crate::request::prompt::{chain_hashes, prompt_stream, PromptScratch};
-use crate::request::value::{JsonRef, Kind};
+use crate::request::value::{same_field, JsonRef, Kind};
 use crate::request::walk::LineKind;
 use crate::validate::LineVisitor;
 
@@ -265,15 +265,15 @@ impl<'a> PlanVisitor<'a> {
 /// Whether a request samples: `temperature` absent (the default is above 0) or above 0, or
 /// `candidateCount` above 1.
 pub fn request_samples(request: JsonRef<'_, '_>) -> bool {
-    let Some((_, config)) = request.field("generationConfig") else {
+    let [Some(config)] = first_fields(&request, ["generationConfig"]) else {
         return true;
     };
     if config.kind() != Kind::Object {
         return true;
     }
-    let candidates = config
-        .field("candidateCount")
-        .and_then(|(_, v)| {
+    let [candidates, temperature] = first_fields(&config, ["candidateCount", "temperature"]);
+    let candidates = candidates
+        .and_then(|v| {
             v.as_f64()
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         })
@@ -281,10 +281,31 @@ pub fn request_samples(request: JsonRef<'_, '_>) -> bool {
     if candidates > 1.0 {
         return true;
     }
-    match config.field("temperature").and_then(|(_, v)| v.as_f64()) {
+    match temperature.and_then(|v| v.as_f64()) {
         Some(t) => t > 0.0,
         None => true,
     }
+}
+
+/// For each of `names` (camelCase), the value of the first member of `object` with that name in
+/// either spelling, like [`JsonRef::field`] for each, reading the members once.
+fn first_fields<'t, 'i, const N: usize>(
+    object: &JsonRef<'t, 'i>,
+    names: [&str; N],
+) -> [Option<JsonRef<'t, 'i>>; N] {
+    let mut found = [None; N];
+    for (key, value) in object.members() {
+        for (slot, name) in found.iter_mut().zip(names) {
+            // Both spellings start with the same byte: a cheap filter before the comparison.
+            if slot.is_none()
+                && key.as_bytes().first() == name.as_bytes().first()
+                && same_field(key, name)
+            {
+                *slot = Some(value);
+            }
+        }
+    }
+    found
 }
 
 impl LineVisitor for PlanVisitor<'_> {

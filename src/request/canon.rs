@@ -61,6 +61,8 @@ pub struct CanonScratch {
     /// Members of the objects being sorted, for every depth at once (lifetime-erased while idle;
     /// see [`with_stack`]).
     stack: Vec<Entry<'static, 'static>>,
+    /// The same for [`canonical_hash`], whose members need no schema context.
+    members: Vec<Member<'static, 'static>>,
 }
 
 impl std::fmt::Debug for CanonScratch {
@@ -68,6 +70,7 @@ impl std::fmt::Debug for CanonScratch {
         f.debug_struct("CanonScratch")
             .field("buf_capacity", &self.buf.capacity())
             .field("stack_capacity", &self.stack.capacity())
+            .field("members_capacity", &self.members.capacity())
             .finish()
     }
 }
@@ -78,16 +81,9 @@ impl std::fmt::Debug for CanonScratch {
 /// For a request line, hash the `request` member, not the whole line (extra top-level members such
 /// as `id` are not part of the request).
 pub fn canonical_hash(value: JsonRef<'_, '_>, scratch: &mut CanonScratch) -> u128 {
-    let CanonScratch { buf, stack } = scratch;
+    let CanonScratch { buf, members, .. } = scratch;
     buf.clear();
-    let mut sink = HashSink { buf };
-    with_stack(stack, |stack| {
-        Walker {
-            sink: &mut sink,
-            stack,
-        }
-        .value(value, Ctx::Plain)
-    });
+    with_members(members, |members| HashEncoder { buf, members }.value(value));
     xxh3_128(buf)
 }
 
@@ -162,6 +158,25 @@ fn with_stack<'t, 'i: 't, R>(
     f: impl FnOnce(&mut Vec<Entry<'t, 'i>>) -> R,
 ) -> R {
     let mut stack: Vec<Entry<'t, 'i>> = std::mem::take(stored)
+        .into_iter()
+        .filter_map(|_| None)
+        .collect();
+    let result = f(&mut stack);
+    stack.clear();
+    *stored = stack.into_iter().filter_map(|_| None).collect();
+    result
+}
+
+/// One member of an object being hashed: key and value.
+type Member<'t, 'i> = (&'i str, JsonRef<'t, 'i>);
+
+/// [`with_stack`] for the members stack of [`canonical_hash`].
+#[allow(clippy::unnecessary_filter_map)]
+fn with_members<'t, 'i: 't, R>(
+    stored: &mut Vec<Member<'static, 'static>>,
+    f: impl FnOnce(&mut Vec<Member<'t, 'i>>) -> R,
+) -> R {
+    let mut stack: Vec<Member<'t, 'i>> = std::mem::take(stored)
         .into_iter()
         .filter_map(|_| None)
         .collect();
@@ -370,11 +385,129 @@ const T_END: u8 = 10;
 const T_LONG_STRING: u8 = 11;
 const LONG_STRING: usize = 256;
 
-/// The binary encoding: prefix-free, so distinct canonical values give distinct byte strings.
+/// Writes the binary encoding hashed by [`canonical_hash`]: prefix-free, so distinct canonical
+/// values give distinct byte strings.
+///
+/// A walker of its own rather than a [`Sink`] of [`Walker`]: hashing needs no schema context, and
+/// each object's members are read from the tape once, onto the members stack (nulls skipped, order
+/// checked on the way), sorted there only when out of order, and encoded from the stack.
+struct HashEncoder<'a, 't, 'i> {
+    buf: &'a mut Vec<u8>,
+    members: &'a mut Vec<Member<'t, 'i>>,
+}
+
+impl<'t, 'i> HashEncoder<'_, 't, 'i> {
+    /// Scalars are encoded inline; only containers recurse (a call per scalar cost more than the
+    /// scalar's encoding).
+    #[inline(always)]
+    fn value(&mut self, value: JsonRef<'t, 'i>) {
+        match value.kind() {
+            Kind::String => self.string(value.as_str().unwrap_or("")),
+            Kind::Object | Kind::Array => self.container(value),
+            Kind::Integer | Kind::Float => self.number(number(&value)),
+            Kind::Bool => self.buf.push(if value.as_bool() == Some(true) {
+                T_TRUE
+            } else {
+                T_FALSE
+            }),
+            Kind::Null => self.buf.push(T_NULL),
+        }
+    }
+
+    fn container(&mut self, value: JsonRef<'t, 'i>) {
+        if value.kind() == Kind::Array {
+            self.buf.push(T_ARRAY);
+            for element in value.elements() {
+                self.value(element);
+            }
+            self.buf.push(T_END);
+            return;
+        }
+        self.buf.push(T_OBJECT);
+        let base = self.members.len();
+        let mut sorted = true;
+        let mut prev: &[u8] = &[];
+        for (key, v) in value.members() {
+            if v.kind() == Kind::Null {
+                continue;
+            }
+            sorted &= key_cmp(key.as_bytes(), prev) != Ordering::Less;
+            prev = key.as_bytes();
+            self.members.push((key, v));
+        }
+        if !sorted {
+            // Stable: duplicate keys keep their document order.
+            self.members[base..].sort_by(|a, b| key_cmp(a.0.as_bytes(), b.0.as_bytes()));
+        }
+        for j in base..self.members.len() {
+            let (key, v) = self.members[j];
+            self.bytes(T_KEY, key.as_bytes());
+            self.value(v);
+        }
+        self.members.truncate(base);
+        self.buf.push(T_END);
+    }
+
+    /// `tag`, the length as 8 bytes, the bytes.
+    #[inline]
+    fn bytes(&mut self, tag: u8, s: &[u8]) {
+        let mut head = [tag; 9];
+        head[1..].copy_from_slice(&(s.len() as u64).to_le_bytes());
+        self.buf.reserve(9 + s.len());
+        self.buf.extend_from_slice(&head);
+        self.buf.extend_from_slice(s);
+    }
+
+    #[inline(always)]
+    fn string(&mut self, s: &str) {
+        let s = s.as_bytes();
+        if s.len() >= LONG_STRING {
+            self.long_string(s);
+        } else {
+            self.bytes(T_STRING, s);
+        }
+    }
+
+    #[inline(never)]
+    fn long_string(&mut self, s: &[u8]) {
+        let mut piece = [T_LONG_STRING; 25];
+        piece[1..9].copy_from_slice(&(s.len() as u64).to_le_bytes());
+        piece[9..].copy_from_slice(&xxh3_128(s).to_le_bytes());
+        self.buf.extend_from_slice(&piece);
+    }
+
+    #[inline]
+    fn number(&mut self, n: Num) {
+        match n {
+            Num::Int(i) => match i64::try_from(i) {
+                Ok(small) => {
+                    let mut piece = [T_INT64; 9];
+                    piece[1..].copy_from_slice(&small.to_le_bytes());
+                    self.buf.extend_from_slice(&piece);
+                }
+                Err(_) => {
+                    let mut piece = [T_INT128; 17];
+                    piece[1..].copy_from_slice(&i.to_le_bytes());
+                    self.buf.extend_from_slice(&piece);
+                }
+            },
+            Num::Float(f) => {
+                let mut piece = [T_FLOAT; 9];
+                piece[1..].copy_from_slice(&f.to_bits().to_le_bytes());
+                self.buf.extend_from_slice(&piece);
+            }
+        }
+    }
+}
+
+/// The binary encoding through the generic [`Walker`]: the reference [`HashEncoder`] is tested
+/// against.
+#[cfg(test)]
 struct HashSink<'a> {
     buf: &'a mut Vec<u8>,
 }
 
+#[cfg(test)]
 impl HashSink<'_> {
     #[inline]
     fn bytes(&mut self, tag: u8, s: &[u8]) {
@@ -385,6 +518,7 @@ impl HashSink<'_> {
     }
 }
 
+#[cfg(test)]
 impl Sink for HashSink<'_> {
     #[inline]
     fn null(&mut self) {
@@ -511,6 +645,15 @@ fn escape_json(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    // Most strings need no escape: one branch-free (vectorised) scan, then one copy.
+    let plain = !bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short = match b {

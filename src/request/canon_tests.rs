@@ -14,6 +14,29 @@ fn h(json: &str) -> u128 {
     canonical_hash_bytes(json.as_bytes()).unwrap_or_else(|| panic!("does not parse: {json}"))
 }
 
+/// The hash through the generic walker and [`HashSink`], which [`canonical_hash`]'s own encoder
+/// must match byte for byte.
+fn reference_hash(value: JsonRef<'_, '_>) -> u128 {
+    let (mut buf, mut stack) = (Vec::new(), Vec::new());
+    let mut sink = HashSink { buf: &mut buf };
+    with_stack(&mut stack, |stack| {
+        Walker {
+            sink: &mut sink,
+            stack,
+        }
+        .value(value, Ctx::Plain)
+    });
+    xxhash_rust::xxh3::xxh3_128(&buf)
+}
+
+/// [`h`] and [`reference_hash`] of `json`, which must agree.
+fn assert_reference(json: &str) {
+    let mut bytes = json.as_bytes().to_vec();
+    let tape = simd_json::to_tape(&mut bytes).unwrap();
+    let root = JsonRef::root(&tape.0).unwrap();
+    assert_eq!(h(json), reference_hash(root), "{json}");
+}
+
 fn canon_json(json: &str) -> String {
     let mut bytes = json.as_bytes().to_vec();
     let tape = simd_json::to_tape(&mut bytes).unwrap();
@@ -220,11 +243,52 @@ fn scratch_is_reused_without_leftovers() {
             assert_eq!(canonical_hash(root, &mut scratch), h(doc));
         }
     }
-    assert!(scratch.stack.is_empty());
+    assert!(scratch.members.is_empty());
     assert!(
-        scratch.stack.capacity() >= 2,
-        "sort stack kept its allocation"
+        scratch.members.capacity() >= 2,
+        "members stack kept its allocation"
     );
+}
+
+#[test]
+fn encoder_matches_the_reference_walker() {
+    for json in [
+        r#"{"b":[1,"x",null,true,1.5,{"z":false}],"a":-7,"c":null}"#,
+        r#"{"a":1,"b":0,"a":2,"c":null,"a":{"y":null,"x":[null,{}]}}"#,
+        r#"[1e300,-0.0,18446744073709551615,-9223372036854775808,1e20,1e38,0.1,false]"#,
+        r#"{"é":1,"z":2,"Z":3,"":4,"longer key than eight":5,"longer key than nine":6}"#,
+        "null",
+        "\"s\"",
+        "{}",
+    ] {
+        assert_reference(json);
+    }
+    let long = "x".repeat(LONG_STRING);
+    for n in [LONG_STRING - 1, LONG_STRING, 5000] {
+        assert_reference(&format!(
+            r#"{{"k":"{}","a":["{}"]}}"#,
+            &long[..n.min(long.len())],
+            "y".repeat(n)
+        ));
+    }
+    use crate::corpus::{generate_vec, CorpusOptions, Shape};
+    for shape in [Shape::Short, Shape::Long] {
+        let (bytes, _) = generate_vec(&CorpusOptions {
+            seed: 11,
+            shape,
+            target_bytes: 1_000_000,
+        });
+        let mut scratch = CanonScratch::default();
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let mut copy = line.to_vec();
+            let tape = simd_json::to_tape(&mut copy).unwrap();
+            let request = JsonRef::root(&tape.0).unwrap().get("request").unwrap();
+            assert_eq!(
+                canonical_hash(request, &mut scratch),
+                reference_hash(request)
+            );
+        }
+    }
 }
 
 #[test]
@@ -466,6 +530,10 @@ proptest! {
         let canonical = canon_json(&original);
         prop_assert!(serde_json::from_str::<Value>(&canonical).is_ok(), "{}", canonical);
         prop_assert_eq!(h(&canonical), h(&original), "{}", canonical);
+        let mut bytes = scrambled.into_bytes();
+        let tape = simd_json::to_tape(&mut bytes).unwrap();
+        let root = JsonRef::root(&tape.0).unwrap();
+        prop_assert_eq!(h(&original), reference_hash(root));
     }
 
     #[test]
