@@ -51,7 +51,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::fields::find_field;
 use super::schema::MESSAGES;
 use super::schema_types::{Container, Ty};
-use super::value::{JsonRef, Kind};
+use super::value::{recycle, JsonRef, Kind};
 
 /// Reusable buffers for [`canonical_hash`] and the canonical JSON writers: one per worker thread.
 #[derive(Default)]
@@ -83,7 +83,7 @@ impl std::fmt::Debug for CanonScratch {
 pub fn canonical_hash(value: JsonRef<'_, '_>, scratch: &mut CanonScratch) -> u128 {
     let CanonScratch { buf, members, .. } = scratch;
     buf.clear();
-    with_members(members, |members| HashEncoder { buf, members }.value(value));
+    with_stack(members, |members| HashEncoder { buf, members }.value(value));
     xxh3_128(buf)
 }
 
@@ -149,42 +149,17 @@ fn write_json(value: JsonRef<'_, '_>, ctx: Ctx, scratch: &mut CanonScratch, out:
 type Entry<'t, 'i> = (&'i str, JsonRef<'t, 'i>, Ctx);
 
 /// Lends the stored (empty) stack to `f` with the lifetimes of the current tape, keeping its
-/// allocation: collecting an emptied `vec::IntoIter` into a `Vec` of a same-sized type reuses the
-/// buffer in place (std's in-place iteration), and the stack is always empty between calls.
-/// (`filter_map` rather than `filter`: it is what changes the element type.)
-#[allow(clippy::unnecessary_filter_map)]
-fn with_stack<'t, 'i: 't, R>(
-    stored: &mut Vec<Entry<'static, 'static>>,
-    f: impl FnOnce(&mut Vec<Entry<'t, 'i>>) -> R,
-) -> R {
-    let mut stack: Vec<Entry<'t, 'i>> = std::mem::take(stored)
-        .into_iter()
-        .filter_map(|_| None)
-        .collect();
+/// allocation (see [`recycle`]); the stack is always empty between calls. `T` and `U` are the same
+/// member type with `'static` and with the tape's lifetimes.
+fn with_stack<T, U, R>(stored: &mut Vec<T>, f: impl FnOnce(&mut Vec<U>) -> R) -> R {
+    let mut stack: Vec<U> = recycle(std::mem::take(stored));
     let result = f(&mut stack);
-    stack.clear();
-    *stored = stack.into_iter().filter_map(|_| None).collect();
+    *stored = recycle(stack);
     result
 }
 
 /// One member of an object being hashed: key and value.
 type Member<'t, 'i> = (&'i str, JsonRef<'t, 'i>);
-
-/// [`with_stack`] for the members stack of [`canonical_hash`].
-#[allow(clippy::unnecessary_filter_map)]
-fn with_members<'t, 'i: 't, R>(
-    stored: &mut Vec<Member<'static, 'static>>,
-    f: impl FnOnce(&mut Vec<Member<'t, 'i>>) -> R,
-) -> R {
-    let mut stack: Vec<Member<'t, 'i>> = std::mem::take(stored)
-        .into_iter()
-        .filter_map(|_| None)
-        .collect();
-    let result = f(&mut stack);
-    stack.clear();
-    *stored = stack.into_iter().filter_map(|_| None).collect();
-    result
-}
 
 /// The schema context of a value, for spelling normalisation in the JSON writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,13 +19,11 @@ fn h(json: &str) -> u128 {
 fn reference_hash(value: JsonRef<'_, '_>) -> u128 {
     let (mut buf, mut stack) = (Vec::new(), Vec::new());
     let mut sink = HashSink { buf: &mut buf };
-    with_stack(&mut stack, |stack| {
-        Walker {
-            sink: &mut sink,
-            stack,
-        }
-        .value(value, Ctx::Plain)
-    });
+    Walker {
+        sink: &mut sink,
+        stack: &mut stack,
+    }
+    .value(value, Ctx::Plain);
     xxhash_rust::xxh3::xxh3_128(&buf)
 }
 

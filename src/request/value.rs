@@ -254,6 +254,16 @@ pub fn to_snake(camel: &str) -> String {
     out
 }
 
+/// Turns an emptied vector of `T` into an empty vector of `U` that keeps the allocation, for scratch
+/// stacks whose elements borrow from one line's tape: `T` and `U` are the same type with different
+/// lifetimes, so collecting the empty iterator reuses the buffer in place (std's in-place iteration
+/// for equal size and alignment). (`filter_map` rather than `filter`: it is what changes the type.)
+#[allow(clippy::unnecessary_filter_map)]
+pub fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use super::path::{Findings, Path, Seg};
 use super::rules::{self, MessageCtx};
 use super::schema::{ENUMS, MESSAGES, ROOT};
 use super::schema_types::{Container, Field, Ty};
-use super::value::{JsonRef, Kind};
+use super::value::{recycle, JsonRef, Kind};
 
 /// What a line turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,13 +145,8 @@ impl LineChecker {
                 LineKind::Unparsable
             }
             Ok(()) => {
-                // Recycle the segment buffer with this line's lifetime (in-place collect keeps the
-                // allocation: same size and alignment).
-                #[allow(clippy::unnecessary_filter_map)]
-                let recycled: Vec<Seg<'_>> = std::mem::take(segs)
-                    .into_iter()
-                    .filter_map(|_| None)
-                    .collect();
+                // Recycle the segment buffer with this line's lifetime.
+                let recycled: Vec<Seg<'_>> = recycle(std::mem::take(segs));
                 let mut walk = Walk {
                     path: Path::from_vec(recycled),
                     current_field: None,
@@ -186,14 +181,7 @@ impl LineChecker {
                     }
                     None => LineKind::Unparsable,
                 };
-                #[allow(clippy::unnecessary_filter_map)]
-                let recycled: Vec<Seg<'static>> = walk
-                    .path
-                    .into_vec()
-                    .into_iter()
-                    .filter_map(|_| None)
-                    .collect();
-                *segs = recycled;
+                *segs = recycle(walk.path.into_vec());
                 kind
             }
         };
