@@ -946,7 +946,8 @@ impl<'w, 'i> Walk<'w, 'i> {
         let msg = &MESSAGES[m as usize];
         // The field this object sits under (set by the enclosing message's loop).
         let my_field = self.current_field;
-        let mut seen: u128 = 0;
+        // One bit per field (no message has more than 64, checked at compile time).
+        let mut seen: u64 = 0;
         let lookup = FieldLookup::of(m);
         let start = self.entries.len();
         for (n, (key, mv)) in v.members().enumerate() {
@@ -961,26 +962,24 @@ impl<'w, 'i> Walk<'w, 'i> {
             });
             match found {
                 Some((i, field)) => {
-                    if i < 128 {
-                        let bit = 1u128 << i;
-                        if seen & bit != 0 {
-                            let (code, what) = if !dup_spelling(v, field, key) {
-                                (
-                                    Code::W_DUPLICATE_KEY,
-                                    "appears twice in this object; only one value is used",
-                                )
-                            } else {
-                                (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
-                            };
-                            self.findings.at_key(
-                                code,
-                                &self.path,
-                                &[],
-                                format!("`{}` {what}", field.json_name),
-                            );
-                        }
-                        seen |= bit;
+                    let bit = 1u64 << i;
+                    if seen & bit != 0 {
+                        let (code, what) = if !dup_spelling(v, field, key) {
+                            (
+                                Code::W_DUPLICATE_KEY,
+                                "appears twice in this object; only one value is used",
+                            )
+                        } else {
+                            (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
+                        };
+                        self.findings.at_key(
+                            code,
+                            &self.path,
+                            &[],
+                            format!("`{}` {what}", field.json_name),
+                        );
                     }
+                    seen |= bit;
                     if field.beta_only {
                         self.findings.at_key(Code::W_BETA_FIELD, &self.path, &[], format!("`{key}` exists only in the v1beta1 API of {}; the v1 batch endpoint may reject or ignore it", msg.name));
                         self.value(mv, Expect::Free, ch, depth + 1, Some(m));
@@ -1027,7 +1026,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
         for &i in required_fields(m) {
             let i = i as usize;
-            if i >= 128 || seen & (1u128 << i) == 0 {
+            if seen & (1u64 << i) == 0 {
                 self.findings.at(
                     Code::E_REQUIRED,
                     &self.path,
@@ -1047,6 +1046,15 @@ impl<'w, 'i> Walk<'w, 'i> {
         self.entries.truncate(start);
     }
 }
+
+// Every message has at most 64 fields, so [`Walk::message`] tracks the fields it saw in a `u64`.
+const _: () = {
+    let mut m = 0;
+    while m < MESSAGES.len() {
+        assert!(MESSAGES[m].fields.len() <= 64);
+        m += 1;
+    }
+};
 
 /// Whether `v` has the field both as `json_name` and `snake_name` (so a repeat is a spelling clash).
 fn dup_spelling(v: JsonRef<'_, '_>, field: &Field, _key: &str) -> bool {
