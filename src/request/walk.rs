@@ -437,10 +437,16 @@ impl<'w, 'i> Walk<'w, 'i> {
         if new_kinds != 0 {
             stat.kinds |= bits;
             let seen = seen_at(&self.path, self.line_index, self.line_offset, false);
-            for i in 0..6 {
-                if new_kinds & (1 << i) != 0 {
-                    stat.kind_first[i] = Some(seen.clone());
+            // Kind bits are the low six; the highest new one takes `seen`, the others a copy.
+            let new_kinds = new_kinds & 0x3f;
+            if new_kinds != 0 {
+                let last = (7 - new_kinds.leading_zeros()) as usize;
+                for i in 0..last {
+                    if new_kinds & (1 << i) != 0 {
+                        stat.kind_first[i] = Some(seen.clone());
+                    }
                 }
+                stat.kind_first[last] = Some(seen);
             }
         }
         if flags != 0 {
@@ -1078,7 +1084,16 @@ fn seen_at(path: &Path<'_>, line: u64, line_offset: u64, at_key: bool) -> Seen {
 }
 
 fn column_of(path: &Path<'_>) -> String {
-    let mut out = String::new();
+    // Room for every token and its slash (escapes, rare, may grow it).
+    let len = path
+        .segs()
+        .iter()
+        .map(|seg| match seg {
+            Seg::Key(k) | Seg::Member(k, _) => k.len() + 1,
+            Seg::Index(_) => 0,
+        })
+        .sum();
+    let mut out = String::with_capacity(len);
     for seg in path.segs() {
         if let Seg::Key(k) | Seg::Member(k, _) = seg {
             super::diag::push_pointer_token(&mut out, k);
