@@ -25,6 +25,7 @@ pub(super) fn schema(ctx: MessageCtx, e: &[Entry<'_, '_>], path: &Path<'_>, out:
     let nested = ctx.parent == Some(msg::SCHEMA);
     let mut min_max: [Option<f64>; 8] = [None; 8];
     let mut max_keys: [&str; 4] = [""; 4];
+    let mut bounds = false;
     for &Entry {
         field,
         key,
@@ -54,10 +55,14 @@ pub(super) fn schema(ctx: MessageCtx, e: &[Entry<'_, '_>], path: &Path<'_>, out:
             MAXIMUM => 7,
             _ => continue,
         };
+        bounds = true;
         min_max[slot] = num(v);
         if slot % 2 == 1 {
             max_keys[slot / 2] = key;
         }
+    }
+    if !bounds {
+        return;
     }
     // Bounds that no value can meet: not stated as rejected anywhere, so a warning.
     for (i, key) in max_keys.iter().enumerate() {
