@@ -248,7 +248,8 @@ pub struct Diagnostic {
 /// Appends RFC 6901 escaping of `token` (`~` → `~0`, `/` → `~1`) to `out`.
 pub fn push_pointer_token(out: &mut String, token: &str) {
     out.push('/');
-    if !token.contains(['~', '/']) {
+    // Both are ASCII, so a byte scan finds exactly the characters a `char` scan would.
+    if !token.bytes().any(|b| b == b'~' || b == b'/') {
         out.push_str(token);
         return;
     }

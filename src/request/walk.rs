@@ -15,7 +15,7 @@ use super::formats::{
 };
 use super::job::{self, child_hash, column_name_class, flag, kind, JobStats, Seen};
 use super::path::{Findings, Path, Seg};
-use super::rules::{self, MessageCtx};
+use super::rules::{self, Entry, MessageCtx, NO_FIELD};
 use super::schema::{ENUMS, MESSAGES, ROOT};
 use super::schema_types::{Container, Field, Ty};
 use super::value::{recycle, JsonRef, Kind};
@@ -44,6 +44,8 @@ pub struct LineChecker {
     buffers: simd_json::Buffers,
     tape: Option<Tape<'static>>,
     segs: Vec<Seg<'static>>,
+    /// The walk's stack of message members (see [`Walk::entries`]), kept for its allocation.
+    entries: Vec<Entry<'static, 'static>>,
     /// Findings of the last line checked (cleared at the start of each line).
     pub findings: Findings,
     /// Key-path statistics of every line checked so far (for whole-job checks).
@@ -81,6 +83,7 @@ impl LineChecker {
             buffers: simd_json::Buffers::with_max_depth(4096, PARSE_MAX_DEPTH),
             tape: Some(Tape::null()),
             segs: Vec::new(),
+            entries: Vec::new(),
             findings: Findings::default(),
             job: JobStats::default(),
             extra_members: Vec::new(),
@@ -129,6 +132,7 @@ impl LineChecker {
             buffers,
             tape,
             segs,
+            entries,
             findings,
             job,
             extra_members,
@@ -149,6 +153,7 @@ impl LineChecker {
                 let recycled: Vec<Seg<'_>> = recycle(std::mem::take(segs));
                 let mut walk = Walk {
                     path: Path::from_vec(recycled),
+                    entries: recycle(std::mem::take(entries)),
                     current_field: None,
                     findings,
                     job,
@@ -182,6 +187,7 @@ impl LineChecker {
                     None => LineKind::Unparsable,
                 };
                 *segs = recycle(walk.path.into_vec());
+                *entries = recycle(walk.entries);
                 kind
             }
         };
@@ -319,6 +325,10 @@ enum Expect {
 
 struct Walk<'w, 'i> {
     path: Path<'i>,
+    /// The members of the message objects being walked, outermost first: each object pushes its
+    /// members (with the field each key resolved to) as it walks them, hands its own to the
+    /// rules, and truncates them away.
+    entries: Vec<Entry<'i, 'i>>,
     /// json_name of the field whose value is being walked (consumed by the next message object).
     current_field: Option<&'static str>,
     findings: &'w mut Findings,
@@ -427,10 +437,16 @@ impl<'w, 'i> Walk<'w, 'i> {
         if new_kinds != 0 {
             stat.kinds |= bits;
             let seen = seen_at(&self.path, self.line_index, self.line_offset, false);
-            for i in 0..6 {
-                if new_kinds & (1 << i) != 0 {
-                    stat.kind_first[i] = Some(seen.clone());
+            // Kind bits are the low six; the highest new one takes `seen`, the others a copy.
+            let new_kinds = new_kinds & 0x3f;
+            if new_kinds != 0 {
+                let last = (7 - new_kinds.leading_zeros()) as usize;
+                for i in 0..last {
+                    if new_kinds & (1 << i) != 0 {
+                        stat.kind_first[i] = Some(seen.clone());
+                    }
                 }
+                stat.kind_first[last] = Some(seen);
             }
         }
         if flags != 0 {
@@ -487,9 +503,9 @@ impl<'w, 'i> Walk<'w, 'i> {
     /// The common case (a single value where a single value or user data is expected) is
     /// inlined into the callers; lists, maps and arrays go through [`value_slow`](Self::value_slow).
     #[inline(always)]
-    fn value<'t>(
+    fn value(
         &mut self,
-        v: JsonRef<'t, 'i>,
+        v: JsonRef<'i, 'i>,
         expect: Expect,
         h: u64,
         depth: usize,
@@ -509,9 +525,9 @@ impl<'w, 'i> Walk<'w, 'i> {
 
     /// [`value`](Self::value) for repeated fields, maps and arrays.
     #[inline(never)]
-    fn value_slow<'t>(
+    fn value_slow(
         &mut self,
-        v: JsonRef<'t, 'i>,
+        v: JsonRef<'i, 'i>,
         expect: Expect,
         h: u64,
         depth: usize,
@@ -571,9 +587,9 @@ impl<'w, 'i> Walk<'w, 'i> {
 
     /// Walks one element of an array at path hash `h` (the array's own path: indexes are ignored).
     #[inline(always)]
-    fn element<'t>(
+    fn element(
         &mut self,
-        e: JsonRef<'t, 'i>,
+        e: JsonRef<'i, 'i>,
         expect: Expect,
         h: u64,
         depth: usize,
@@ -593,9 +609,9 @@ impl<'w, 'i> Walk<'w, 'i> {
 
     /// An array where the schema expects one value (or user data): reports the type unless any
     /// value is allowed, then walks the elements as user data for the whole-job checks.
-    fn unexpected_array<'t>(
+    fn unexpected_array(
         &mut self,
-        v: JsonRef<'t, 'i>,
+        v: JsonRef<'i, 'i>,
         expect: Expect,
         h: u64,
         depth: usize,
@@ -666,7 +682,7 @@ impl<'w, 'i> Walk<'w, 'i> {
     }
 
     /// Reports a value whose JSON type does not fit, and still walks it as user data.
-    fn mismatch(&mut self, v: JsonRef<'_, 'i>, wanted: &str, h: u64, depth: usize) {
+    fn mismatch(&mut self, v: JsonRef<'i, 'i>, wanted: &str, h: u64, depth: usize) {
         self.findings.at(
             Code::E_TYPE,
             &self.path,
@@ -695,9 +711,9 @@ impl<'w, 'i> Walk<'w, 'i> {
     /// Inlined for the common cases (user data, a message object, a string field); the other
     /// types go through [`typed_slow`](Self::typed_slow).
     #[inline(always)]
-    fn typed<'t>(
+    fn typed(
         &mut self,
-        v: JsonRef<'t, 'i>,
+        v: JsonRef<'i, 'i>,
         expect: Expect,
         h: u64,
         depth: usize,
@@ -719,9 +735,9 @@ impl<'w, 'i> Walk<'w, 'i> {
 
     /// [`typed`](Self::typed) for everything else.
     #[inline(never)]
-    fn typed_slow<'t>(
+    fn typed_slow(
         &mut self,
-        v: JsonRef<'t, 'i>,
+        v: JsonRef<'i, 'i>,
         expect: Expect,
         h: u64,
         depth: usize,
@@ -915,7 +931,7 @@ impl<'w, 'i> Walk<'w, 'i> {
     }
 
     /// An object of user data: keys are column names; values are walked for the job checks.
-    fn free_object<'t>(&mut self, v: JsonRef<'t, 'i>, h: u64, depth: usize) {
+    fn free_object(&mut self, v: JsonRef<'i, 'i>, h: u64, depth: usize) {
         for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
             self.path.push(Seg::Member(key, n as u32));
@@ -925,9 +941,9 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
     }
 
-    fn message<'t>(
+    fn message(
         &mut self,
-        v: JsonRef<'t, 'i>,
+        v: JsonRef<'i, 'i>,
         m: u16,
         h: u64,
         depth: usize,
@@ -936,34 +952,40 @@ impl<'w, 'i> Walk<'w, 'i> {
         let msg = &MESSAGES[m as usize];
         // The field this object sits under (set by the enclosing message's loop).
         let my_field = self.current_field;
-        let mut seen: u128 = 0;
+        // One bit per field (no message has more than 64, checked at compile time).
+        let mut seen: u64 = 0;
         let lookup = FieldLookup::of(m);
+        let start = self.entries.len();
         for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
             self.path.push(Seg::Member(key, n as u32));
             self.key_column(ch, key);
-            match lookup.find(key) {
+            let found = lookup.find(key);
+            self.entries.push(Entry {
+                field: found.map_or(NO_FIELD, |(i, _)| i as u16),
+                key,
+                value: mv,
+            });
+            match found {
                 Some((i, field)) => {
-                    if i < 128 {
-                        let bit = 1u128 << i;
-                        if seen & bit != 0 {
-                            let (code, what) = if !dup_spelling(v, field, key) {
-                                (
-                                    Code::W_DUPLICATE_KEY,
-                                    "appears twice in this object; only one value is used",
-                                )
-                            } else {
-                                (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
-                            };
-                            self.findings.at_key(
-                                code,
-                                &self.path,
-                                &[],
-                                format!("`{}` {what}", field.json_name),
-                            );
-                        }
-                        seen |= bit;
+                    let bit = 1u64 << i;
+                    if seen & bit != 0 {
+                        let (code, what) = if !dup_spelling(v, field, key) {
+                            (
+                                Code::W_DUPLICATE_KEY,
+                                "appears twice in this object; only one value is used",
+                            )
+                        } else {
+                            (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
+                        };
+                        self.findings.at_key(
+                            code,
+                            &self.path,
+                            &[],
+                            format!("`{}` {what}", field.json_name),
+                        );
                     }
+                    seen |= bit;
                     if field.beta_only {
                         self.findings.at_key(Code::W_BETA_FIELD, &self.path, &[], format!("`{key}` exists only in the v1beta1 API of {}; the v1 batch endpoint may reject or ignore it", msg.name));
                         self.value(mv, Expect::Free, ch, depth + 1, Some(m));
@@ -1010,7 +1032,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
         for &i in required_fields(m) {
             let i = i as usize;
-            if i >= 128 || seen & (1u128 << i) == 0 {
+            if seen & (1u64 << i) == 0 {
                 self.findings.at(
                     Code::E_REQUIRED,
                     &self.path,
@@ -1026,9 +1048,19 @@ impl<'w, 'i> Walk<'w, 'i> {
             parent: parent_msg,
             field: my_field,
         };
-        rules::check_message(ctx, v, &self.path, self.findings);
+        rules::check_entries(ctx, &self.entries[start..], &self.path, self.findings);
+        self.entries.truncate(start);
     }
 }
+
+// Every message has at most 64 fields, so [`Walk::message`] tracks the fields it saw in a `u64`.
+const _: () = {
+    let mut m = 0;
+    while m < MESSAGES.len() {
+        assert!(MESSAGES[m].fields.len() <= 64);
+        m += 1;
+    }
+};
 
 /// Whether `v` has the field both as `json_name` and `snake_name` (so a repeat is a spelling clash).
 fn dup_spelling(v: JsonRef<'_, '_>, field: &Field, _key: &str) -> bool {
@@ -1052,7 +1084,16 @@ fn seen_at(path: &Path<'_>, line: u64, line_offset: u64, at_key: bool) -> Seen {
 }
 
 fn column_of(path: &Path<'_>) -> String {
-    let mut out = String::new();
+    // Room for every token and its slash (escapes, rare, may grow it).
+    let len = path
+        .segs()
+        .iter()
+        .map(|seg| match seg {
+            Seg::Key(k) | Seg::Member(k, _) => k.len() + 1,
+            Seg::Index(_) => 0,
+        })
+        .sum();
+    let mut out = String::with_capacity(len);
     for seg in path.segs() {
         if let Seg::Key(k) | Seg::Member(k, _) = seg {
             super::diag::push_pointer_token(&mut out, k);

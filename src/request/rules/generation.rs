@@ -2,12 +2,12 @@
 //! its nested configs: thinking, speech (single or multi-speaker) and audio transcription.
 
 use super::{
-    exclusive, has_upper, is_snake_of, is_true, mime_essence, mime_syntax_ok, number, outside,
-    range, set, warn, Member,
+    exclusive, is_true, mime_essence, mime_syntax_ok, number, outside, range, set, warn, Entry,
+    Member,
 };
 use crate::request::diag::Code;
 use crate::request::path::{Findings, Path, Seg};
-use crate::request::value::{JsonRef, Kind};
+use crate::request::value::Kind;
 
 // ---------------------------------------------------------------------------------------------
 // GenerationConfig
@@ -16,14 +16,18 @@ use crate::request::value::{JsonRef, Kind};
 /// responseSchema ("you must also set the response_mime_type to application/json") and
 /// responseJsonSchema (same); `text/x.enum` is documented by Vertex for enum schemas.
 fn json_mime(s: &str) -> bool {
+    // The commonest value, which the test below accepts, without splitting.
+    if s == "application/json" {
+        return true;
+    }
     let e = mime_essence(s);
     e.eq_ignore_ascii_case("application/json") || e.eq_ignore_ascii_case("text/x.enum")
 }
 
 #[inline(never)]
-pub(super) fn generation_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn generation_config(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
     members!(
-        obj;
+        e, GENERATION_CONFIG;
         temperature = "temperature",
         top_p = "topP" / "top_p",
         top_k = "topK" / "top_k",
@@ -242,9 +246,9 @@ const MAX_LOGPROBS: usize = 20;
 /// thinkingBudget and thinkingLevel together return 400 per the Gemini Developer API docs
 /// (Gemini 3 guide); REST is silent, so a warning. Budget -1 means dynamic, 0 off.
 #[inline(never)]
-pub(super) fn thinking_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn thinking_config(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
     members!(
-        obj;
+        e, GENERATION_CONFIG_THINKING_CONFIG;
         budget = "thinkingBudget" / "thinking_budget",
         level = "thinkingLevel" / "thinking_level",
     );
@@ -276,9 +280,9 @@ pub(super) fn thinking_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut F
 /// REST SpeechConfig.multiSpeakerVoiceConfig: "This field is mutually exclusive with
 /// `voice_config`."
 #[inline(never)]
-pub(super) fn speech_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn speech_config(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
     members!(
-        obj;
+        e, SPEECH_CONFIG;
         single = "voiceConfig" / "voice_config",
         multi = "multiSpeakerVoiceConfig" / "multi_speaker_voice_config",
     );
@@ -294,8 +298,8 @@ pub(super) fn speech_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Fin
 /// REST MultiSpeakerVoiceConfig.speakerVoiceConfigs: "Exactly two speaker voice configurations
 /// must be provided."
 #[inline(never)]
-pub(super) fn multi_speaker(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; configs = "speakerVoiceConfigs" / "speaker_voice_configs");
+pub(super) fn multi_speaker(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    members!(e, MULTI_SPEAKER_VOICE_CONFIG; configs = "speakerVoiceConfigs" / "speaker_voice_configs");
     if let Some((k, v)) = configs {
         if v.kind() == Kind::Array && v.len() != 2 {
             range(
@@ -315,13 +319,9 @@ pub(super) fn multi_speaker(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Fin
 /// REST AudioTranscriptionConfig.mode: "Timestamps and diarization are incompatible with mode
 /// `SMART`."
 #[inline(never)]
-pub(super) fn audio_transcription_config(
-    obj: JsonRef<'_, '_>,
-    path: &Path<'_>,
-    out: &mut Findings,
-) {
+pub(super) fn audio_transcription_config(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
     members!(
-        obj;
+        e, AUDIO_TRANSCRIPTION_CONFIG;
         mode = "mode",
         words = "wordTimestamp" / "word_timestamp",
         diarization = "diarization",

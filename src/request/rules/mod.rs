@@ -26,26 +26,36 @@
 //! `schema` (Schema).
 
 use super::diag::Code;
+use super::fields::find_field;
 use super::path::{Findings, Path, Seg};
-use super::schema::msg;
+use super::schema::{msg, MESSAGES};
 use super::value::{same_field, JsonRef, Kind};
 
-/// Binds each `$var` to the first non-null member of `$obj` whose key is `$camel` or `$snake`
-/// (a [`Member`]), in one pass over the members with a `match` on the literal keys (protobuf JSON
-/// accepts exactly these two spellings). A camelCase name with capitals must be given its
-/// snake_case spelling, checked at compile time.
+/// Binds each `$var` to the first non-null member of the walk's `$entries` whose key is `$camel`
+/// or `$snake` (a [`Member`]), in one pass over the members with a `match` on the field index
+/// (protobuf JSON accepts exactly these two spellings, and the walk resolved each key to its
+/// field). `$msg` names the message (a constant of `schema::msg`); each name is checked at compile
+/// time to be a field of it, spelled `$camel` / `$snake` (or `$camel` in both spellings when no
+/// `$snake` is given), so the field index stands for exactly these two keys.
 macro_rules! members {
-    ($obj:expr; $($var:ident = $camel:literal $(/ $snake:literal)?),+ $(,)?) => {
-        $(
-            const _: () = assert!(!has_upper($camel) $(|| is_snake_of($camel, $snake))?);
-        )+
+    ($entries:expr, $msg:ident; $($var:ident = $camel:literal $(/ $snake:literal)?),+ $(,)?) => {
+        #[allow(non_upper_case_globals)]
+        mod field_of {
+            $(
+                pub(super) const $var: u16 = $crate::request::rules::field_index(
+                    $crate::request::schema::msg::$msg,
+                    $camel,
+                    [$camel $(, $snake)?],
+                );
+            )+
+        }
         $( let mut $var: Member<'_, '_> = None; )+
-        for (key, value) in $obj.members() {
-            if !set(&value) {
+        for e in $entries {
+            if !set(&e.value) {
                 continue;
             }
-            match key {
-                $( $camel $(| $snake)? if $var.is_none() => $var = Some((key, value)), )+
+            match e.field {
+                $( field_of::$var if $var.is_none() => $var = Some((e.key, e.value)), )+
                 _ => {}
             }
         }
@@ -82,42 +92,110 @@ pub struct MessageCtx {
     pub field: Option<&'static str>,
 }
 
+/// One member of a message object as the walk found it: the index of its field in the message's
+/// field list ([`NO_FIELD`] for a key that is no field), the key as written, and the value.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'t, 'i> {
+    /// Index into the message's `fields`, or [`NO_FIELD`].
+    pub field: u16,
+    /// The key as written (either spelling).
+    pub key: &'i str,
+    /// The member's value.
+    pub value: JsonRef<'t, 'i>,
+}
+
+/// [`Entry::field`] of a key that is no field of the message.
+pub const NO_FIELD: u16 = u16::MAX;
+
 /// Checks the prose rules of one message object at `path` (the object itself); findings point
 /// below it. A member whose value is `null` counts as absent, as in protobuf JSON parsing.
-#[inline]
+///
+/// Resolves the members' fields itself (and allocates); the walk, which has resolved them
+/// already, calls [`check_entries`].
 pub fn check_message(ctx: MessageCtx, obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+    let entries: Vec<Entry<'_, '_>> = obj
+        .members()
+        .map(|(key, value)| Entry {
+            field: find_field(ctx.msg, key).map_or(NO_FIELD, |(i, _)| i as u16),
+            key,
+            value,
+        })
+        .collect();
+    check_entries(ctx, &entries, path, out)
+}
+
+/// [`check_message`] given the object's members in document order (duplicates kept), each with
+/// its field resolved as [`find_field`] does.
+#[inline]
+pub fn check_entries(
+    ctx: MessageCtx,
+    entries: &[Entry<'_, '_>],
+    path: &Path<'_>,
+    out: &mut Findings,
+) {
+    let e = entries;
     match ctx.msg {
-        msg::PART => part(obj, path, out),
-        msg::CONTENT => content(ctx, obj, path, out),
-        msg::SCHEMA => schema(ctx, obj, path, out),
-        msg::GENERATE_CONTENT_REQUEST => request(obj, path, out),
-        msg::GENERATION_CONFIG => generation_config(obj, path, out),
-        msg::BLOB | msg::FUNCTION_RESPONSE_BLOB => blob(obj, path, out),
-        msg::FILE_DATA | msg::FUNCTION_RESPONSE_FILE_DATA => file_data(obj, path, out),
-        msg::FUNCTION_RESPONSE_PART => function_response_part(obj, path, out),
-        msg::FUNCTION_DECLARATION => function_declaration(obj, path, out),
-        msg::FUNCTION_CALL => function_call(obj, path, out),
-        msg::FUNCTION_RESPONSE => function_response(obj, path, out),
-        msg::TOOL => tool(obj, path, out),
-        msg::VIDEO_METADATA => video_metadata(obj, path, out),
-        msg::GENERATION_CONFIG_THINKING_CONFIG => thinking_config(obj, path, out),
-        msg::SPEECH_CONFIG => speech_config(obj, path, out),
-        msg::MULTI_SPEAKER_VOICE_CONFIG => multi_speaker(obj, path, out),
-        msg::GOOGLE_TYPE_LAT_LNG => lat_lng(obj, path, out),
-        msg::FUNCTION_CALLING_CONFIG => function_calling_config(obj, path, out),
-        msg::AUDIO_TRANSCRIPTION_CONFIG => audio_transcription_config(obj, path, out),
-        msg::VERTEX_AI_SEARCH => vertex_ai_search(obj, path, out),
-        msg::TOOL_GOOGLE_SEARCH | msg::ENTERPRISE_WEB_SEARCH => exclude_domains(obj, path, out),
+        msg::PART => part(e, path, out),
+        msg::CONTENT => content(ctx, e, path, out),
+        msg::SCHEMA => schema(ctx, e, path, out),
+        msg::GENERATE_CONTENT_REQUEST => request(e, path, out),
+        msg::GENERATION_CONFIG => generation_config(e, path, out),
+        msg::BLOB => {
+            members!(e, BLOB; mime = "mimeType" / "mime_type", data = "data");
+            blob(mime, data, path, out)
+        }
+        msg::FUNCTION_RESPONSE_BLOB => {
+            members!(e, FUNCTION_RESPONSE_BLOB; mime = "mimeType" / "mime_type", data = "data");
+            blob(mime, data, path, out)
+        }
+        msg::FILE_DATA => {
+            members!(e, FILE_DATA; mime = "mimeType" / "mime_type", uri = "fileUri" / "file_uri");
+            file_data(mime, uri, path, out)
+        }
+        msg::FUNCTION_RESPONSE_FILE_DATA => {
+            members!(
+                e, FUNCTION_RESPONSE_FILE_DATA;
+                mime = "mimeType" / "mime_type",
+                uri = "fileUri" / "file_uri",
+            );
+            file_data(mime, uri, path, out)
+        }
+        msg::FUNCTION_RESPONSE_PART => function_response_part(e, path, out),
+        msg::FUNCTION_DECLARATION => function_declaration(e, path, out),
+        msg::FUNCTION_CALL => function_call(e, path, out),
+        msg::FUNCTION_RESPONSE => function_response(e, path, out),
+        msg::TOOL => tool(e, path, out),
+        msg::VIDEO_METADATA => video_metadata(e, path, out),
+        msg::GENERATION_CONFIG_THINKING_CONFIG => thinking_config(e, path, out),
+        msg::SPEECH_CONFIG => speech_config(e, path, out),
+        msg::MULTI_SPEAKER_VOICE_CONFIG => multi_speaker(e, path, out),
+        msg::GOOGLE_TYPE_LAT_LNG => lat_lng(e, path, out),
+        msg::FUNCTION_CALLING_CONFIG => function_calling_config(e, path, out),
+        msg::AUDIO_TRANSCRIPTION_CONFIG => audio_transcription_config(e, path, out),
+        msg::VERTEX_AI_SEARCH => vertex_ai_search(e, path, out),
+        msg::TOOL_GOOGLE_SEARCH => {
+            members!(e, TOOL_GOOGLE_SEARCH; domains = "excludeDomains" / "exclude_domains");
+            exclude_domains(domains, path, out)
+        }
+        msg::ENTERPRISE_WEB_SEARCH => {
+            members!(e, ENTERPRISE_WEB_SEARCH; domains = "excludeDomains" / "exclude_domains");
+            exclude_domains(domains, path, out)
+        }
         msg::GENERATE_CONTENT_REQUEST_OUTPUT_CONFIG => {
-            members!(obj; uri = "outputUriPrefix" / "output_uri_prefix");
+            members!(e, GENERATE_CONTENT_REQUEST_OUTPUT_CONFIG; uri = "outputUriPrefix" / "output_uri_prefix");
             gcs_uri(uri, path, out, "outputUriPrefix")
         }
         msg::VIDEO_RESPONSE_FORMAT => {
-            members!(obj; uri = "gcsUri" / "gcs_uri");
+            members!(e, VIDEO_RESPONSE_FORMAT; uri = "gcsUri" / "gcs_uri");
             gcs_uri(uri, path, out, "gcsUri")
         }
-        msg::IMAGE_CONFIG_IMAGE_OUTPUT_OPTIONS | msg::REPLICATED_VOICE_CONFIG => {
-            mime_field(obj, path, out, false)
+        msg::IMAGE_CONFIG_IMAGE_OUTPUT_OPTIONS => {
+            members!(e, IMAGE_CONFIG_IMAGE_OUTPUT_OPTIONS; mime = "mimeType" / "mime_type");
+            mime_field(mime, path, out, false)
+        }
+        msg::REPLICATED_VOICE_CONFIG => {
+            members!(e, REPLICATED_VOICE_CONFIG; mime = "mimeType" / "mime_type");
+            mime_field(mime, path, out, false)
         }
         _ => {}
     }
@@ -203,38 +281,43 @@ fn is_true(v: &JsonRef<'_, '_>) -> bool {
 /// One value of a field looked up in a one-pass scan: the key as written and the value.
 type Member<'t, 'i> = Option<(&'i str, JsonRef<'t, 'i>)>;
 
-/// Whether `s` has an ASCII capital (compile time).
-const fn has_upper(s: &str) -> bool {
-    let b = s.as_bytes();
+/// Whether two strings are equal (compile time).
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
     let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_uppercase() {
-            return true;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
         }
         i += 1;
     }
-    false
+    true
 }
 
-/// Whether `snake` is the snake_case spelling of the lowerCamelCase `camel` (compile time).
-const fn is_snake_of(camel: &str, snake: &str) -> bool {
-    let (c, k) = (camel.as_bytes(), snake.as_bytes());
-    let (mut i, mut j) = (0, 0);
-    while j < c.len() {
-        if c[j].is_ascii_uppercase() {
-            if i + 1 >= k.len() || k[i] != b'_' || k[i + 1] != c[j].to_ascii_lowercase() {
-                return false;
-            }
-            i += 2;
-        } else {
-            if i >= k.len() || k[i] != c[j] {
-                return false;
-            }
-            i += 1;
+/// The index of message `msg`'s field `camel` (compile time, for [`members!`]): fails to compile
+/// unless the field exists and its snake_case spelling is the last of `spellings`, so that a key
+/// resolves to this index exactly when it is one of `spellings`.
+pub(crate) const fn field_index<const N: usize>(
+    msg: u16,
+    camel: &str,
+    spellings: [&str; N],
+) -> u16 {
+    let fields = MESSAGES[msg as usize].fields;
+    let mut i = 0;
+    while i < fields.len() {
+        if str_eq(fields[i].json_name, camel) {
+            assert!(
+                str_eq(fields[i].snake_name, spellings[N - 1]),
+                "the field's snake_case spelling differs"
+            );
+            return i as u16;
         }
-        j += 1;
+        i += 1;
     }
-    i == k.len()
+    panic!("no such field in this message")
 }
 
 /// Emits `E_EXCLUSIVE` at the second of two fields set together.
@@ -276,6 +359,10 @@ const fn byte_table(extra: &[u8]) -> [bool; 256] {
 /// Whether `s` looks like a MIME type, `type/subtype` with optional `;parameters` (RFC 9110
 /// media-type syntax; parameters are not checked).
 fn mime_syntax_ok(s: &str) -> bool {
+    // The commonest values, which the scan below accepts, without the scan.
+    if matches!(s, "application/json" | "text/plain") {
+        return true;
+    }
     let b = s.as_bytes();
     let end = b.iter().position(|&c| c == b';').unwrap_or(b.len());
     let essence = b[..end].trim_ascii();
@@ -300,8 +387,7 @@ fn mime_essence(s: &str) -> &str {
 /// data." (an empty string is the proto default, i.e. unset); ImageConfigImageOutputOptions and
 /// ReplicatedVoiceConfig `mimeType` are optional MIME types.
 #[inline(never)]
-fn mime_field(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings, required: bool) {
-    members!(obj; mime = "mimeType" / "mime_type");
+fn mime_field(mime: Member<'_, '_>, path: &Path<'_>, out: &mut Findings, required: bool) {
     let Some((key, value)) = mime else { return };
     let Some(s) = value.as_str() else { return };
     if s.is_empty() {

@@ -3,13 +3,12 @@
 //! fields that must be Cloud Storage URIs.
 
 use super::{
-    bucket_problem, duration_secs, file_uri_problem, has_upper, is_snake_of, mime_field, number,
-    range, sdk_only_field, set, strip_prefix_ci, Member,
+    bucket_problem, duration_secs, field_index, file_uri_problem, mime_field, number, range,
+    sdk_only_field, set, strip_prefix_ci, Entry, Member, NO_FIELD,
 };
 use crate::request::diag::Code;
 use crate::request::path::{Findings, Path, Seg};
 use crate::request::schema::msg;
-use crate::request::value::JsonRef;
 
 // ---------------------------------------------------------------------------------------------
 // Part
@@ -53,17 +52,41 @@ pub(super) fn part_field(key: &str) -> PartField {
     }
 }
 
-/// A key that is neither a Part field of the schema nor one Google's SDK sends.
-fn unknown_part_key(key: &str) -> bool {
-    let known = crate::request::schema::MESSAGES[msg::PART as usize]
-        .fields
-        .iter()
-        .any(|f| f.json_name == key || f.snake_name == key);
-    !known && sdk_only_field(msg::PART, key).is_none()
+// Part fields by index (see `field_index`): the keys [`part_field`] names.
+const TEXT: u16 = field_index(msg::PART, "text", ["text"]);
+const INLINE_DATA: u16 = field_index(msg::PART, "inlineData", ["inline_data"]);
+const FILE_DATA: u16 = field_index(msg::PART, "fileData", ["file_data"]);
+const FUNCTION_CALL: u16 = field_index(msg::PART, "functionCall", ["function_call"]);
+const FUNCTION_RESPONSE: u16 = field_index(msg::PART, "functionResponse", ["function_response"]);
+const EXECUTABLE_CODE: u16 = field_index(msg::PART, "executableCode", ["executable_code"]);
+const CODE_EXECUTION_RESULT: u16 =
+    field_index(msg::PART, "codeExecutionResult", ["code_execution_result"]);
+const THOUGHT_SIGNATURE: u16 = field_index(msg::PART, "thoughtSignature", ["thought_signature"]);
+const VIDEO_METADATA: u16 = field_index(msg::PART, "videoMetadata", ["video_metadata"]);
+
+/// [`part_field`] of a Part member by its field index.
+fn part_field_at(field: u16) -> PartField {
+    match field {
+        TEXT
+        | INLINE_DATA
+        | FILE_DATA
+        | FUNCTION_CALL
+        | FUNCTION_RESPONSE
+        | EXECUTABLE_CODE
+        | CODE_EXECUTION_RESULT => PartField::Data,
+        THOUGHT_SIGNATURE => PartField::Signature,
+        VIDEO_METADATA => PartField::Video,
+        _ => PartField::Other,
+    }
+}
+
+/// A member that is neither a Part field of the schema nor one Google's SDK sends.
+fn unknown_part_key(e: &Entry<'_, '_>) -> bool {
+    e.field == NO_FIELD && sdk_only_field(msg::PART, e.key).is_none()
 }
 
 #[inline(never)]
-pub(super) fn part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn part(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
     let mut data = 0usize;
     let mut first: Option<&str> = None;
     let mut second: Option<&str> = None;
@@ -71,11 +94,16 @@ pub(super) fn part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
     let mut signature = false;
     let mut video: Option<&str> = None;
     let mut media = false;
-    for (key, v) in obj.members() {
+    for &Entry {
+        field,
+        key,
+        value: v,
+    } in e
+    {
         if !set(&v) {
             continue;
         }
-        match part_field(key) {
+        match part_field_at(field) {
             PartField::Data => {
                 data += 1;
                 match (first, second) {
@@ -83,9 +111,9 @@ pub(super) fn part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
                     (Some(_), None) => second = Some(key),
                     _ => {}
                 }
-                match key {
-                    "text" if v.as_str() == Some("") => empty_text = Some(key),
-                    "inlineData" | "inline_data" | "fileData" | "file_data" => media = true,
+                match field {
+                    TEXT if v.as_str() == Some("") => empty_text = Some(key),
+                    INLINE_DATA | FILE_DATA => media = true,
                     _ => {}
                 }
             }
@@ -99,7 +127,7 @@ pub(super) fn part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
     match (data, first, second) {
         // A part whose only members are unknown keys was already reported by the walk (with a
         // did-you-mean, e.g. `txt`); a second finding would say the same thing.
-        (0, _, _) if obj.members().any(|(k, _)| unknown_part_key(k)) => {}
+        (0, _, _) if e.iter().any(unknown_part_key) => {}
         (0, _, _) => out.at(
             Code::E_PART_DATA,
             path,
@@ -148,8 +176,8 @@ pub(super) fn part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
 /// REST FunctionResponsePart: "can only contain one of the accepted types in
 /// `FunctionResponsePart.data`" (inlineData, fileData).
 #[inline(never)]
-pub(super) fn function_response_part(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; inline = "inlineData" / "inline_data", file = "fileData" / "file_data");
+pub(super) fn function_response_part(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    members!(e, FUNCTION_RESPONSE_PART; inline = "inlineData" / "inline_data", file = "fileData" / "file_data");
     match (inline, file) {
         (None, None) => out.at(
             Code::E_PART_DATA,
@@ -174,9 +202,13 @@ pub(super) fn function_response_part(obj: JsonRef<'_, '_>, path: &Path<'_>, out:
 /// Blob / FunctionResponseBlob: REST "mimeType: Required. The IANA standard MIME type", "data:
 /// Required. Raw bytes." (base64 is checked by the walk; empty bytes are the proto default).
 #[inline(never)]
-pub(super) fn blob(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    mime_field(obj, path, out, true);
-    members!(obj; data = "data");
+pub(super) fn blob(
+    mime: Member<'_, '_>,
+    data: Member<'_, '_>,
+    path: &Path<'_>,
+    out: &mut Findings,
+) {
+    mime_field(mime, path, out, true);
     if let Some((key, v)) = data {
         if v.as_str() == Some("") {
             out.at(
@@ -193,9 +225,13 @@ pub(super) fn blob(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
 /// FileData / FunctionResponseFileData: REST "fileUri: Required. The URI of the file in Google
 /// Cloud Storage", "mimeType: Required. The IANA standard MIME type".
 #[inline(never)]
-pub(super) fn file_data(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    mime_field(obj, path, out, true);
-    members!(obj; uri = "fileUri" / "file_uri");
+pub(super) fn file_data(
+    mime: Member<'_, '_>,
+    uri: Member<'_, '_>,
+    path: &Path<'_>,
+    out: &mut Findings,
+) {
+    mime_field(mime, path, out, true);
     if let Some((key, v)) = uri {
         if let Some(s) = v.as_str() {
             if let Some(why) = file_uri_problem(s) {
@@ -238,8 +274,8 @@ pub(super) fn gcs_uri(uri: Member<'_, '_>, path: &Path<'_>, out: &mut Findings, 
 /// streamed calls send `partialArgs` first). A call in a request's history with neither a name
 /// nor partial arguments names no function.
 #[inline(never)]
-pub(super) fn function_call(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; name = "name", partial = "partialArgs" / "partial_args");
+pub(super) fn function_call(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    members!(e, FUNCTION_CALL; name = "name", partial = "partialArgs" / "partial_args");
     if partial.is_some() {
         return;
     }
@@ -263,8 +299,8 @@ pub(super) fn function_call(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Fin
 /// REST FunctionResponse.name: "Required." (a missing name is the walk's `E_REQUIRED`; an empty
 /// string is the proto default, i.e. unset).
 #[inline(never)]
-pub(super) fn function_response(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; name = "name");
+pub(super) fn function_response(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    members!(e, FUNCTION_RESPONSE; name = "name");
     if let Some((k, v)) = name {
         if v.as_str() == Some("") {
             out.at(
@@ -284,9 +320,9 @@ pub(super) fn function_response(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut
 /// REST VideoMetadata.fps: "The valid range is (0.0, 24.0]." startOffset after endOffset is an
 /// empty clip.
 #[inline(never)]
-pub(super) fn video_metadata(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn video_metadata(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
     members!(
-        obj;
+        e, VIDEO_METADATA;
         fps = "fps",
         start = "startOffset" / "start_offset",
         end = "endOffset" / "end_offset",

@@ -2,18 +2,19 @@
 //! Content (parts, roles, system instruction). Part-level rules are in `parts`.
 
 use super::parts::{part_field, PartField};
-use super::{exclusive, has_upper, is_snake_of, set, set_list, Member, MessageCtx};
+use super::{exclusive, field_index, set, set_list, Entry, Member, MessageCtx};
 use crate::request::diag::Code;
 use crate::request::path::{Findings, Path, Seg};
+use crate::request::schema::msg;
 use crate::request::value::{JsonRef, Kind};
 
 // ---------------------------------------------------------------------------------------------
 // GenerateContentRequest
 
 #[inline(never)]
-pub(super) fn request(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn request(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
     members!(
-        obj;
+        e, GENERATE_CONTENT_REQUEST;
         contents = "contents",
         cached = "cachedContent" / "cached_content",
         armor = "modelArmorConfig" / "model_armor_config",
@@ -165,14 +166,17 @@ fn label_letter(c: char) -> bool {
 // Content (Part rules are in `parts.rs`)
 
 #[inline(never)]
-pub(super) fn content(ctx: MessageCtx, obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn content(ctx: MessageCtx, e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    const PARTS: u16 = field_index(msg::CONTENT, "parts", ["parts"]);
+    const ROLE: u16 = field_index(msg::CONTENT, "role", ["role"]);
     let system = ctx.field == Some("systemInstruction");
     let mut parts = None;
     let mut role = None;
-    for (key, v) in obj.members() {
-        match key {
-            "parts" => parts = Some((key, v)),
-            "role" => role = Some((key, v)),
+    // The last of each, null or not.
+    for &Entry { field, key, value } in e {
+        match field {
+            PARTS => parts = Some((key, value)),
+            ROLE => role = Some((key, value)),
             _ => {}
         }
     }

@@ -1,10 +1,9 @@
 //! Prose rules of Schema: `defs` only at a schema's root, and min/max bounds no value can meet.
 
-use super::{num, set, warn, MessageCtx};
+use super::{field_index, num, set, warn, Entry, MessageCtx};
 use crate::request::diag::Code;
 use crate::request::path::{Findings, Path, Seg};
 use crate::request::schema::msg;
-use crate::request::value::JsonRef;
 
 // ---------------------------------------------------------------------------------------------
 // Schema
@@ -13,13 +12,28 @@ use crate::request::value::JsonRef;
 /// a Schema (under properties, items, anyOf or defs) is not a root. Lower-case `type` values are
 /// accepted in practice (VERTEX.md, "Lenient forms"); the walk handles enum case.
 #[inline(never)]
-pub(super) fn schema(ctx: MessageCtx, obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn schema(ctx: MessageCtx, e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    const DEFS: u16 = field_index(msg::SCHEMA, "defs", ["defs"]);
+    const MIN_ITEMS: u16 = field_index(msg::SCHEMA, "minItems", ["min_items"]);
+    const MAX_ITEMS: u16 = field_index(msg::SCHEMA, "maxItems", ["max_items"]);
+    const MIN_LENGTH: u16 = field_index(msg::SCHEMA, "minLength", ["min_length"]);
+    const MAX_LENGTH: u16 = field_index(msg::SCHEMA, "maxLength", ["max_length"]);
+    const MIN_PROPERTIES: u16 = field_index(msg::SCHEMA, "minProperties", ["min_properties"]);
+    const MAX_PROPERTIES: u16 = field_index(msg::SCHEMA, "maxProperties", ["max_properties"]);
+    const MINIMUM: u16 = field_index(msg::SCHEMA, "minimum", ["minimum"]);
+    const MAXIMUM: u16 = field_index(msg::SCHEMA, "maximum", ["maximum"]);
     let nested = ctx.parent == Some(msg::SCHEMA);
     let mut min_max: [Option<f64>; 8] = [None; 8];
     let mut max_keys: [&str; 4] = [""; 4];
-    for (key, v) in obj.members() {
-        let slot = match key {
-            "defs" => {
+    let mut bounds = false;
+    for &Entry {
+        field,
+        key,
+        value: v,
+    } in e
+    {
+        let slot = match field {
+            DEFS => {
                 if nested && set(&v) {
                     out.at_key(
                         Code::E_DEFS_NOT_ROOT,
@@ -31,20 +45,24 @@ pub(super) fn schema(ctx: MessageCtx, obj: JsonRef<'_, '_>, path: &Path<'_>, out
                 }
                 continue;
             }
-            "minItems" | "min_items" => 0,
-            "maxItems" | "max_items" => 1,
-            "minLength" | "min_length" => 2,
-            "maxLength" | "max_length" => 3,
-            "minProperties" | "min_properties" => 4,
-            "maxProperties" | "max_properties" => 5,
-            "minimum" => 6,
-            "maximum" => 7,
+            MIN_ITEMS => 0,
+            MAX_ITEMS => 1,
+            MIN_LENGTH => 2,
+            MAX_LENGTH => 3,
+            MIN_PROPERTIES => 4,
+            MAX_PROPERTIES => 5,
+            MINIMUM => 6,
+            MAXIMUM => 7,
             _ => continue,
         };
+        bounds = true;
         min_max[slot] = num(v);
         if slot % 2 == 1 {
             max_keys[slot / 2] = key;
         }
+    }
+    if !bounds {
+        return;
     }
     // Bounds that no value can meet: not stated as rejected anywhere, so a warning.
     for (i, key) in max_keys.iter().enumerate() {

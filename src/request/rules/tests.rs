@@ -1191,3 +1191,15 @@ fn empty_objects_of_every_message_type_are_handled() {
         );
     }
 }
+
+#[test]
+fn mime_fast_paths_agree_with_the_full_checks() {
+    for s in ["application/json", "text/plain"] {
+        assert!(mime_syntax_ok(s));
+        let b = s.as_bytes();
+        let slash = b.iter().position(|&c| c == b'/').unwrap();
+        assert!(slash > 0 && slash + 1 < b.len());
+        assert!(b.iter().all(|&c| c == b'/' || tchar(c)));
+    }
+    assert!(mime_essence("application/json").eq_ignore_ascii_case("application/json"));
+}

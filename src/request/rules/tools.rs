@@ -1,9 +1,7 @@
 //! Prose rules of Tool and FunctionDeclaration (counts, names, exclusive schemas),
 //! FunctionCallingConfig, retrieval (VertexAISearch, search domain exclusions) and LatLng.
 
-use super::{
-    exclusive, has_upper, is_snake_of, number, outside, range, set, set_list, warn, Member,
-};
+use super::{exclusive, number, outside, range, set, set_list, warn, Entry, Member};
 use crate::request::diag::Code;
 use crate::request::path::{Findings, Path, Seg};
 use crate::request::value::JsonRef;
@@ -14,8 +12,8 @@ use crate::request::value::JsonRef;
 /// GoogleTypeLatLng: "latitude ... must be in the range [-90.0, +90.0]", "longitude ... must be
 /// in the range [-180.0, +180.0]."
 #[inline(never)]
-pub(super) fn lat_lng(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; lat = "latitude", lng = "longitude");
+pub(super) fn lat_lng(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    members!(e, GOOGLE_TYPE_LAT_LNG; lat = "latitude", lng = "longitude");
     for (m, limit, name) in [(lat, 90.0, "latitude"), (lng, 180.0, "longitude")] {
         if let Some((k, x)) = number(m) {
             if outside(x, -limit, limit) {
@@ -37,8 +35,8 @@ pub(super) fn lat_lng(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings)
 const MAX_FUNCTION_DECLARATIONS: usize = 512;
 
 #[inline(never)]
-pub(super) fn tool(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; declarations = "functionDeclarations" / "function_declarations");
+pub(super) fn tool(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    members!(e, TOOL; declarations = "functionDeclarations" / "function_declarations");
     if let Some((k, v)) = declarations {
         if v.len() > MAX_FUNCTION_DECLARATIONS {
             range(
@@ -84,9 +82,9 @@ fn function_name_problem(name: &str) -> Option<&'static str> {
 }
 
 #[inline(never)]
-pub(super) fn function_declaration(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn function_declaration(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
     members!(
-        obj;
+        e, FUNCTION_DECLARATION;
         name = "name",
         parameters = "parameters",
         parameters_json = "parametersJsonSchema" / "parameters_json_schema",
@@ -179,8 +177,8 @@ fn parameter_name_ok(name: &str) -> bool {
 /// REST FunctionCallingConfig.allowedFunctionNames: "Only set when the Mode is ANY." VALIDATED
 /// (newer) is documented with it too. Enforcement not seen: a warning.
 #[inline(never)]
-pub(super) fn function_calling_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; names = "allowedFunctionNames" / "allowed_function_names", mode = "mode");
+pub(super) fn function_calling_config(e: &[Entry<'_, '_>], path: &Path<'_>, out: &mut Findings) {
+    members!(e, FUNCTION_CALLING_CONFIG; names = "allowedFunctionNames" / "allowed_function_names", mode = "mode");
     let Some((k, v)) = names else { return };
     if !set_list(&v) {
         return;
@@ -203,9 +201,9 @@ pub(super) fn function_calling_config(obj: JsonRef<'_, '_>, path: &Path<'_>, out
 /// REST VertexAISearch: "datastore and engine are mutually exclusive"; maxResults: "The maximumm
 /// allowed value is 10."
 #[inline(never)]
-pub(super) fn vertex_ai_search<'t, 'i>(obj: JsonRef<'t, 'i>, path: &Path<'_>, out: &mut Findings) {
+pub(super) fn vertex_ai_search<'t, 'i>(e: &[Entry<'t, 'i>], path: &Path<'_>, out: &mut Findings) {
     members!(
-        obj;
+        e, VERTEX_AI_SEARCH;
         datastore = "datastore",
         engine = "engine",
         max_results = "maxResults" / "max_results",
@@ -234,8 +232,7 @@ pub(super) fn vertex_ai_search<'t, 'i>(obj: JsonRef<'t, 'i>, path: &Path<'_>, ou
 /// REST ToolGoogleSearch / EnterpriseWebSearch excludeDomains: "The default limit is 2000
 /// domains." A default limit may be raised: a warning.
 #[inline(never)]
-pub(super) fn exclude_domains(obj: JsonRef<'_, '_>, path: &Path<'_>, out: &mut Findings) {
-    members!(obj; domains = "excludeDomains" / "exclude_domains");
+pub(super) fn exclude_domains(domains: Member<'_, '_>, path: &Path<'_>, out: &mut Findings) {
     if let Some((k, v)) = domains {
         if v.len() > 2000 {
             warn(
