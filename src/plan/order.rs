@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::cache::{families, SimRow};
+use super::cache::{families, Family, SimRow};
 
 /// The order requests are sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -85,13 +85,17 @@ pub fn trie_order<'a>(ids: &mut [u32], key: impl Fn(u32) -> (&'a [u64], u64) + S
 /// family at the very start stays as it is. Deterministic: ties fall back to trie order, which is
 /// itself tie-broken by first input line.
 pub fn prime(rows: &[SimRow<'_>], min_cache_tokens: u64, gaps: &[usize]) -> Vec<usize> {
-    let n = rows.len();
-    // target[i]: position the row should stand before; rows not moved keep their own index.
-    let mut target: Vec<(usize, u8)> = (0..n).map(|i| (i, 1)).collect();
-    let fams = families(rows, min_cache_tokens);
+    prime_families(rows.len(), &families(rows, min_cache_tokens), gaps)
+}
+
+/// [`prime`] of `n` rows in trie order whose cacheable families (`families(rows,
+/// min_cache_tokens)`) are `fams`.
+pub fn prime_families(n: usize, fams: &[Family], gaps: &[usize]) -> Vec<usize> {
     if fams.is_empty() {
         return (0..n).collect();
     }
+    // target[i]: position the row should stand before; rows not moved keep their own index.
+    let mut target: Vec<(usize, u8)> = (0..n).map(|i| (i, 1)).collect();
     // Families are sorted by start, then depth: for one start keep only the deepest (its
     // primers also prime every shallower prefix starting there).
     let mut k = 0;
@@ -110,8 +114,31 @@ pub fn prime(rows: &[SimRow<'_>], min_cache_tokens: u64, gaps: &[usize]) -> Vec<
         }
         k = deepest + 1;
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (target[i].0, target[i].1, i));
+    // The order sorts rows by (target, moved last = 1, index). Rows not moved have target = own
+    // index and are already in that order: merge the few moved rows, sorted, into them.
+    let mut moved: Vec<(usize, usize)> = target
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.1 == 0)
+        .map(|(i, t)| (t.0, i))
+        .collect();
+    moved.sort_unstable();
+    let mut order = Vec::with_capacity(n);
+    let mut m = moved.iter().peekable();
+    for (i, t) in target.iter().enumerate() {
+        if t.1 == 0 {
+            continue;
+        }
+        while let Some(&&(want, row)) = m.peek() {
+            if want > i {
+                break;
+            }
+            order.push(row);
+            m.next();
+        }
+        order.push(i);
+    }
+    order.extend(m.map(|&(_, row)| row));
     order
 }
 
