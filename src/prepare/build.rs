@@ -137,11 +137,8 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             },
             || {
                 let mut trie_ids = input_ids.clone();
-                // Ties between equal prompts go by first input line (the representative's).
-                trie_order(&mut trie_ids, |u| {
-                    (rows[u as usize].blocks, reps[u as usize] as u64)
-                });
-                let trie_lcp = lcp_of(&trie_ids);
+                // Ties between equal prompts go by id: by first input line (the representative's).
+                let trie_lcp = trie_order_lcp(&mut trie_ids, |u| rows[u as usize].blocks);
                 let trie_cuts = cut_ids(&trie_ids, &trie_lcp);
                 (trie_ids, trie_lcp, trie_cuts)
             },

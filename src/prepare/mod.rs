@@ -17,7 +17,7 @@ use crate::input::{open_input, InputBytes};
 use crate::models::ModelFacts;
 use crate::plan::cache::{families_by, Analysis, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
-use crate::plan::order::{prime_families, trie_order, Order, DEFAULT_PRIME_GAPS};
+use crate::plan::order::{prime_families, trie_order_lcp, Order, DEFAULT_PRIME_GAPS};
 use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor, Recs, TokenSetup};
 use crate::plan::shard::{cut, ShardLimits};
 use crate::plan::tokens::memo::{MemoCounter, SampleTally};
