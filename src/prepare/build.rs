@@ -167,8 +167,50 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             .collect();
         (input_shards, trie_ids, trie_lcp, trie_shards, primed_shards)
     };
-    let (analysis, (input_shards, trie_ids, trie_lcp, trie_shards, primed_shards)) =
-        rayon::join(|| Analysis::new(&rows, sim_cfg.min_cache_tokens), orders);
+    // Token and duplicate figures, order-independent: beside the analysis.
+    let figures = || {
+        let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
+        // Quantiles of the per-request tokens: each a selection in what is left above the last.
+        let mut per: Vec<u64> = rows.iter().map(|r| r.prompt_tokens).collect();
+        let mut per_request = [0u64; 5];
+        if !per.is_empty() {
+            let mut lo = 0;
+            for (slot, p) in per_request.iter_mut().zip([0.0, 0.5, 0.9, 0.99, 1.0]) {
+                let i = ((per.len() - 1) as f64 * p).round() as usize;
+                *slot = *per[lo..].select_nth_unstable(i - lo).1;
+                lo = i;
+            }
+        }
+        let with_dups: u64 = (0..l.len())
+            .filter(|&i| l.status[i] == LineStatus::Valid)
+            .map(line_tokens)
+            .sum();
+        // Duplicates.
+        let mut duplicate_bytes = 0;
+        let mut sampling_duplicates = 0;
+        for (i, &u) in of_line.iter().enumerate() {
+            if u != NOT_SENT && reps[u as usize] != i {
+                duplicate_bytes += l.len[i] as u64 + 1;
+                if l.samples[reps[u as usize]] {
+                    sampling_duplicates += 1;
+                }
+            }
+        }
+        (
+            total_prompt,
+            per_request,
+            with_dups,
+            duplicate_bytes,
+            sampling_duplicates,
+        )
+    };
+    let (
+        (analysis, (total_prompt, per_request, with_dups, duplicate_bytes, sampling_duplicates)),
+        (input_shards, trie_ids, trie_lcp, trie_shards, primed_shards),
+    ) = rayon::join(
+        || rayon::join(|| Analysis::new(&rows, sim_cfg.min_cache_tokens), figures),
+        orders,
+    );
     watch.lap("  orders+cut+prime | analysis");
     // Families in trie order over all uniques, for the report: the ten largest.
     let top_families = || -> Vec<FamilyReport> {
@@ -227,7 +269,6 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
     let ((bound, sim_input, sim_prefix, sim_primed), families_report) =
         rayon::join(simulate_all, top_families);
     watch.lap("  simulate+bound");
-    let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
     let summary = |order: Order, r: SimReport| SimSummary {
         order,
         cached_tokens: r.cached_tokens,
@@ -252,19 +293,6 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
     }
     watch.lap("  families");
     // Tokens.
-    let mut per: Vec<u64> = rows.iter().map(|r| r.prompt_tokens).collect();
-    per.sort_unstable();
-    let q = |p: f64| -> u64 {
-        if per.is_empty() {
-            0
-        } else {
-            per[((per.len() - 1) as f64 * p).round() as usize]
-        }
-    };
-    let with_dups: u64 = (0..l.len())
-        .filter(|&i| l.status[i] == LineStatus::Valid)
-        .map(line_tokens)
-        .sum();
     let chosen = &simulation[match opts.order {
         Order::Input => 0,
         Order::Prefix => 1,
@@ -287,16 +315,6 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         ),
     };
     // Duplicates.
-    let mut duplicate_bytes = 0;
-    let mut sampling_duplicates = 0;
-    for (i, &u) in of_line.iter().enumerate() {
-        if u != NOT_SENT && reps[u as usize] != i {
-            duplicate_bytes += l.len[i] as u64 + 1;
-            if l.samples[reps[u as usize]] {
-                sampling_duplicates += 1;
-            }
-        }
-    }
     let shard_reports = shards
         .iter()
         .enumerate()
@@ -326,7 +344,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             exact: s.tokens.exact,
             prompt_tokens: total_prompt,
             prompt_tokens_with_duplicates: with_dups,
-            per_request: [q(0.0), q(0.5), q(0.9), q(0.99), q(1.0)],
+            per_request,
             mode: s.tokens.mode.as_str().to_string(),
             sample: (s.tokens.mode == TokensMode::Sample).then_some(SampleReport {
                 rate: opts.sample_rate,
