@@ -109,28 +109,17 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             u64::MAX
         },
     };
-    let lcp_of = |ids: &[u32]| -> Vec<u32> {
-        let mut lcp = vec![0u32; ids.len()];
-        for i in 1..ids.len() {
-            let (a, b) = (
-                rows[ids[i - 1] as usize].blocks,
-                rows[ids[i] as usize].blocks,
-            );
-            lcp[i] = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32;
-        }
-        lcp
-    };
-    let cut_ids = |ids: &[u32], lcp: &[u32]| -> Vec<std::ops::Range<usize>> {
-        let sz: Vec<u64> = ids.iter().map(|&u| sizes[u as usize]).collect();
-        cut(&sz, lcp, opts.limits)
-    };
     // Input order and trie order, their cuts and priming, side by side with the order-independent
     // analysis of all rows (one pass, serial), which serves the bound and the three simulations.
     let input_ids: Vec<u32> = (0..n_unique as u32).collect();
     let orders = || {
         let (input_shards, (trie_ids, trie_lcp, trie_cuts)) = rayon::join(
             || {
-                let cuts = cut_ids(&input_ids, &lcp_of(&input_ids));
+                let lcp = |i: usize| {
+                    let (a, b) = (rows[i - 1].blocks, rows[i].blocks);
+                    a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32
+                };
+                let cuts = cut_by(n_unique, |i| sizes[i], lcp, opts.limits);
                 let shards: Vec<Vec<u32>> =
                     cuts.into_iter().map(|r| input_ids[r].to_vec()).collect();
                 shards
@@ -139,7 +128,12 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
                 let mut trie_ids = input_ids.clone();
                 // Ties between equal prompts go by id: by first input line (the representative's).
                 let trie_lcp = trie_order_lcp(&mut trie_ids, |u| rows[u as usize].blocks);
-                let trie_cuts = cut_ids(&trie_ids, &trie_lcp);
+                let trie_cuts = cut_by(
+                    n_unique,
+                    |i| sizes[trie_ids[i] as usize],
+                    |i| trie_lcp[i],
+                    opts.limits,
+                );
                 (trie_ids, trie_lcp, trie_cuts)
             },
         );

@@ -19,7 +19,7 @@ use crate::plan::cache::{families_by, Analysis, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
 use crate::plan::order::{prime_families, trie_order_lcp, Order, DEFAULT_PRIME_GAPS};
 use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor, Recs, TokenSetup};
-use crate::plan::shard::{cut, ShardLimits};
+use crate::plan::shard::{cut_by, ShardLimits};
 use crate::plan::tokens::memo::{MemoCounter, SampleTally};
 use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
 use crate::request::diag::{Diagnostic, Severity};
