@@ -70,8 +70,6 @@ struct Planned {
     cum_tokens: Vec<Vec<u32>>,
     /// Per unique request: prompt tokens.
     prompt_tokens: Vec<u64>,
-    /// Per unique request: its first input line (the trie order's tie-break).
-    first_line: Vec<u64>,
     /// Per unique request: its shard line size (line plus newline).
     sizes: Vec<u64>,
 }
@@ -105,7 +103,6 @@ impl Planned {
             blocks: Vec::with_capacity(reps.len()),
             cum_tokens: Vec::with_capacity(reps.len()),
             prompt_tokens: Vec::with_capacity(reps.len()),
-            first_line: Vec::with_capacity(reps.len()),
             sizes: Vec::with_capacity(reps.len()),
         };
         for &r in &reps {
@@ -117,7 +114,6 @@ impl Planned {
             planned.blocks.push(blocks.clone());
             planned.cum_tokens.push(cum);
             planned.prompt_tokens.push(tokens(*prompt_bytes));
-            planned.first_line.push(r as u64);
             planned.sizes.push(*size);
         }
         eprintln!(
@@ -239,7 +235,8 @@ fn bench_prepare(c: &mut Criterion) {
         });
 
         let input_ids: Vec<u32> = (0..rows.len() as u32).collect();
-        let key = |u: u32| (rows[u as usize].blocks, planned.first_line[u as usize]);
+        // Ids follow first input lines: the trie order's tie-break.
+        let key = |u: u32| rows[u as usize].blocks;
         group.bench_with_input(BenchmarkId::new("trie_order", &id), &input_ids, |b, ids| {
             b.iter_batched_ref(
                 || ids.clone(),

@@ -378,20 +378,32 @@ fn simulate_order(
 /// for several depths is listed once, with its deepest depth. Nested runs are all listed, sorted by
 /// start and then by depth (outer before inner).
 pub fn families(rows: &[SimRow<'_>], min_cache_tokens: u64) -> Vec<Family> {
-    let n = rows.len();
+    families_by(
+        rows.len(),
+        |i| lcp(&rows[i - 1], &rows[i]),
+        |start, depth| u64::from(rows[start].cum_tokens[depth - 1]),
+        min_cache_tokens,
+    )
+}
+
+/// [`families`] of `n` rows in trie order given by their adjacent shared blocks,
+/// `lcp_at(i)` for row `i ≥ 1` and row `i - 1`, and `prefix_tokens(start, depth)`, the tokens of
+/// the first `depth` blocks of row `start` (for callers that already hold the LCP array).
+pub fn families_by(
+    n: usize,
+    lcp_at: impl Fn(usize) -> usize,
+    prefix_tokens: impl Fn(usize, usize) -> u64,
+    min_cache_tokens: u64,
+) -> Vec<Family> {
     let mut out = Vec::new();
     // Stack of open intervals: (lcp value, left bound), strictly increasing lcp from the root (0).
     let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
     for i in 1..=n {
-        let l = if i < n {
-            lcp(&rows[i - 1], &rows[i])
-        } else {
-            0
-        };
+        let l = if i < n { lcp_at(i) } else { 0 };
         let mut lb = i - 1;
         while l < stack.last().map_or(0, |s| s.0) {
             let (depth, start) = stack.pop().expect("non-root interval");
-            let prefix_tokens = u64::from(rows[start].cum_tokens[depth - 1]);
+            let prefix_tokens = prefix_tokens(start, depth);
             if prefix_tokens >= min_cache_tokens {
                 out.push(Family {
                     start,

@@ -17,26 +17,42 @@ pub struct ShardLimits {
 /// `i` shares with row `i - 1` (ignored for `i = 0`). When a shard is full, it ends at the latest
 /// row boundary with the smallest shared prefix (a family boundary when there is one).
 pub fn cut(sizes: &[u64], lcp: &[u32], limits: ShardLimits) -> Vec<Range<usize>> {
+    cut_by(sizes.len(), |i| sizes[i], |i| lcp[i], limits)
+}
+
+/// [`cut`] of `n` rows given by `size_at(i)` and `lcp_at(i)` (`i ≥ 1`), which is asked only for
+/// the rows a full shard looks back over.
+pub fn cut_by(
+    n: usize,
+    size_at: impl Fn(usize) -> u64,
+    lcp_at: impl Fn(usize) -> u32,
+    limits: ShardLimits,
+) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let (mut count, mut bytes) = (0u64, 0u64);
     let mut i = 0;
-    while i < sizes.len() {
-        let fits = count < limits.max_requests && bytes + sizes[i] <= limits.max_bytes;
+    while i < n {
+        let size = size_at(i);
+        let fits = count < limits.max_requests && bytes + size <= limits.max_bytes;
         if fits || count == 0 {
             count += 1;
-            bytes += sizes[i];
+            bytes += size;
             i += 1;
             continue;
         }
-        // Full before row i: choose the cut j in (start, i] with the smallest lcp, latest first.
+        // Full before row i: choose the cut j in (start, i] with the smallest lcp, latest first
+        // (none is smaller than 0).
         let mut best = i;
-        for j in (start + 1..=i).rev() {
-            if lcp[j] < lcp[best] {
+        let mut best_lcp = lcp_at(i);
+        for j in (start + 1..i).rev() {
+            if best_lcp == 0 {
+                break;
+            }
+            let l = lcp_at(j);
+            if l < best_lcp {
                 best = j;
-                if lcp[j] == 0 {
-                    break;
-                }
+                best_lcp = l;
             }
         }
         out.push(start..best);
@@ -45,8 +61,8 @@ pub fn cut(sizes: &[u64], lcp: &[u32], limits: ShardLimits) -> Vec<Range<usize>>
         count = 0;
         bytes = 0;
     }
-    if start < sizes.len() {
-        out.push(start..sizes.len());
+    if start < n {
+        out.push(start..n);
     }
     out
 }

@@ -42,20 +42,39 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         Vec::new() // the scan's own sums, `l.cum`, parallel to `l.blocks`
     } else {
         let mut cum = vec![0u32; l.blocks.len()];
-        for &r in &reps {
-            let range = l.block_range(r);
-            let prompt_bytes = l.prompt_bytes[r] as u64;
-            let total = line_tokens(r);
-            for (b, slot) in cum[range].iter_mut().enumerate() {
-                let end = ((b as u64 + 1) * block_bytes).min(prompt_bytes);
-                let t = if s.tokens.mode == TokensMode::Off {
-                    end / BYTES_PER_TOKEN_PREFIX_OFF
-                } else {
-                    (total as f64 * end as f64 / prompt_bytes.max(1) as f64) as u64
-                };
-                *slot = t.min(u32::MAX as u64) as u32;
-            }
+        // Representatives are in line order, so their block ranges are disjoint and increasing:
+        // chunks of representatives fill disjoint pieces of `cum`, in parallel.
+        let mut pieces: Vec<(&[usize], usize, &mut [u32])> = Vec::new();
+        let mut rest: &mut [u32] = &mut cum;
+        let mut done = 0;
+        for chunk in reps.chunks(4096) {
+            let start = l.block_range(chunk[0]).start;
+            let end = l.block_range(chunk[chunk.len() - 1]).end;
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - done);
+            let (piece, tail) = tail.split_at_mut(end - start);
+            pieces.push((chunk, start, piece));
+            rest = tail;
+            done = end;
         }
+        pieces.into_par_iter().for_each(|(chunk, base, piece)| {
+            for &r in chunk {
+                let range = l.block_range(r);
+                let prompt_bytes = l.prompt_bytes[r] as u64;
+                let total = line_tokens(r);
+                for (b, slot) in piece[range.start - base..range.end - base]
+                    .iter_mut()
+                    .enumerate()
+                {
+                    let end = ((b as u64 + 1) * block_bytes).min(prompt_bytes);
+                    let t = if s.tokens.mode == TokensMode::Off {
+                        end / BYTES_PER_TOKEN_PREFIX_OFF
+                    } else {
+                        (total as f64 * end as f64 / prompt_bytes.max(1) as f64) as u64
+                    };
+                    *slot = t.min(u32::MAX as u64) as u32;
+                }
+            }
+        });
         cum
     };
     let cum: &[u32] = if s.tokens.mode == TokensMode::Exact {
@@ -64,7 +83,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         &cum
     };
     let rows: Vec<SimRow<'_>> = reps
-        .iter()
+        .par_iter()
         .map(|&r| {
             let range = l.block_range(r);
             SimRow {
@@ -75,50 +94,12 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         })
         .collect();
     let sizes: Vec<u64> = reps
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(u, &r)| l.len[r] as u64 + 1 + key_len(u))
         .collect();
     watch.lap("  rows");
-    // Input order and trie order.
-    let input_ids: Vec<u32> = (0..n_unique as u32).collect();
-    let mut trie_ids = input_ids.clone();
-    // Ties between equal prompts go by first input line (the representative's).
-    trie_order(&mut trie_ids, |u| {
-        (rows[u as usize].blocks, reps[u as usize] as u64)
-    });
-    let lcp_of = |ids: &[u32]| -> Vec<u32> {
-        let mut lcp = vec![0u32; ids.len()];
-        for i in 1..ids.len() {
-            let (a, b) = (
-                rows[ids[i - 1] as usize].blocks,
-                rows[ids[i] as usize].blocks,
-            );
-            lcp[i] = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32;
-        }
-        lcp
-    };
-    let cut_ids = |ids: &[u32]| -> Vec<Vec<u32>> {
-        let sz: Vec<u64> = ids.iter().map(|&u| sizes[u as usize]).collect();
-        cut(&sz, &lcp_of(ids), opts.limits)
-            .into_iter()
-            .map(|r| ids[r].to_vec())
-            .collect()
-    };
-    watch.lap("  trie order");
-    let (input_shards, trie_shards) = rayon::join(|| cut_ids(&input_ids), || cut_ids(&trie_ids));
     let min_cache = facts.min_cache_tokens;
-    let primed_shards: Vec<Vec<u32>> = trie_shards
-        .par_iter()
-        .map(|shard| {
-            let srows: Vec<SimRow<'_>> = shard.iter().map(|&u| rows[u as usize]).collect();
-            prime(&srows, min_cache, &opts.prime_gaps)
-                .into_iter()
-                .map(|i| shard[i])
-                .collect()
-        })
-        .collect();
-    watch.lap("  cut+prime");
     let sim_cfg = SimConfig {
         workers: opts.sim_workers,
         ttl_rounds: opts.sim_ttl,
@@ -128,10 +109,111 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             u64::MAX
         },
     };
+    // Input order and trie order, their cuts and priming, side by side with the order-independent
+    // analysis of all rows (one pass, serial), which serves the bound and the three simulations.
+    let input_ids: Vec<u32> = (0..n_unique as u32).collect();
+    let orders = || {
+        let (input_shards, (trie_ids, trie_lcp, trie_cuts)) = rayon::join(
+            || {
+                let lcp = |i: usize| {
+                    let (a, b) = (rows[i - 1].blocks, rows[i].blocks);
+                    a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32
+                };
+                let cuts = cut_by(n_unique, |i| sizes[i], lcp, opts.limits);
+                let shards: Vec<Vec<u32>> =
+                    cuts.into_iter().map(|r| input_ids[r].to_vec()).collect();
+                shards
+            },
+            || {
+                let mut trie_ids = input_ids.clone();
+                // Ties between equal prompts go by id: by first input line (the representative's).
+                let trie_lcp = trie_order_lcp(&mut trie_ids, |u| rows[u as usize].blocks);
+                let trie_cuts = cut_by(
+                    n_unique,
+                    |i| sizes[trie_ids[i] as usize],
+                    |i| trie_lcp[i],
+                    opts.limits,
+                );
+                (trie_ids, trie_lcp, trie_cuts)
+            },
+        );
+        // The trie shards are consecutive runs of the trie order: the LCP array serves their
+        // families too.
+        let primed_shards: Vec<Vec<u32>> = trie_cuts
+            .par_iter()
+            .map(|r| {
+                let (ids, lcp) = (&trie_ids[r.clone()], &trie_lcp[r.clone()]);
+                let fams = families_by(
+                    ids.len(),
+                    |i| lcp[i] as usize,
+                    |start, depth| u64::from(rows[ids[start] as usize].cum_tokens[depth - 1]),
+                    min_cache,
+                );
+                prime_families(ids.len(), &fams, &opts.prime_gaps)
+                    .into_iter()
+                    .map(|i| ids[i])
+                    .collect()
+            })
+            .collect();
+        let trie_shards: Vec<Vec<u32>> = trie_cuts
+            .iter()
+            .map(|r| trie_ids[r.clone()].to_vec())
+            .collect();
+        (input_shards, trie_ids, trie_lcp, trie_shards, primed_shards)
+    };
+    // Token and duplicate figures, order-independent: beside the analysis.
+    let figures = || {
+        let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
+        // Quantiles of the per-request tokens: each a selection in what is left above the last.
+        let mut per: Vec<u64> = rows.iter().map(|r| r.prompt_tokens).collect();
+        let mut per_request = [0u64; 5];
+        if !per.is_empty() {
+            let mut lo = 0;
+            for (slot, p) in per_request.iter_mut().zip([0.0, 0.5, 0.9, 0.99, 1.0]) {
+                let i = ((per.len() - 1) as f64 * p).round() as usize;
+                *slot = *per[lo..].select_nth_unstable(i - lo).1;
+                lo = i;
+            }
+        }
+        let with_dups: u64 = (0..l.len())
+            .filter(|&i| l.status[i] == LineStatus::Valid)
+            .map(line_tokens)
+            .sum();
+        // Duplicates.
+        let mut duplicate_bytes = 0;
+        let mut sampling_duplicates = 0;
+        for (i, &u) in of_line.iter().enumerate() {
+            if u != NOT_SENT && reps[u as usize] != i {
+                duplicate_bytes += l.len[i] as u64 + 1;
+                if l.samples[reps[u as usize]] {
+                    sampling_duplicates += 1;
+                }
+            }
+        }
+        (
+            total_prompt,
+            per_request,
+            with_dups,
+            duplicate_bytes,
+            sampling_duplicates,
+        )
+    };
+    let (
+        (analysis, (total_prompt, per_request, with_dups, duplicate_bytes, sampling_duplicates)),
+        (input_shards, trie_ids, trie_lcp, trie_shards, primed_shards),
+    ) = rayon::join(
+        || rayon::join(|| Analysis::new(&rows, sim_cfg.min_cache_tokens), figures),
+        orders,
+    );
+    watch.lap("  orders+cut+prime | analysis");
     // Families in trie order over all uniques, for the report: the ten largest.
     let top_families = || -> Vec<FamilyReport> {
-        let trie_rows: Vec<SimRow<'_>> = trie_ids.iter().map(|&u| rows[u as usize]).collect();
-        let mut fams = families(&trie_rows, 1);
+        let mut fams = families_by(
+            trie_ids.len(),
+            |i| trie_lcp[i] as usize,
+            |start, depth| u64::from(rows[trie_ids[start] as usize].cum_tokens[depth - 1]),
+            1,
+        );
         let by_size = |a: &crate::plan::cache::Family, b: &crate::plan::cache::Family| {
             (b.prefix_tokens * b.len as u64)
                 .cmp(&(a.prefix_tokens * a.len as u64))
@@ -154,9 +236,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             })
             .collect()
     };
-    // One analysis of all rows serves the bound and the three orders' simulations.
     let simulate_all = || {
-        let analysis = Analysis::new(&rows, sim_cfg.min_cache_tokens);
         let sim = |shards: &[Vec<u32>]| -> SimReport {
             shards
                 .par_iter()
@@ -183,7 +263,6 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
     let ((bound, sim_input, sim_prefix, sim_primed), families_report) =
         rayon::join(simulate_all, top_families);
     watch.lap("  simulate+bound");
-    let total_prompt: u64 = rows.iter().map(|r| r.prompt_tokens).sum();
     let summary = |order: Order, r: SimReport| SimSummary {
         order,
         cached_tokens: r.cached_tokens,
@@ -208,19 +287,6 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
     }
     watch.lap("  families");
     // Tokens.
-    let mut per: Vec<u64> = rows.iter().map(|r| r.prompt_tokens).collect();
-    per.sort_unstable();
-    let q = |p: f64| -> u64 {
-        if per.is_empty() {
-            0
-        } else {
-            per[((per.len() - 1) as f64 * p).round() as usize]
-        }
-    };
-    let with_dups: u64 = (0..l.len())
-        .filter(|&i| l.status[i] == LineStatus::Valid)
-        .map(line_tokens)
-        .sum();
     let chosen = &simulation[match opts.order {
         Order::Input => 0,
         Order::Prefix => 1,
@@ -243,16 +309,6 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         ),
     };
     // Duplicates.
-    let mut duplicate_bytes = 0;
-    let mut sampling_duplicates = 0;
-    for (i, &u) in of_line.iter().enumerate() {
-        if u != NOT_SENT && reps[u as usize] != i {
-            duplicate_bytes += l.len[i] as u64 + 1;
-            if l.samples[reps[u as usize]] {
-                sampling_duplicates += 1;
-            }
-        }
-    }
     let shard_reports = shards
         .iter()
         .enumerate()
@@ -282,7 +338,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             exact: s.tokens.exact,
             prompt_tokens: total_prompt,
             prompt_tokens_with_duplicates: with_dups,
-            per_request: [q(0.0), q(0.5), q(0.9), q(0.99), q(1.0)],
+            per_request,
             mode: s.tokens.mode.as_str().to_string(),
             sample: (s.tokens.mode == TokensMode::Sample).then_some(SampleReport {
                 rate: opts.sample_rate,
