@@ -6,6 +6,8 @@
 //! works out (from the line's tape) which occurrence of each repeated key it went through, and the
 //! finding carries that next to its pointer (see [`Finding::key_nth`]).
 
+use std::fmt::Write as _;
+
 use super::diag::{push_pointer_token, Code, Finding};
 use super::value::JsonRef;
 
@@ -23,22 +25,6 @@ pub enum Seg<'a> {
 
 // The position rides in the enum's padding: pushing a member step costs what a key step did.
 const _: () = assert!(std::mem::size_of::<Seg<'static>>() == 3 * std::mem::size_of::<usize>());
-
-/// Appends `n` in decimal (what `n.to_string()` gives, without allocating).
-fn push_decimal(out: &mut String, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
-}
 
 /// A stack of segments from the line's root.
 #[derive(Debug, Default, Clone)]
@@ -101,7 +87,8 @@ impl<'a> Path<'a> {
                 Seg::Key(k) | Seg::Member(k, _) => push_pointer_token(&mut out, k),
                 Seg::Index(i) => {
                     out.push('/');
-                    push_decimal(&mut out, i);
+                    // Writing into the String needs no temporary (unlike `to_string`).
+                    let _ = write!(out, "{i}");
                 }
             }
         }
@@ -187,19 +174,5 @@ impl Findings {
     /// True when nothing was found.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn push_decimal_writes_what_to_string_does() {
-        for n in [0, 1, 9, 10, 99, 100, 12345, usize::MAX] {
-            let mut s = String::from("x");
-            push_decimal(&mut s, n);
-            assert_eq!(s, format!("x{n}"));
-        }
     }
 }

@@ -407,14 +407,9 @@ impl<'w, 'i> Walk<'w, 'i> {
     #[inline(never)]
     fn record_slow(&mut self, h: u64, bits: u8, flags: u8, flag_at_key: bool) {
         let slot = h as usize & (job::FAST_SLOTS - 1);
-        if flags == 0 {
-            if self.job.fast.is_empty() {
-                self.job.fast = vec![(0, 0); job::FAST_SLOTS];
-            }
-            let (fh, fk) = self.job.fast[slot];
-            if fh == h && fk & bits == bits {
-                return;
-            }
+        // `record` has already looked in the cache; allocate it on first use.
+        if flags == 0 && self.job.fast.is_empty() {
+            self.job.fast = vec![(0, 0); job::FAST_SLOTS];
         }
         let stat = match self.job.paths.get_mut(&h) {
             Some(s) if (s.kinds & bits) == bits && flags == 0 => {

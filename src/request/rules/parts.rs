@@ -7,6 +7,7 @@ use super::{
     sdk_only_field, set, strip_prefix_ci, Entry, Member, NO_FIELD,
 };
 use crate::request::diag::Code;
+use crate::request::fields::find_field;
 use crate::request::path::{Findings, Path, Seg};
 use crate::request::schema::msg;
 
@@ -26,33 +27,7 @@ pub(super) enum PartField {
     Other,
 }
 
-/// Classifies a Part key, in either spelling. Source: REST Part: "A `Part` must contain one of
-/// the accepted types in `Part.data`"; the `data` oneof of the v1 proto (`content.proto`) is
-/// text, inline_data, file_data, function_call, function_response, executable_code,
-/// code_execution_result. thought, thought_signature, video_metadata, media_resolution,
-/// speech_metadata and audio_transcription are outside it.
-pub(super) fn part_field(key: &str) -> PartField {
-    match key {
-        "text"
-        | "inlineData"
-        | "inline_data"
-        | "fileData"
-        | "file_data"
-        | "functionCall"
-        | "function_call"
-        | "functionResponse"
-        | "function_response"
-        | "executableCode"
-        | "executable_code"
-        | "codeExecutionResult"
-        | "code_execution_result" => PartField::Data,
-        "thoughtSignature" | "thought_signature" => PartField::Signature,
-        "videoMetadata" | "video_metadata" => PartField::Video,
-        _ => PartField::Other,
-    }
-}
-
-// Part fields by index (see `field_index`): the keys [`part_field`] names.
+// Part fields by index (see `field_index`).
 const TEXT: u16 = field_index(msg::PART, "text", ["text"]);
 const INLINE_DATA: u16 = field_index(msg::PART, "inlineData", ["inline_data"]);
 const FILE_DATA: u16 = field_index(msg::PART, "fileData", ["file_data"]);
@@ -64,7 +39,11 @@ const CODE_EXECUTION_RESULT: u16 =
 const THOUGHT_SIGNATURE: u16 = field_index(msg::PART, "thoughtSignature", ["thought_signature"]);
 const VIDEO_METADATA: u16 = field_index(msg::PART, "videoMetadata", ["video_metadata"]);
 
-/// [`part_field`] of a Part member by its field index.
+/// Classifies a Part member by its field index (see [`part_field`] for a key). Source: REST
+/// Part: "A `Part` must contain one of the accepted types in `Part.data`"; the `data` oneof of the
+/// v1 proto (`content.proto`) is text, inline_data, file_data, function_call, function_response,
+/// executable_code, code_execution_result. thought, thought_signature, video_metadata,
+/// media_resolution, speech_metadata and audio_transcription are outside it.
 fn part_field_at(field: u16) -> PartField {
     match field {
         TEXT
@@ -78,6 +57,11 @@ fn part_field_at(field: u16) -> PartField {
         VIDEO_METADATA => PartField::Video,
         _ => PartField::Other,
     }
+}
+
+/// Classifies a Part key, in either spelling.
+pub(super) fn part_field(key: &str) -> PartField {
+    find_field(msg::PART, key).map_or(PartField::Other, |(i, _)| part_field_at(i as u16))
 }
 
 /// A member that is neither a Part field of the schema nor one Google's SDK sends.
