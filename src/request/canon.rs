@@ -360,6 +360,61 @@ const T_END: u8 = 10;
 const T_LONG_STRING: u8 = 11;
 const LONG_STRING: usize = 256;
 
+// The encoding's pieces, shared by [`HashEncoder`] and the tests' reference sink.
+
+/// `tag`, the length as 8 bytes, the bytes.
+#[inline]
+fn put_bytes(buf: &mut Vec<u8>, tag: u8, s: &[u8]) {
+    let mut head = [tag; 9];
+    head[1..].copy_from_slice(&(s.len() as u64).to_le_bytes());
+    buf.reserve(9 + s.len());
+    buf.extend_from_slice(&head);
+    buf.extend_from_slice(s);
+}
+
+/// A string: inline below [`LONG_STRING`] bytes, else its length and own xxh3-128.
+#[inline(always)]
+fn put_string(buf: &mut Vec<u8>, s: &str) {
+    let s = s.as_bytes();
+    if s.len() >= LONG_STRING {
+        put_long_string(buf, s);
+    } else {
+        put_bytes(buf, T_STRING, s);
+    }
+}
+
+#[inline(never)]
+fn put_long_string(buf: &mut Vec<u8>, s: &[u8]) {
+    let mut piece = [T_LONG_STRING; 25];
+    piece[1..9].copy_from_slice(&(s.len() as u64).to_le_bytes());
+    piece[9..].copy_from_slice(&xxh3_128(s).to_le_bytes());
+    buf.extend_from_slice(&piece);
+}
+
+/// A number in canonical form.
+#[inline]
+fn put_number(buf: &mut Vec<u8>, n: Num) {
+    match n {
+        Num::Int(i) => match i64::try_from(i) {
+            Ok(small) => {
+                let mut piece = [T_INT64; 9];
+                piece[1..].copy_from_slice(&small.to_le_bytes());
+                buf.extend_from_slice(&piece);
+            }
+            Err(_) => {
+                let mut piece = [T_INT128; 17];
+                piece[1..].copy_from_slice(&i.to_le_bytes());
+                buf.extend_from_slice(&piece);
+            }
+        },
+        Num::Float(f) => {
+            let mut piece = [T_FLOAT; 9];
+            piece[1..].copy_from_slice(&f.to_bits().to_le_bytes());
+            buf.extend_from_slice(&piece);
+        }
+    }
+}
+
 /// Writes the binary encoding hashed by [`canonical_hash`]: prefix-free, so distinct canonical
 /// values give distinct byte strings.
 ///
@@ -377,9 +432,9 @@ impl<'t, 'i> HashEncoder<'_, 't, 'i> {
     #[inline(always)]
     fn value(&mut self, value: JsonRef<'t, 'i>) {
         match value.kind() {
-            Kind::String => self.string(value.as_str().unwrap_or("")),
+            Kind::String => put_string(self.buf, value.as_str().unwrap_or("")),
             Kind::Object | Kind::Array => self.container(value),
-            Kind::Integer | Kind::Float => self.number(number(&value)),
+            Kind::Integer | Kind::Float => put_number(self.buf, number(&value)),
             Kind::Bool => self.buf.push(if value.as_bool() == Some(true) {
                 T_TRUE
             } else {
@@ -416,81 +471,19 @@ impl<'t, 'i> HashEncoder<'_, 't, 'i> {
         }
         for j in base..self.members.len() {
             let (key, v) = self.members[j];
-            self.bytes(T_KEY, key.as_bytes());
+            put_bytes(self.buf, T_KEY, key.as_bytes());
             self.value(v);
         }
         self.members.truncate(base);
         self.buf.push(T_END);
     }
-
-    /// `tag`, the length as 8 bytes, the bytes.
-    #[inline]
-    fn bytes(&mut self, tag: u8, s: &[u8]) {
-        let mut head = [tag; 9];
-        head[1..].copy_from_slice(&(s.len() as u64).to_le_bytes());
-        self.buf.reserve(9 + s.len());
-        self.buf.extend_from_slice(&head);
-        self.buf.extend_from_slice(s);
-    }
-
-    #[inline(always)]
-    fn string(&mut self, s: &str) {
-        let s = s.as_bytes();
-        if s.len() >= LONG_STRING {
-            self.long_string(s);
-        } else {
-            self.bytes(T_STRING, s);
-        }
-    }
-
-    #[inline(never)]
-    fn long_string(&mut self, s: &[u8]) {
-        let mut piece = [T_LONG_STRING; 25];
-        piece[1..9].copy_from_slice(&(s.len() as u64).to_le_bytes());
-        piece[9..].copy_from_slice(&xxh3_128(s).to_le_bytes());
-        self.buf.extend_from_slice(&piece);
-    }
-
-    #[inline]
-    fn number(&mut self, n: Num) {
-        match n {
-            Num::Int(i) => match i64::try_from(i) {
-                Ok(small) => {
-                    let mut piece = [T_INT64; 9];
-                    piece[1..].copy_from_slice(&small.to_le_bytes());
-                    self.buf.extend_from_slice(&piece);
-                }
-                Err(_) => {
-                    let mut piece = [T_INT128; 17];
-                    piece[1..].copy_from_slice(&i.to_le_bytes());
-                    self.buf.extend_from_slice(&piece);
-                }
-            },
-            Num::Float(f) => {
-                let mut piece = [T_FLOAT; 9];
-                piece[1..].copy_from_slice(&f.to_bits().to_le_bytes());
-                self.buf.extend_from_slice(&piece);
-            }
-        }
-    }
 }
 
-/// The binary encoding through the generic [`Walker`]: the reference [`HashEncoder`] is tested
-/// against.
+/// The binary encoding through the generic [`Walker`] (the same pieces, `put_*`): the reference
+/// [`HashEncoder`]'s walk is tested against.
 #[cfg(test)]
 struct HashSink<'a> {
     buf: &'a mut Vec<u8>,
-}
-
-#[cfg(test)]
-impl HashSink<'_> {
-    #[inline]
-    fn bytes(&mut self, tag: u8, s: &[u8]) {
-        self.buf.reserve(9 + s.len());
-        self.buf.push(tag);
-        self.buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
-        self.buf.extend_from_slice(s);
-    }
 }
 
 #[cfg(test)]
@@ -505,33 +498,11 @@ impl Sink for HashSink<'_> {
     }
     #[inline]
     fn number(&mut self, n: Num) {
-        match n {
-            Num::Int(i) => match i64::try_from(i) {
-                Ok(small) => {
-                    self.buf.push(T_INT64);
-                    self.buf.extend_from_slice(&small.to_le_bytes());
-                }
-                Err(_) => {
-                    self.buf.push(T_INT128);
-                    self.buf.extend_from_slice(&i.to_le_bytes());
-                }
-            },
-            Num::Float(f) => {
-                self.buf.push(T_FLOAT);
-                self.buf.extend_from_slice(&f.to_bits().to_le_bytes());
-            }
-        }
+        put_number(self.buf, n);
     }
     #[inline]
     fn string(&mut self, s: &str) {
-        let s = s.as_bytes();
-        if s.len() >= LONG_STRING {
-            self.buf.push(T_LONG_STRING);
-            self.buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
-            self.buf.extend_from_slice(&xxh3_128(s).to_le_bytes());
-        } else {
-            self.bytes(T_STRING, s);
-        }
+        put_string(self.buf, s);
     }
     #[inline]
     fn begin_array(&mut self) {
@@ -549,7 +520,7 @@ impl Sink for HashSink<'_> {
     }
     #[inline]
     fn key(&mut self, key: &str, _index: usize) {
-        self.bytes(T_KEY, key.as_bytes());
+        put_bytes(self.buf, T_KEY, key.as_bytes());
     }
     #[inline]
     fn end_object(&mut self) {
