@@ -59,13 +59,12 @@ pub fn dedup(
     }
     // Per partition: each line's representative (the first line with its hash).
     let mut rep_of = vec![0u32; members.len()];
-    let mut slices: Vec<(&[u32], &mut [u32])> = Vec::with_capacity(parts);
-    let mut rest: &mut [u32] = &mut rep_of;
-    for p in 0..parts {
-        let (head, tail) = rest.split_at_mut(counts[p + 1] - counts[p]);
-        slices.push((&members[counts[p]..counts[p + 1]], head));
-        rest = tail;
-    }
+    let ranges = (0..parts).map(|p| counts[p]..counts[p + 1]);
+    let slices: Vec<(&[u32], &mut [u32])> = ranges
+        .clone()
+        .map(|r| &members[r])
+        .zip(super::pieces_mut(&mut rep_of, ranges))
+        .collect();
     slices.into_par_iter().for_each(|(lines, out)| {
         // The canonical hashes are already uniform: the map uses their low 64 bits as they are.
         let mut first: HashMap<u128, u32, crate::plan::prehashed::BuildPrehashed> =

@@ -69,18 +69,9 @@ pub fn trie_order_lcp<'a>(ids: &mut [u32], key: impl Fn(u32) -> &'a [u64] + Sync
     let runs = place_level(ids, &mut lcp, &flat, 0);
     drop(flat);
     // The deeper runs, in parallel: disjoint pieces of `ids` and `lcp`.
-    let mut pieces: Vec<(&mut [u32], &mut [u32])> = Vec::with_capacity(runs.len());
-    let (mut rest_ids, mut rest_lcp): (&mut [u32], &mut [u32]) = (ids, &mut lcp);
-    let mut done = 0;
-    for r in &runs {
-        let (_, tail_ids) = std::mem::take(&mut rest_ids).split_at_mut(r.start - done);
-        let (piece_ids, tail_ids) = tail_ids.split_at_mut(r.len());
-        let (_, tail_lcp) = std::mem::take(&mut rest_lcp).split_at_mut(r.start - done);
-        let (piece_lcp, tail_lcp) = tail_lcp.split_at_mut(r.len());
-        pieces.push((piece_ids, piece_lcp));
-        (rest_ids, rest_lcp) = (tail_ids, tail_lcp);
-        done = r.end;
-    }
+    let id_pieces = super::pieces_mut(ids, runs.iter().cloned());
+    let lcp_pieces = super::pieces_mut(&mut lcp, runs.iter().cloned());
+    let pieces: Vec<(&mut [u32], &mut [u32])> = id_pieces.into_iter().zip(lcp_pieces).collect();
     pieces
         .into_par_iter()
         .for_each_init(Vec::new, |flat, (ids, lcp)| {
@@ -117,10 +108,10 @@ fn place_level(ids: &mut [u32], lcp: &mut [u32], flat: &[Flat], depth: usize) ->
                 }) as u32;
         }
     }
-    if flat.len() - run_start > 1 && flat[run_start].2 & MORE != 0 {
+    // A run's pairs all agree on both blocks and go deeper (so every run has MORE set).
+    if flat.len() - run_start > 1 {
         runs.push(run_start..flat.len());
     }
-    runs.retain(|r| flat[r.start].2 & MORE != 0);
     runs
 }
 

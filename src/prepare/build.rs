@@ -44,18 +44,18 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         let mut cum = vec![0u32; l.blocks.len()];
         // Representatives are in line order, so their block ranges are disjoint and increasing:
         // chunks of representatives fill disjoint pieces of `cum`, in parallel.
-        let mut pieces: Vec<(&[usize], usize, &mut [u32])> = Vec::new();
-        let mut rest: &mut [u32] = &mut cum;
-        let mut done = 0;
-        for chunk in reps.chunks(4096) {
-            let start = l.block_range(chunk[0]).start;
-            let end = l.block_range(chunk[chunk.len() - 1]).end;
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - done);
-            let (piece, tail) = tail.split_at_mut(end - start);
-            pieces.push((chunk, start, piece));
-            rest = tail;
-            done = end;
-        }
+        let chunks: Vec<&[usize]> = reps.chunks(4096).collect();
+        let span = |chunk: &[usize]| {
+            l.block_range(chunk[0]).start..l.block_range(chunk[chunk.len() - 1]).end
+        };
+        let pieces: Vec<(&[usize], usize, &mut [u32])> = chunks
+            .iter()
+            .zip(crate::plan::pieces_mut(
+                &mut cum,
+                chunks.iter().map(|c| span(c)),
+            ))
+            .map(|(&chunk, piece)| (chunk, span(chunk).start, piece))
+            .collect();
         pieces.into_par_iter().for_each(|(chunk, base, piece)| {
             for &r in chunk {
                 let range = l.block_range(r);
