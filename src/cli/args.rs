@@ -202,7 +202,9 @@ pub struct PrepareArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Run folder to write (created if missing).
+    /// Run folder to write: a new or empty folder, or a run made by `prepare` (re-running a
+    /// finished run does nothing; a half-written one starts clean). Any other existing folder is
+    /// refused, and files prepare did not write are never removed.
     #[arg(short, long, value_name = "RUN")]
     pub output: PathBuf,
 

@@ -305,6 +305,7 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
     let limits = v.request_limits()?;
     if write {
         guard_inputs_outside_run(&v.inputs, &opts.run)?;
+        guard_run_folder(&opts.run)?;
         // A complete run with the same inputs and options: nothing to do. Cheap check first
         // (sizes and mtimes), then content checksums.
         if let Some(m) = Manifest::load(&opts.run)? {
@@ -435,6 +436,115 @@ fn guard_inputs_outside_run(inputs: &[String], run: &Path) -> Result<()> {
 /// Files of a run that `prepare` owns and may remove when starting a half-written run clean.
 const RUN_FILES: [&str; 4] = ["manifest.json", "index.bin", "invalid.jsonl", "report.json"];
 
+/// The file that marks a folder as a batchline run. It is written before anything else, so a run
+/// interrupted at any later point is recognised as ours and started clean.
+pub const RUN_MARKER: &str = ".batchline-run";
+
+/// The marker's content (the same in every run, so that runs stay byte-identical).
+const RUN_MARKER_TEXT: &[u8] = b"batchline run folder (format 1); see docs/run-format.md\n";
+
+/// True for the names `prepare` writes in `shards/`: `shard-<digits>.jsonl`, and its temporary
+/// `shard-<digits>.jsonl.<pid>.tmp`.
+fn is_shard_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("shard-") else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && {
+        let tail = &rest[digits..];
+        tail == ".jsonl" || tail.strip_prefix(".jsonl.").is_some_and(is_temp_suffix)
+    }
+}
+
+/// `<pid>.tmp`, the suffix [`AtomicFile`] appends.
+fn is_temp_suffix(s: &str) -> bool {
+    s.strip_suffix(".tmp")
+        .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// True for the names `prepare` writes at the top of a run: [`RUN_FILES`], the marker, and their
+/// temporary names.
+fn is_run_file_name(name: &str) -> bool {
+    RUN_FILES.iter().chain([&RUN_MARKER]).any(|f| {
+        name == *f
+            || name
+                .strip_prefix(f)
+                .and_then(|r| r.strip_prefix('.'))
+                .is_some_and(is_temp_suffix)
+    })
+}
+
+/// Refuses to write into a folder that batchline did not make: `prepare` writes only into a new
+/// or empty folder (an empty `shards/` allowed) or into a run, recognised by its marker or its
+/// manifest. Checked before the scan (so a mistake costs nothing) and again before writing.
+fn guard_run_folder(run: &Path) -> Result<()> {
+    let meta = match std::fs::metadata(run) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(run, e)),
+    };
+    if !meta.is_dir() {
+        return Err(Error::Usage(format!(
+            "the run folder {} exists and is not a folder; choose a new run folder",
+            run.display()
+        )));
+    }
+    if run.join(RUN_MARKER).exists() || run.join("manifest.json").exists() {
+        return Ok(());
+    }
+    let list = |dir: &Path| -> Result<Vec<std::fs::DirEntry>> {
+        std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| Error::io(dir, e))
+    };
+    for entry in list(run)? {
+        let path = entry.path();
+        let empty_shards = entry.file_name() == "shards"
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+            && list(&path)?.is_empty();
+        if !empty_shards {
+            return Err(Error::Usage(format!(
+                "{} is not a batchline run folder (it holds {}, and no {RUN_MARKER} or manifest.json); prepare writes only into a new or empty folder or into a run it made, and never removes files it did not write: choose another run folder",
+                run.display(),
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Removes what an unfinished `prepare` may have left in `run` (the files it writes and their
+/// temporary names), leaving every other file alone; then writes the marker.
+fn start_clean(run: &Path) -> Result<()> {
+    guard_run_folder(run)?;
+    let shard_dir = run.join("shards");
+    std::fs::create_dir_all(&shard_dir).map_err(|e| Error::io(&shard_dir, e))?;
+    let remove_owned = |dir: &Path, owned: fn(&str) -> bool| -> Result<()> {
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let name = entry.file_name();
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            if is_file && name.to_str().is_some_and(|n| owned(n) && n != RUN_MARKER) {
+                let p = entry.path();
+                std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+            }
+        }
+        Ok(())
+    };
+    remove_owned(run, is_run_file_name)?;
+    remove_owned(&shard_dir, is_shard_name)?;
+    let marker = run.join(RUN_MARKER);
+    if !marker.exists() {
+        let file = AtomicFile::create(&marker)?;
+        file.writer()
+            .write_all(RUN_MARKER_TEXT)
+            .map_err(|e| Error::io(&marker, e))?;
+        file.commit()?;
+    }
+    Ok(())
+}
+
 fn run_in_pool(
     opts: &PrepareOptions,
     write: bool,
@@ -534,4 +644,51 @@ struct Layout {
     reps: Vec<usize>,
     /// Per unique: (shard, position).
     positions: Vec<(u32, u32)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_names_are_exactly_what_prepare_writes() {
+        for name in [
+            "shard-00000.jsonl",
+            "shard-123456.jsonl",
+            "shard-00003.jsonl.4242.tmp",
+        ] {
+            assert!(is_shard_name(name), "{name}");
+        }
+        for name in [
+            "shard-.jsonl",
+            "shard-00001.json",
+            "shard-00001.jsonl.tmp",
+            "shard-00001.jsonl.x1.tmp",
+            "shard-00001.jsonl.12.tmp.bak",
+            "myshard-00001.jsonl",
+            "shard-0001a.jsonl",
+        ] {
+            assert!(!is_shard_name(name), "{name}");
+        }
+        for name in [
+            "manifest.json",
+            "index.bin",
+            "invalid.jsonl",
+            "report.json",
+            ".batchline-run",
+            "index.bin.77.tmp",
+            ".batchline-run.5.tmp",
+        ] {
+            assert!(is_run_file_name(name), "{name}");
+        }
+        for name in [
+            "notes.txt",
+            "report.json.bak",
+            "index.bin.tmp",
+            "index.binx.7.tmp",
+            "manifest.json.7.tmp.old",
+        ] {
+            assert!(!is_run_file_name(name), "{name}");
+        }
+    }
 }

@@ -51,19 +51,8 @@ pub(super) fn write_run(
             )));
         }
     }
-    // Start clean: remove what an earlier, unfinished prepare may have left.
-    let shard_dir = run.join("shards");
-    std::fs::create_dir_all(&shard_dir).map_err(|e| Error::io(&shard_dir, e))?;
-    for name in RUN_FILES {
-        let p = run.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
-        }
-    }
-    for entry in std::fs::read_dir(&shard_dir).map_err(|e| Error::io(&shard_dir, e))? {
-        let p = entry.map_err(|e| Error::io(&shard_dir, e))?.path();
-        std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
-    }
+    // Start clean: remove what an earlier, unfinished prepare may have left (only that).
+    start_clean(run)?;
     // Per unique: the representative's bytes (in unique order, so this pass reads the records in
     // input order; the shard writers then look up one slice per line).
     let mut watch = Stopwatch::new();

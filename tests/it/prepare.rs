@@ -408,6 +408,97 @@ fn prepare_rerun_does_nothing_and_interrupted_runs_recover() {
 }
 
 #[test]
+fn prepare_writes_only_into_new_empty_or_own_folders_and_removes_only_its_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = testdata("sample/requests.jsonl");
+    let prepare = |run_dir: &Path, env: Option<&str>| -> Output {
+        let mut c = bin();
+        c.args([
+            "prepare",
+            &input,
+            "-o",
+            run_dir.to_str().unwrap(),
+            "--tokens",
+            "off",
+        ]);
+        if let Some(point) = env {
+            c.env("BATCHLINE_FAILPOINT", point);
+        }
+        c.output().unwrap()
+    };
+    // A folder batchline did not make is refused before anything is read or written, whatever
+    // its files are called (even a `report.json` or a `shards/` of the user's own).
+    for (name, files) in [
+        ("notes", vec!["notes.txt"]),
+        ("report", vec!["report.json"]),
+        ("shards", vec!["shards/mydata.txt"]),
+    ] {
+        let run_dir = dir.path().join(name);
+        for f in &files {
+            let p = run_dir.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"precious\n").unwrap();
+        }
+        let before = files_of(&run_dir);
+        let out = prepare(&run_dir, None);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("is not a batchline run folder")
+                && err.contains(run_dir.to_str().unwrap()),
+            "{err}"
+        );
+        assert_eq!(files_of(&run_dir), before, "{name}: untouched");
+    }
+    // A file where the folder should be: refused.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    assert_eq!(prepare(&file, None).status.code(), Some(2));
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    // An empty folder (with or without an empty `shards/`) is fine, and becomes a marked run.
+    let fresh = dir.path().join("fresh");
+    std::fs::create_dir_all(fresh.join("shards")).unwrap();
+    let out = prepare(&fresh, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = files_of(&fresh);
+    assert_eq!(
+        expected.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            ".batchline-run",
+            "index.bin",
+            "invalid.jsonl",
+            "manifest.json",
+            "report.json",
+            "shards/shard-00000.jsonl",
+        ]
+    );
+    // A run interrupted before its manifest, holding a stale temporary file of ours and a file of
+    // the user's: the re-run removes the former, keeps the latter, and gives the same run.
+    let half = dir.path().join("half");
+    assert!(!prepare(&half, Some("before-manifest")).status.success());
+    assert!(!half.join("manifest.json").exists());
+    std::fs::write(half.join("index.bin.4242.tmp"), b"stale").unwrap();
+    std::fs::write(half.join("shards/shard-00007.jsonl.4242.tmp"), b"stale").unwrap();
+    std::fs::write(half.join("shards/mine.txt"), b"keep me").unwrap();
+    let out = prepare(&half, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut got = files_of(&half);
+    assert_eq!(
+        got.remove("shards/mine.txt").as_deref(),
+        Some(&b"keep me"[..])
+    );
+    assert_eq!(got, expected);
+}
+
+#[test]
 fn prepare_strict_refuses_invalid_input_and_guards_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
