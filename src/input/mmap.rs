@@ -62,6 +62,9 @@ pub fn open_input(name: &str, choice: MmapChoice) -> Result<InputBytes> {
             .map_err(|e| Error::io("-", e))?;
         return Ok(InputBytes::Owned(buf));
     }
+    if let Some(scheme) = super::url_scheme(name) {
+        return Err(super::url_not_supported(name, scheme, false));
+    }
     let path = Path::new(name);
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;

@@ -304,6 +304,13 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
     let facts = v.models.get(&v.model)?.clone();
     let limits = v.request_limits()?;
     if write {
+        if let Some(scheme) = opts.run.to_str().and_then(crate::input::url_scheme) {
+            return Err(crate::input::url_not_supported(
+                &opts.run.display().to_string(),
+                scheme,
+                true,
+            ));
+        }
         guard_inputs_outside_run(&v.inputs, &opts.run)?;
         guard_run_folder(&opts.run)?;
         // A complete run with the same inputs and options: nothing to do. Cheap check first

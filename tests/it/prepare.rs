@@ -499,6 +499,34 @@ fn prepare_writes_only_into_new_empty_or_own_folders_and_removes_only_its_own_fi
 }
 
 #[test]
+fn cloud_storage_urls_are_refused_not_read_as_local_paths() {
+    // `gs://b/run` as a local path is the folder `gs:/b/run`: before, prepare wrote the run there
+    // and reported it as written to gs://b/run.
+    let dir = tempfile::tempdir().unwrap();
+    let input = testdata("sample/requests.jsonl");
+    for args in [
+        vec!["prepare", input.as_str(), "-o", "gs://bucket/run"],
+        vec!["validate", "gs://bucket/in.jsonl"],
+        vec!["stats", "gs://bucket/in.jsonl"],
+        vec!["prepare", "gs://bucket/in.jsonl", "-o", "run"],
+    ] {
+        let out = bin().current_dir(dir.path()).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("gs://bucket/")
+                && err.contains("Cloud Storage (gs://) are not supported yet"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{args:?} wrote something"
+        );
+    }
+}
+
+#[test]
 fn prepare_strict_refuses_invalid_input_and_guards_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
