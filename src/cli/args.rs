@@ -29,6 +29,10 @@ pub enum Command {
     /// and cost — without writing anything.
     #[command(after_long_help = EXIT_TABLE)]
     Stats(StatsArgs),
+    /// Put the Gemma 3 tokenizer vocabulary (4.69 MB; exact token counts for Gemini 2.x and 3.0)
+    /// into the cache folder, checked by sha256. The one command that uses the network; counting
+    /// never downloads.
+    FetchTokenizer(FetchTokenizerArgs),
     /// Write a seeded synthetic corpus (for benchmarks and tests).
     #[command(hide = true)]
     GenCorpus(GenCorpusArgs),
@@ -227,6 +231,20 @@ pub struct StatsArgs {
     /// Planning options.
     #[command(flatten)]
     pub plan: PlanArgs,
+}
+
+/// `batchline fetch-tokenizer`.
+#[derive(Debug, Args)]
+pub struct FetchTokenizerArgs {
+    /// Folder to put the vocabulary in [default: the cache folder: $BATCHLINE_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/batchline, else ~/.cache/batchline; where stats and prepare look].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Where to take it from: an http(s) URL or a local path, holding either the vocabulary file
+    /// itself or a .tar.gz / .crate package that contains it. Whatever the source, only bytes with
+    /// the vocabulary's sha256 are written.
+    #[arg(long, value_name = "URL|PATH", default_value = crate::plan::tokens::fetch::DEFAULT_SOURCE)]
+    pub from: String,
 }
 
 /// `batchline gen-corpus`.

@@ -358,7 +358,7 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
                 format!("--tokens off: sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token")
             } else {
                 format!(
-                    "the {} vocabulary is not available (run benches/fetch_tokenizer.sh or pass --tokenizer-model): sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token",
+                    "the {} vocabulary is not available (run `batchline fetch-tokenizer` once, or pass --tokenizer-model): sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token",
                     facts.tokenizer
                 )
             }),

@@ -268,7 +268,7 @@ fn the_model_file_is_checked() {
     let err = Gemma3Counter::from_cache_dir(dir.path()).unwrap_err();
     assert!(matches!(err, TokenizerError::ModelNotFound { .. }));
     assert!(
-        err.to_string().contains("benches/fetch_tokenizer.sh"),
+        err.to_string().contains("batchline fetch-tokenizer"),
         "{err}"
     );
     let err = locate_model(Some(Path::new("/nonexistent/gemma.model"))).unwrap_err();
@@ -524,4 +524,141 @@ fn stats_counts_prompt_tokens_exactly_end_to_end() {
         tokens["prompt_tokens_with_duplicates"],
         per_line.iter().sum::<u64>()
     );
+}
+
+/// A one-file HTTP server on 127.0.0.1 (loopback only): answers every GET with `status` and
+/// `body`, counting the requests.
+fn serve(
+    status: &'static str,
+    body: Vec<u8>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/gemini-tokenizer-0.2.0.crate",
+        listener.local_addr().unwrap()
+    );
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    (url, hits)
+}
+
+/// A `.crate`-like package: the vocabulary under `gemini-tokenizer-0.2.0/resources/`.
+fn package_with(model: &[u8]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (name, data) in [
+        ("gemini-tokenizer-0.2.0/Cargo.toml", &b"[package]\n"[..]),
+        (
+            &format!("gemini-tokenizer-0.2.0/resources/{MODEL_FILE_NAME}")[..],
+            model,
+        ),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, name, data).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn fetch_tokenizer_puts_only_verified_bytes_into_the_cache() {
+    ensure_model();
+    let model = std::fs::read(locate_model(None).expect("the vocabulary")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fetch = |cache: &Path, from: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_batchline"))
+            .args([
+                "fetch-tokenizer",
+                "--dir",
+                cache.to_str().unwrap(),
+                "--from",
+                from,
+            ])
+            .env("GCE_METADATA_HOST", "127.0.0.1:9")
+            // Straight to the loopback server, never through a proxy of the environment.
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .env("NO_PROXY", "*")
+            .output()
+            .unwrap()
+    };
+    // The package, over HTTP: the member is taken out, checked and written; a second run finds
+    // it in place and does not ask the server again.
+    let (url, hits) = serve("200 OK", package_with(&model));
+    let cache = dir.path().join("cache");
+    let out = fetch(&cache, &url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(cache.join(MODEL_FILE_NAME)).unwrap(), model);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sha256 verified"));
+    let out = fetch(&cache, &url);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already present"));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The plain file, over HTTP, into another folder: stats finds it there.
+    let (url, _) = serve("200 OK", model.clone());
+    let other = dir.path().join("other");
+    assert!(fetch(&other, &url).status.success());
+    assert_eq!(std::fs::read(other.join(MODEL_FILE_NAME)).unwrap(), model);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_batchline"))
+        .args([
+            "stats",
+            &root()
+                .join("testdata/sample/requests.jsonl")
+                .to_string_lossy(),
+            "--format",
+            "json",
+        ])
+        .env("BATCHLINE_CACHE_DIR", &other)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"counter\":\"gemma3\""));
+    // Wrong bytes: refused, nothing written; an HTTP error names the URL.
+    let mut damaged = model.clone();
+    damaged[1000] ^= 1;
+    let (url, _) = serve("200 OK", package_with(&damaged));
+    let bad = dir.path().join("bad");
+    let out = fetch(&bad, &url);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(MODEL_SHA256) && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(!bad.join(MODEL_FILE_NAME).exists());
+    let (url, _) = serve("404 Not Found", b"no".to_vec());
+    let out = fetch(&bad, &url);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&url));
+    assert!(!bad.join(MODEL_FILE_NAME).exists());
 }

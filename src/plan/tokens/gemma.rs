@@ -8,9 +8,10 @@
 //!
 //! The file (4.69 MB) is not committed: like the SDK, batchline keeps it in a cache folder
 //! ([`cache_dir`]), checked by sha256 ([`MODEL_SHA256`]) each time it is loaded, and
-//! `--tokenizer-model PATH` names a copy explicitly on machines without the cache. The library
-//! never downloads: `benches/fetch_tokenizer.sh` fills the cache (from the crates.io package
-//! `gemini-tokenizer` 0.2.0, which ships the same bytes).
+//! `--tokenizer-model PATH` names a copy explicitly on machines without the cache. Counting never
+//! downloads: `batchline fetch-tokenizer` (see [`super::fetch`]) or `benches/fetch_tokenizer.sh`
+//! fills the cache (from the crates.io package `gemini-tokenizer` 0.2.0, which ships the same
+//! bytes).
 
 use std::path::{Path, PathBuf};
 
@@ -204,7 +205,7 @@ mod tests {
         let dir = std::env::temp_dir().join("batchline-tokens-unit-missing");
         let err = find_and_read(None, Some(dir.clone())).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("benches/fetch_tokenizer.sh"), "{msg}");
+        assert!(msg.contains("batchline fetch-tokenizer"), "{msg}");
         assert!(
             msg.contains(&dir.join(MODEL_FILE_NAME).display().to_string()),
             "{msg}"

@@ -4,7 +4,8 @@
 //! - [`Gemma3Counter`] (`gemma3`): the Gemma 3 SentencePiece vocabulary (262,144 pieces) that
 //!   Gemini 2.0, 2.5 and 3.0 count with. Exact. The 4.69 MB vocabulary file is not part of the
 //!   crate: [`locate_model`] finds it (an explicit `--tokenizer-model PATH`, else the cache folder
-//!   [`cache_dir`]) and checks its sha256; `benches/fetch_tokenizer.sh` puts it into the cache.
+//!   [`cache_dir`]) and checks its sha256; `batchline fetch-tokenizer` ([`fetch::fetch_model`])
+//!   puts it into the cache, as does `benches/fetch_tokenizer.sh` (for CI, through cargo).
 //! - [`O200kCounter`] (`o200k`): OpenAI's o200k encoding, for models whose vocabulary is not
 //!   available. An estimate ([`TokenCounter::exact`] is `false`): it is 6–19% low on English and
 //!   code and up to 47% high on Japanese and Indic scripts, so no fixed factor corrects it.
@@ -14,6 +15,7 @@
 //!
 //! `docs/tokens.md` describes all of this for users.
 
+pub mod fetch;
 pub mod gemma;
 pub mod memo;
 pub mod o200k;
@@ -147,7 +149,7 @@ pub enum TokenizerError {
     /// The Gemma 3 vocabulary is neither at the explicit path nor in the cache folder.
     #[error(
         "the Gemma 3 tokenizer vocabulary `{MODEL_FILE_NAME}` was not found (looked in: {}); \
-         fetch it once with `sh benches/fetch_tokenizer.sh` (puts it into the cache folder), \
+         fetch it once with `batchline fetch-tokenizer` (puts it into the cache folder), \
          or pass --tokenizer-model PATH, or use --tokens off",
         .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
@@ -158,7 +160,7 @@ pub enum TokenizerError {
     /// The file exists but is not the expected vocabulary.
     #[error(
         "{path}: sha256 {actual} is not the Gemma 3 vocabulary's {expected}; \
-         delete the file and fetch it again (`sh benches/fetch_tokenizer.sh`)",
+         delete the file and fetch it again (`batchline fetch-tokenizer`)",
         path = .path.display()
     )]
     ChecksumMismatch {
@@ -206,7 +208,7 @@ impl From<TokenizerError> for crate::Error {
                 path,
                 message: format!(
                     "sha256 {actual} is not the Gemma 3 vocabulary's {expected}; delete the \
-                     file and fetch it again (`sh benches/fetch_tokenizer.sh`)"
+                     file and fetch it again (`batchline fetch-tokenizer`)"
                 ),
             },
             other => crate::Error::Usage(other.to_string()),
