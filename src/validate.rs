@@ -455,22 +455,16 @@ fn line_at(data: &[u8], offset: usize) -> &[u8] {
 }
 
 /// True when the input is a JSON array rather than JSON Lines: its first non-blank byte is `[` and
-/// the first line either does not parse alone (a pretty-printed array) or is an array of objects.
+/// the whole file (after a BOM) is that one JSON value, on one line or pretty-printed. A JSON Lines
+/// file whose first line happens to be an array is not one: it has more values after it (that line
+/// is then `E_NOT_OBJECT`, and the others are checked). A JSON Lines file fails the one-value parse
+/// at its second line, so the check costs little unless the file really is one array.
 fn is_json_array(data: &[u8]) -> bool {
     let body = data.strip_prefix(BOM).unwrap_or(data);
     let Some(start) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
         return false;
     };
-    if body[start] != b'[' {
-        return false;
-    }
-    let rest = &body[start..];
-    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
-    match serde_json::from_slice::<serde_json::Value>(line) {
-        Err(_) => true,
-        Ok(serde_json::Value::Array(items)) => items.first().is_none_or(|v| v.is_object()),
-        Ok(_) => false,
-    }
+    body[start] == b'[' && serde_json::from_slice::<serde::de::IgnoredAny>(&body[start..]).is_ok()
 }
 
 fn check_chunk<V: LineVisitor>(

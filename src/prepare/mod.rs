@@ -195,6 +195,16 @@ fn scan_inputs(
         let scan = scan_bytes(name, &data, v, limits, move || {
             PlanVisitor::new(key_config, setup)
         });
+        if scan
+            .diagnostics
+            .iter()
+            .any(|d| d.code == crate::request::diag::Code::E_JSON_ARRAY_FILE)
+        {
+            // Not JSON Lines at all: refuse rather than prepare a run without this file.
+            return Err(Error::InvalidInput(format!(
+                "{name}: the file is one JSON array, not JSON Lines, so none of its requests can be sent: write one {{\"request\": …}} object per line (e.g. `jq -c '.[]' in.json > out.jsonl`); nothing was written"
+            )));
+        }
         out.files.push(scan.report);
         out.diagnostics.extend(scan.diagnostics);
         out.job.merge(scan.job);

@@ -499,6 +499,85 @@ fn prepare_writes_only_into_new_empty_or_own_folders_and_removes_only_its_own_fi
 }
 
 #[test]
+fn prepare_sends_the_lines_after_an_array_line_and_refuses_a_json_array_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = |t: &str| {
+        format!(r#"{{"request":{{"contents":[{{"role":"user","parts":[{{"text":"{t}"}}]}}]}}}}"#)
+    };
+    // Before, a first line holding an array of objects made the whole file look like one JSON
+    // array: prepare skipped it, wrote an empty run and exited 0, even with --strict.
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        format!("[{}]\n{}\n{}\n", req("A"), req("B"), req("C")),
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let out = run(&[
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--tokens",
+        "off",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts: Vec<String> = shard_rows(&run_dir)
+        .into_iter()
+        .map(|(_, _, _, r)| {
+            r["contents"][0]["parts"][0]["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(texts.len(), 2);
+    assert!(texts.contains(&"B".to_string()) && texts.contains(&"C".to_string()));
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join("invalid.jsonl")).unwrap(),
+        format!(
+            "{{\"codes\":[\"E_NOT_OBJECT\"],\"file\":\"{}\",\"line\":1}}\n",
+            input.display()
+        )
+    );
+    let strict = dir.path().join("strict");
+    let out = run(&[
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        strict.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!strict.exists());
+    // A real JSON array file (pretty-printed or on one line) cannot be sent: refused, exit 1,
+    // nothing written, also beside a good file.
+    for name in ["reader/array_pretty.jsonl", "reader/array_one_line.jsonl"] {
+        let run_dir = dir.path().join(name.replace('/', "-"));
+        let path = testdata(name);
+        let out = run(&[
+            "prepare",
+            input.to_str().unwrap(),
+            &path,
+            "-o",
+            run_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&path) && err.contains("one JSON array, not JSON Lines"),
+            "{err}"
+        );
+        assert!(!run_dir.exists(), "{name}");
+    }
+}
+
+#[test]
 fn cloud_storage_urls_are_refused_not_read_as_local_paths() {
     // `gs://b/run` as a local path is the folder `gs:/b/run`: before, prepare wrote the run there
     // and reported it as written to gs://b/run.

@@ -412,13 +412,28 @@ fn validate_json_array_file_is_one_finding() {
         assert_eq!(run.summary.total.job_errors, 1, "{name}");
         assert_eq!(run.summary.total.lines, expected_lines, "{name}");
     }
-    // A JSONL file whose first line is a JSON array of numbers is JSON Lines with a bad line.
-    let file = ctx.write("not_array.jsonl", format!("[1,2]\n{OK}\n"));
-    let run = ctx.validate_json(&[&file]);
-    assert_eq!(
-        codes_of(&run.findings),
-        BTreeMap::from([("E_NOT_OBJECT".to_string(), 1)])
-    );
+    // A JSONL file whose first line is a JSON array (of numbers, of objects, or empty) is JSON
+    // Lines with a bad line: the other lines are checked.
+    for first in [
+        "[1,2]",
+        "[]",
+        &format!("[{OK}]"),
+        &format!("  [{OK}, {OK}]"),
+    ] {
+        let file = ctx.write("not_array.jsonl", format!("{first}\n{OK}\n{OK}\n"));
+        let run = ctx.validate_json(&[&file]);
+        assert_eq!(
+            codes_of(&run.findings),
+            BTreeMap::from([("E_NOT_OBJECT".to_string(), 1)]),
+            "{first}"
+        );
+        assert_eq!(run.findings[0].line, 1, "{first}");
+        assert_eq!(
+            (run.summary.total.lines, run.summary.total.valid),
+            (3, 2),
+            "{first}"
+        );
+    }
 }
 
 #[test]
