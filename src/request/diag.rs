@@ -95,7 +95,8 @@ codes! {
     E_TYPE = (Error, Row, "wrong type"),
     /// A repeated field given as a single value (accepted by Vertex in practice).
     W_SINGLE_FOR_REPEATED = (Warning, Row, "single value for a list"),
-    /// The same field is given twice, in both spellings.
+    /// The same field is given twice where only one can be used: in both spellings, or `request`
+    /// twice on one line.
     E_DUPLICATE_FIELD = (Error, Row, "field given twice"),
     /// The value is not one of the enum's values.
     E_ENUM = (Error, Row, "invalid enum value"),

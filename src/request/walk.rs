@@ -348,11 +348,13 @@ impl<'w, 'i> Walk<'w, 'i> {
             self.key_column(h, key);
             if key == "request" {
                 if seen_request {
+                    // Which of the two a reader takes differs (first or last wins, or a refusal),
+                    // so the line cannot be sent, nor its request identified for dedup.
                     self.findings.at_key(
-                        Code::W_DUPLICATE_KEY,
+                        Code::E_DUPLICATE_FIELD,
                         &self.path,
                         &[],
-                        "`request` appears twice on this line; only one is used",
+                        "`request` appears twice on this line; JSON readers differ on which one they use (or reject the line), so it is not sent: keep one",
                     );
                 }
                 seen_request = true;

@@ -162,7 +162,7 @@ fn findings_under_repeated_keys_say_which_member() {
         vec![
             // The first request's rule finding: first occurrences only.
             ("E_EMPTY_CONTENTS", "/request/contents", &[][..]),
-            ("W_DUPLICATE_KEY", "/request", &[1][..]),
+            ("E_DUPLICATE_FIELD", "/request", &[1][..]),
             ("E_TYPE", "/request/contents/0/parts/0/text", &[1][..]),
             (
                 "W_DUPLICATE_KEY",

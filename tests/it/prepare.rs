@@ -578,6 +578,49 @@ fn prepare_sends_the_lines_after_an_array_line_and_refuses_a_json_array_file() {
 }
 
 #[test]
+fn a_line_with_two_requests_is_not_sent_nor_merged() {
+    // Dedup used to key such a line on its first `request`, so `{A, B}` and `{A, C}` became one
+    // request and C was never sent (most JSON readers take the last value).
+    let dir = tempfile::tempdir().unwrap();
+    let req = |t: &str| format!(r#"{{"contents":[{{"role":"user","parts":[{{"text":"{t}"}}]}}]}}"#);
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        format!(
+            "{{\"request\":{a},\"request\":{b}}}\n{{\"request\":{a},\"request\":{c}}}\n{{\"request\":{a}}}\n",
+            a = req("A"),
+            b = req("B"),
+            c = req("C")
+        ),
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let out = run(&[
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = summary_of(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(summary["counts"]["invalid"], 2);
+    assert_eq!(summary["counts"]["unique"], 1);
+    assert_eq!(summary["counts"]["duplicates"], 0);
+    let invalid = std::fs::read_to_string(run_dir.join("invalid.jsonl")).unwrap();
+    assert_eq!(invalid.matches("E_DUPLICATE_FIELD").count(), 2, "{invalid}");
+    let rows = shard_rows(&run_dir);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].3["contents"][0]["parts"][0]["text"], "A");
+}
+
+#[test]
 fn cloud_storage_urls_are_refused_not_read_as_local_paths() {
     // `gs://b/run` as a local path is the folder `gs:/b/run`: before, prepare wrote the run there
     // and reported it as written to gs://b/run.

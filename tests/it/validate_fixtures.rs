@@ -321,6 +321,7 @@ fn validate_fixture_findings_are_exact() {
     E_BASE64.jsonl:2:94 E_BASE64 /request/contents/0/parts/0/inlineData/data
     E_DUPLICATE_FIELD.jsonl:1:107 E_DUPLICATE_FIELD /request/generationConfig/max_output_tokens
     E_DUPLICATE_FIELD.jsonl:2:111 E_DUPLICATE_FIELD /request/system_instruction
+    E_DUPLICATE_FIELD.jsonl:3:67 E_DUPLICATE_FIELD /request
     E_DURATION.jsonl:1:171 E_DURATION /request/contents/0/parts/0/videoMetadata/startOffset
     E_DURATION.jsonl:2:171 E_DURATION /request/contents/0/parts/0/videoMetadata/startOffset
     E_ENUM.jsonl:1:136 E_ENUM /request/safetySettings/0/threshold
@@ -376,7 +377,7 @@ fn validate_fixture_findings_are_exact() {
     W_DEPRECATED_FIELD.jsonl:1:111 W_DEPRECATED_FIELD /request/generationConfig/responseMimeType
     W_DEPRECATED_FIELD.jsonl:2:114 W_DEPRECATED_FIELD /request/tools/0/googleMaps/enableWidget
     W_DEPRECATED_VALUE.jsonl:1:96 W_DEPRECATED_VALUE /request/safetySettings/0/category
-    W_DUPLICATE_KEY.jsonl:1:67 W_DUPLICATE_KEY /request
+    W_DUPLICATE_KEY.jsonl:1:64 W_DUPLICATE_KEY /request/contents/0/role
     W_DUPLICATE_KEY.jsonl:2:104 W_DUPLICATE_KEY /request/generationConfig/temperature
     W_ENUM_CASE.jsonl:1:96 W_ENUM_CASE /request/safetySettings/0/category
     W_ENUM_CASE.jsonl:2:135 W_ENUM_CASE /request/safetySettings/0/threshold

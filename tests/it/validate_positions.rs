@@ -181,7 +181,12 @@ fn validate_exact_positions_under_repeated_keys() {
         vec![
             // Whole-job: the number was seen first, in the first request.
             t(1, nth(l1, ":1}", 0) + 1, "E_JOB_TYPE_CONFLICT", budget),
-            t(1, nth(l1, "\"request\"", 1), "W_DUPLICATE_KEY", "/request"),
+            t(
+                1,
+                nth(l1, "\"request\"", 1),
+                "E_DUPLICATE_FIELD",
+                "/request"
+            ),
             t(
                 1,
                 nth(l1, "\"generationConfig\"", 2),
