@@ -212,7 +212,7 @@ pub struct PrepareArgs {
     #[arg(short, long, value_name = "RUN")]
     pub output: PathBuf,
 
-    /// Abort before writing anything if any line is invalid.
+    /// Abort before writing anything if any line is invalid or the input has whole-job errors.
     #[arg(long)]
     pub strict: bool,
 

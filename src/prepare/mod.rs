@@ -325,7 +325,7 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
         guard_run_folder(&opts.run)?;
         // A complete run with the same inputs and options: nothing to do. Cheap check first
         // (sizes and mtimes), then content checksums.
-        if let Some(m) = Manifest::load(&opts.run)? {
+        if let Some(m) = load_run_manifest(&opts.run)? {
             if m.options != options_json(opts) {
                 return Err(Error::Usage(format!(
                     "{} holds a run prepared with other options; use a new run folder (or delete it)",
@@ -339,7 +339,7 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
     if write {
-        if let Some(m) = Manifest::load(&opts.run)? {
+        if let Some(m) = load_run_manifest(&opts.run)? {
             if let Some(report) = pool.install(|| already_prepared(opts, &m))? {
                 return Ok(report);
             }
@@ -532,7 +532,7 @@ fn guard_run_folder(run: &Path) -> Result<()> {
 }
 
 /// Removes what an unfinished `prepare` may have left in `run` (the files it writes and their
-/// temporary names), leaving every other file alone; then writes the marker.
+/// temporary names), leaving every other file alone. The marker stays: [`lock_run`] wrote it.
 fn start_clean(run: &Path) -> Result<()> {
     guard_run_folder(run)?;
     let shard_dir = run.join("shards");
@@ -551,15 +551,66 @@ fn start_clean(run: &Path) -> Result<()> {
     };
     remove_owned(run, is_run_file_name)?;
     remove_owned(&shard_dir, is_shard_name)?;
-    let marker = run.join(RUN_MARKER);
-    if !marker.exists() {
-        let file = AtomicFile::create(&marker)?;
-        file.writer()
-            .write_all(RUN_MARKER_TEXT)
-            .map_err(|e| Error::io(&marker, e))?;
-        file.commit()?;
-    }
     Ok(())
+}
+
+/// The run's manifest, if it has one. A manifest that does not parse (a crash between its
+/// rename and the disk, say) makes a marked run half-written, to be rebuilt; in a folder without
+/// the marker it is someone else's `manifest.json`, and the folder is refused.
+fn load_run_manifest(run: &Path) -> Result<Option<Manifest>> {
+    match Manifest::load(run) {
+        Err(Error::BadData { path, message }) => {
+            if run.join(RUN_MARKER).exists() {
+                Ok(None)
+            } else {
+                Err(Error::Usage(format!(
+                    "{} is not a batchline run folder: {} is not a batchline manifest ({message}) and there is no {RUN_MARKER}; choose another run folder",
+                    run.display(),
+                    path.display()
+                )))
+            }
+        }
+        other => other,
+    }
+}
+
+/// Takes the run folder for this process: creates it and its marker (with the marker's fixed
+/// text) and locks the marker exclusively until the returned file is dropped. Refuses a folder
+/// that another `prepare` holds.
+fn lock_run(run: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Seek};
+    guard_run_folder(run)?;
+    std::fs::create_dir_all(run).map_err(|e| Error::io(run, e))?;
+    let path = run.join(RUN_MARKER);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(Error::Usage(format!(
+                "another batchline prepare is writing {} now; wait for it, or choose another run folder",
+                run.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)
+        .map_err(|e| Error::io(&path, e))?;
+    if text != RUN_MARKER_TEXT {
+        // New, or cut short by a crash: write the fixed text in place (the lock stays on this
+        // file, so it is not replaced by a rename).
+        file.set_len(0).map_err(|e| Error::io(&path, e))?;
+        file.rewind().map_err(|e| Error::io(&path, e))?;
+        file.write_all(RUN_MARKER_TEXT)
+            .map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(file)
 }
 
 fn run_in_pool(
@@ -588,8 +639,44 @@ fn run_in_pool(
     );
     let inputs = inputs?;
     watch.lap("plan + input checksums");
-    if write {
-        if let (Some(m), Some(inputs)) = (Manifest::load(&opts.run)?, &inputs) {
+    let invalid = scanned.lines.codes.len();
+    let job_errors = if opts.strict {
+        scanned
+            .job
+            .findings()
+            .iter()
+            .filter(|f| {
+                f.code.scope() == crate::request::diag::Scope::Job
+                    && f.code.severity() == Severity::Error
+            })
+            .count()
+    } else {
+        0
+    };
+    if opts.strict && (invalid > 0 || job_errors > 0) {
+        let first = plan
+            .report
+            .diagnostics
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}:{} {}", d.file, d.line, d.code))
+            .unwrap_or_default();
+        return Err(Error::InvalidInput(format!(
+            "--strict: {invalid} invalid line(s) and {job_errors} whole-job error(s); nothing was written (run `batchline validate` to see them; first: {first})"
+        )));
+    }
+    // From here on this process owns the run folder: a second prepare on it waits for nothing
+    // and is refused, and the manifest is judged under the lock (it may have changed during the
+    // scan).
+    let _lock = if write {
+        let lock = lock_run(&opts.run)?;
+        if let (Some(m), Some(inputs)) = (load_run_manifest(&opts.run)?, &inputs) {
+            if m.options != options_json(opts) {
+                return Err(Error::Usage(format!(
+                    "{} holds a run prepared with other options; use a new run folder (or delete it)",
+                    opts.run.display()
+                )));
+            }
             if &m.inputs == inputs && shards_intact(&opts.run, &m) {
                 let mut report = plan.report;
                 report.already_done = true;
@@ -602,19 +689,10 @@ fn run_in_pool(
                 )));
             }
         }
-    }
-    let invalid = scanned.lines.codes.len();
-    if opts.strict && invalid > 0 {
-        return Err(Error::InvalidInput(format!(
-            "--strict: {invalid} invalid line(s); nothing was written (run `batchline validate` to see them; first: {})",
-            plan.report
-                .diagnostics
-                .iter()
-                .find(|d| d.severity == Severity::Error)
-                .map(|d| format!("{}:{} {}", d.file, d.line, d.code))
-                .unwrap_or_default()
-        )));
-    }
+        Some(lock)
+    } else {
+        None
+    };
     let Plan { mut report, layout } = plan;
     if write {
         if let Some(stage) = &opts.stage {

@@ -578,6 +578,81 @@ fn prepare_sends_the_lines_after_an_array_line_and_refuses_a_json_array_file() {
 }
 
 #[test]
+fn prepare_rebuilds_a_damaged_manifest_refuses_foreign_ones_and_locks_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = testdata("sample/requests.jsonl");
+    let prepare = |run_dir: &Path| -> Output {
+        run(&[
+            "prepare",
+            &input,
+            "-o",
+            run_dir.to_str().unwrap(),
+            "--tokens",
+            "off",
+        ])
+    };
+    let clean = dir.path().join("clean");
+    assert!(prepare(&clean).status.success());
+    let expected = files_of(&clean);
+    // An empty or cut manifest (a crash between its rename and the disk): the run is rebuilt.
+    for damage in [&b""[..], &b"{\"format_version\": 1, \"tool"[..]] {
+        std::fs::write(clean.join("manifest.json"), damage).unwrap();
+        let out = prepare(&clean);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(files_of(&clean), expected);
+    }
+    // Someone else's manifest.json, without the marker: refused (exit 2), untouched.
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("manifest.json"), b"{\"name\":\"My app\"}").unwrap();
+    let out = prepare(&app);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a batchline run folder"), "{err}");
+    assert_eq!(files_of(&app).len(), 1);
+    // A run that another process holds (its marker locked): refused, left as it is.
+    let marker = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(clean.join(".batchline-run"))
+        .unwrap();
+    marker.try_lock().unwrap();
+    std::fs::write(clean.join("manifest.json"), b"").unwrap();
+    let damaged = files_of(&clean);
+    let out = prepare(&clean);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another batchline prepare is writing"),
+        "{err}"
+    );
+    assert_eq!(files_of(&clean), damaged);
+    drop(marker);
+    assert!(prepare(&clean).status.success());
+    assert_eq!(files_of(&clean), expected);
+    // --strict also refuses an input with whole-job errors, before writing anything.
+    let strict = dir.path().join("strict");
+    let out = run(&[
+        "prepare",
+        &testdata("job/whole_job.jsonl"),
+        "-o",
+        strict.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("whole-job error(s); nothing was written"),
+        "{err}"
+    );
+    assert!(!strict.exists());
+}
+
+#[test]
 fn a_line_with_two_requests_is_not_sent_nor_merged() {
     // Dedup used to key such a line on its first `request`, so `{A, B}` and `{A, C}` became one
     // request and C was never sent (most JSON readers take the last value).
