@@ -142,7 +142,8 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub max_requests: u64,
 
-    /// Bytes per shard, e.g. 1GB, 500MB.
+    /// Bytes per shard, e.g. 1GB, 500MB. A request that alone exceeds it (with its key member)
+    /// makes prepare refuse, naming the line.
     #[arg(long, default_value = "1GB", value_name = "SIZE")]
     pub max_bytes: String,
 

@@ -639,6 +639,24 @@ fn run_in_pool(
     );
     let inputs = inputs?;
     watch.lap("plan + input checksums");
+    // A shard over the byte limit holds one request that no shard can hold: refuse rather than
+    // break the limit (the cut never puts a second request into a full shard).
+    if let Some((si, shard)) = plan
+        .layout
+        .shards
+        .iter()
+        .enumerate()
+        .find(|(si, _)| plan.report.shards[*si].bytes > opts.limits.max_bytes)
+    {
+        let line = plan.layout.reps[shard[0] as usize];
+        let (file, number) = scanned.file_line(line);
+        return Err(Error::InvalidInput(format!(
+            "{}:{number}: this request takes {} bytes in a shard (with its key), more than --max-bytes {}: no shard can hold it; raise --max-bytes or leave the line out; nothing was written",
+            scanned.names[file as usize],
+            plan.report.shards[si].bytes,
+            opts.limits.max_bytes
+        )));
+    }
     let invalid = scanned.lines.codes.len();
     let job_errors = if opts.strict {
         scanned

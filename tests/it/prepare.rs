@@ -653,6 +653,69 @@ fn prepare_rebuilds_a_damaged_manifest_refuses_foreign_ones_and_locks_the_run() 
 }
 
 #[test]
+fn a_request_larger_than_a_shard_is_refused_not_put_over_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let line = |n: usize| {
+        format!(
+            r#"{{"request":{{"contents":[{{"role":"user","parts":[{{"text":"{}"}}]}}]}}}}"#,
+            "x".repeat(n)
+        )
+    };
+    // Line 2 is 990 bytes: 991 with its newline, 1,013 with the key member.
+    std::fs::write(
+        &input,
+        format!("{}\n{}\n{}\n", line(100), line(925), line(101)),
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let args = |max: &'static str| {
+        vec![
+            "prepare",
+            input.to_str().unwrap(),
+            "-o",
+            run_dir.to_str().unwrap(),
+            "--max-bytes",
+            max,
+            "--order",
+            "input",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let out = bin().args(args("1000")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:2: this request takes 1013 bytes",
+            input.display()
+        )) && err.contains("--max-bytes 1000"),
+        "{err}"
+    );
+    assert!(!run_dir.exists());
+    // At 1,013 it fits alone; every shard is within the limit.
+    let out = bin().args(args("1013")).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).unwrap()).unwrap();
+    let sizes: Vec<u64> = manifest["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.len(), 3, "{sizes:?}");
+    assert_eq!(sizes[1], 1013);
+    assert!(sizes.iter().all(|&b| b <= 1013), "{sizes:?}");
+}
+
+#[test]
 fn a_line_with_two_requests_is_not_sent_nor_merged() {
     // Dedup used to key such a line on its first `request`, so `{A, B}` and `{A, C}` became one
     // request and C was never sent (most JSON readers take the last value).
