@@ -234,8 +234,16 @@ fn validate_deny_warnings() {
     let file = ctx.write("warn.jsonl", format!("{OK}\n\n{OK}\n"));
     let out = ctx.run(&["validate", &file]);
     assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains(": ok — 3 lines"), "{}", out.stdout);
     let out = ctx.run(&["validate", &file, "--deny-warnings"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
+    // The verdict agrees with the exit status (it said "ok").
+    assert!(
+        out.stdout
+            .contains(": warnings (denied by --deny-warnings) — 3 lines"),
+        "{}",
+        out.stdout
+    );
     let clean = ctx.write("clean.jsonl", format!("{OK}\n"));
     assert_eq!(ctx.run(&["validate", &clean, "--deny-warnings"]).code, 0);
 }

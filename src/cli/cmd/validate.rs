@@ -59,10 +59,10 @@ pub fn run(args: ValidateArgs) -> Result<ExitStatus> {
                 .map_err(io)?;
             }
             for f in &report.files {
-                human_summary(&mut p, f).map_err(io)?;
+                human_summary(&mut p, f, args.deny_warnings).map_err(io)?;
             }
             if report.files.len() > 1 {
-                human_summary(&mut p, &totals).map_err(io)?;
+                human_summary(&mut p, &totals, args.deny_warnings).map_err(io)?;
             }
         }
         Format::Json => {
@@ -100,8 +100,10 @@ pub fn run(args: ValidateArgs) -> Result<ExitStatus> {
     })
 }
 
-fn human_summary(p: &mut Printer, f: &FileReport) -> std::io::Result<()> {
-    let verdict = if f.errors == 0 {
+fn human_summary(p: &mut Printer, f: &FileReport, deny_warnings: bool) -> std::io::Result<()> {
+    let verdict = if f.errors == 0 && deny_warnings && f.warnings > 0 {
+        p.red("warnings (denied by --deny-warnings)")
+    } else if f.errors == 0 {
         p.green("ok")
     } else if f.job_errors > 0 {
         p.red("the whole job would fail")
