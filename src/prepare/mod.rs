@@ -352,10 +352,9 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
     } else {
         match open_counter(&facts.tokenizer, opts.tokenizer_model.as_deref()) {
             Ok(c) => Some(c),
-            Err(e) if opts.tokens.is_none() => {
-                let _ = e;
-                None
-            }
+            // Without --tokens, a missing vocabulary means estimating by bytes (and saying so);
+            // a vocabulary named with --tokenizer-model that cannot be used is an error.
+            Err(_) if opts.tokens.is_none() && opts.tokenizer_model.is_none() => None,
             Err(e) => return Err(e.into()),
         }
     };

@@ -266,6 +266,34 @@ fn validate_usage_errors_exit_2() {
         "{}",
         out.stderr
     );
+    // stdin twice (the second would read nothing), and a thread count that would stall.
+    for (args, says) in [
+        (
+            vec!["validate", "-", "-"],
+            "`-` (stdin) is given more than once",
+        ),
+        (
+            vec!["validate", &file, "-j", "100000"],
+            "-j 100000: at most 1024 threads",
+        ),
+        (
+            vec!["stats", &file, "-j", "5000"],
+            "-j 5000: at most 1024 threads",
+        ),
+        (
+            vec![
+                "stats",
+                &file,
+                "--tokenizer-model",
+                "/nonexistent/gemma.model",
+            ],
+            "looked in: /nonexistent/gemma.model",
+        ),
+    ] {
+        let out = ctx.run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
 }
 
 #[test]

@@ -59,13 +59,14 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
             plan.key_field
         )));
     }
+    let (inputs, threads) = super::inputs_and_threads(input)?;
     Ok(PrepareOptions {
         validate: ValidateOptions {
-            inputs: input.inputs.clone(),
+            inputs,
             model: plan.model.clone(),
             models,
             mmap: mmap_choice(input),
-            threads: input.threads,
+            threads,
             chunk: chunk_config(input),
             max_kept: 1000,
             progress: None,

@@ -23,12 +23,13 @@ pub fn run(args: ValidateArgs) -> Result<ExitStatus> {
         Some(p) => ModelTable::load(p)?,
         None => ModelTable::builtin(),
     };
+    let (inputs, threads) = super::inputs_and_threads(&args.input)?;
     let mut opts = ValidateOptions {
-        inputs: args.input.inputs.clone(),
+        inputs,
         model: args.model.clone(),
         models,
         mmap: mmap_choice(&args.input),
-        threads: args.input.threads,
+        threads,
         chunk: chunk_config(&args.input),
         max_kept: args.max_errors,
         progress: None,
