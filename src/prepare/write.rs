@@ -90,7 +90,9 @@ pub(super) fn write_run(
                     checker.check(&buf, pos as u64, pos as u64);
                     offset += buf.len() as u64 + 1;
                 }
-                let name = shard_name(si);
+                // The shard's path as the user can open it (the run folder joined), so that
+                // `file:line:column` and GitHub annotations point at the file.
+                let name = run.join(shard_name(si)).display().to_string();
                 checker
                     .take_job()
                     .findings()

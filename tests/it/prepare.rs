@@ -892,11 +892,14 @@ fn prepare_checks_whole_job_problems_per_shard() {
         r#""meta":{"k":2}"#,
     );
     // Both lines in one shard: that job would fail; exit 1 and the finding names the shard.
-    let (code, lines) = prepare_json(&input, &dir.path().join("one"), &[]);
+    let one = dir.path().join("one");
+    let (code, lines) = prepare_json(&input, &one, &[]);
     assert_eq!(code, Some(1));
+    // Named by a path that opens (the run folder joined), not relative to the run.
+    let shard_path = one.join("shards/shard-00000.jsonl").display().to_string();
     let shard_finding = lines
         .iter()
-        .find(|v| v["file"] == "shards/shard-00000.jsonl")
+        .find(|v| v["file"] == shard_path.as_str())
         .expect("a finding in the shard");
     assert_eq!(shard_finding["code"], "E_JOB_TYPE_CONFLICT");
     assert_eq!(shard_finding["pointer"], "/meta/k");

@@ -303,8 +303,9 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
     ))?;
     if r.shard_job_errors > 0 {
         p.human_line(&format!(
-            "error: {} whole-job problem(s) in shards: those jobs would fail at import (see above)",
-            r.shard_job_errors
+            "error: {} whole-job problem(s) in shards: those jobs would fail at import (listed in {}; `batchline validate` on the inputs shows them too)",
+            r.shard_job_errors,
+            run.map_or("the report".to_string(), |d| d.join("report.json").display().to_string())
         ))?;
     }
     Ok(())
