@@ -265,14 +265,24 @@ fn syntax_finding(line: &[u8], err: &simd_json::Error) -> Finding {
                 Code::E_JSON_SYNTAX,
                 format!("invalid JSON: {}", strip_position(&se.to_string())),
             ),
-            Ok(_) => (
-                Code::E_JSON_SYNTAX,
-                format!(
-                    "cannot parse this line ({:?} at byte {}); nesting deeper than {PARSE_MAX_DEPTH} or numbers beyond 64-bit range are not supported",
-                    err.error(),
-                    err.index()
+            Ok(_) => match lone_surrogate_at(line) {
+                Some(at) => (
+                    Code::E_JSON_SYNTAX,
+                    format!(
+                        "invalid JSON: `{}` at column {} is half of a UTF-16 surrogate pair with no other half, which is not a character; write the character itself, or both halves (`\\ud83d\\ude00`)",
+                        String::from_utf8_lossy(&line[at..at + 6]),
+                        at + 1
+                    ),
                 ),
-            ),
+                None => (
+                    Code::E_JSON_SYNTAX,
+                    format!(
+                        "cannot parse this line ({:?} at byte {}); nesting deeper than {PARSE_MAX_DEPTH} or numbers beyond 64-bit range are not supported",
+                        err.error(),
+                        err.index()
+                    ),
+                ),
+            },
         }
     };
     Finding {
@@ -282,6 +292,38 @@ fn syntax_finding(line: &[u8], err: &simd_json::Error) -> Finding {
         message,
         at_key: false,
     }
+}
+
+/// The byte index of the first `\uXXXX` escape in `line` that is a lone UTF-16 surrogate (a high
+/// one not followed by a low one, or a low one alone). serde_json lets these through; simd-json,
+/// rightly, does not (they are not characters, and cannot be re-encoded as UTF-8).
+fn lone_surrogate_at(line: &[u8]) -> Option<usize> {
+    let hex = |at: usize| -> Option<u32> {
+        let digits = line.get(at..at + 4)?;
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let unit = |at: usize| -> Option<u32> {
+        (line.get(at) == Some(&b'\\') && line.get(at + 1) == Some(&b'u'))
+            .then(|| hex(at + 2))
+            .flatten()
+    };
+    let mut i = 0;
+    while i < line.len() {
+        if line[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match unit(i) {
+            Some(0xD800..=0xDBFF) => match unit(i + 6) {
+                Some(0xDC00..=0xDFFF) => i += 12,
+                _ => return Some(i),
+            },
+            Some(0xDC00..=0xDFFF) => return Some(i),
+            Some(_) => i += 6,
+            None => i += 2,
+        }
+    }
+    None
 }
 
 /// The byte column (1-based) of a syntax problem in `line`, for [`Code::E_JSON_SYNTAX`],
@@ -303,7 +345,7 @@ pub fn syntax_column(line: &[u8]) -> usize {
             }
             at + 1
         }
-        Ok(_) => 1,
+        Ok(_) => lone_surrogate_at(line).map_or(1, |at| at + 1),
     }
 }
 

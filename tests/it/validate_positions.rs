@@ -501,3 +501,36 @@ fn validate_nesting_deeper_than_fifteen() {
         "/meta/k15/k14/k13/k12/k11/k10/k9/k8/k7/k6/k5/k4/k3/k2/k1"
     );
 }
+
+#[test]
+fn validate_lone_surrogate_escape_is_placed_and_explained() {
+    let ctx = TestContext::new();
+    let l1 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a\ud800b"}]}]}}"#;
+    // An escaped backslash before `ud800` is text; a pair is a character; a lone low half is not.
+    let l2 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"\\ud800 \ud83d\ude00 \udc00"}]}]}}"#;
+    let l3 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"\ud83d\ude00"}]}]}}"#;
+    let file = ctx.write("surrogates.jsonl", format!("{l1}\n{l2}\n{l3}\n"));
+    let run = ctx.validate_json(&[&file]);
+    assert_eq!(run.out.code, 1);
+    let got: Vec<(u64, u64, &str)> = run
+        .findings
+        .iter()
+        .map(|f| (f.line, f.column, f.code.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, col(l1, "\\ud800"), "E_JSON_SYNTAX"),
+            (2, col(l2, "\\udc00"), "E_JSON_SYNTAX"),
+        ]
+    );
+    assert_eq!(got[0].1, 59);
+    assert!(
+        run.findings[0]
+            .message
+            .contains("`\\ud800` at column 59 is half of a UTF-16 surrogate pair"),
+        "{}",
+        run.findings[0].message
+    );
+    assert_eq!(run.summary.total.valid, 1);
+}
