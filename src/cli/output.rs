@@ -70,12 +70,14 @@ impl Printer {
                     (Some(l), Some(p)) => format!(" [other side: line {l} {p}]"),
                     _ => String::new(),
                 };
+                // Keys and values from the input reach the terminal only as visible text: an
+                // escape sequence in a key must not recolour or rewrite the screen.
+                let (place, at, message) = (visible(&place), visible(&at), visible(&d.message));
                 writeln!(
                     self.out,
-                    "{}: {sev}[{}]{scope}{at}: {}{related}",
+                    "{}: {sev}[{}]{scope}{at}: {message}{related}",
                     self.paint("1", &place),
                     d.code,
-                    d.message
                 )
             }
             Format::Json => {
@@ -161,6 +163,23 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// `s` with control characters (C0, DEL, C1) written as `\u{…}` escapes, so that text from an
+/// input cannot act on a terminal.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Prints `error: …` and the cause chain to stderr.
 pub fn print_error(err: &Error) {
     let mut msg = format!("error: {err}");
@@ -172,7 +191,7 @@ pub fn print_error(err: &Error) {
         }
         source = s.source();
     }
-    eprintln!("{msg}");
+    eprintln!("{}", visible(&msg));
 }
 
 /// `1234567` → `1,234,567`.
@@ -198,5 +217,10 @@ mod tests {
         assert_eq!(escape_data("x\ny"), "x%0Ay");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(12), "12");
+        assert_eq!(
+            visible("a\u{1b}[31mb\tc\u{9b}d é"),
+            "a\\u{1b}[31mb\\u{9}c\\u{9b}d é"
+        );
+        assert!(matches!(visible("plain é"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -683,3 +683,23 @@ fn validate_io_error_transcript() {
     error: [TEMP]/nope.jsonl: No such file or directory (os error 2)
     ");
 }
+
+#[test]
+fn validate_human_output_shows_control_characters_as_escapes() {
+    let ctx = TestContext::new();
+    let line =
+        r#"{"request":{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"\u001b[31mred":1}}"#;
+    let file = ctx.write("esc.jsonl", format!("{line}\n"));
+    let out = ctx.run(&["validate", &file]);
+    assert_eq!(out.code, 1);
+    assert!(!out.stdout.contains('\u{1b}'), "{:?}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("unknown field `\\u{1b}[31mred` in GenerateContentRequest"),
+        "{}",
+        out.stdout
+    );
+    // JSON output keeps the exact text (JSON escapes it).
+    let run = ctx.validate_json(&[&file]);
+    assert!(run.findings[0].message.contains("`\u{1b}[31mred`"));
+}
