@@ -913,3 +913,31 @@ fn prepare_checks_whole_job_problems_per_shard() {
     assert_eq!(summary["shard_job_errors"], 0);
     assert_eq!(summary["shards"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn limits_above_vertex_limits_are_warned_about() {
+    let input = testdata("sample/requests.jsonl");
+    let out = run(&[
+        "stats",
+        &input,
+        "--tokens",
+        "off",
+        "--max-requests",
+        "300000",
+        "--max-bytes",
+        "2GB",
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: --max-requests 300,000 is above the 200,000 requests"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: --max-bytes 2,000,000,000 is above the 1,000,000,000 bytes"),
+        "{err}"
+    );
+    // The defaults are the limits themselves: no warning.
+    let out = run(&["stats", &input, "--tokens", "off"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning: --max"));
+}

@@ -34,6 +34,22 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
             "--max-requests and --max-bytes must be above 0".into(),
         ));
     }
+    // Larger shards are allowed (the limits may rise before the table does), but not silently.
+    let lim = &models.limits;
+    if plan.max_requests > lim.max_requests_per_file {
+        eprintln!(
+            "warning: --max-requests {} is above the {} requests one batch job takes (model table): Vertex may refuse such shards",
+            thousands(plan.max_requests),
+            thousands(lim.max_requests_per_file)
+        );
+    }
+    if max_bytes > lim.max_bytes_per_file {
+        eprintln!(
+            "warning: --max-bytes {} is above the {} bytes one batch job's input file may have (model table): Vertex may refuse such shards",
+            thousands(max_bytes),
+            thousands(lim.max_bytes_per_file)
+        );
+    }
     let sim_ttl = match plan.sim_ttl.as_str() {
         "inf" | "infinite" | "none" => None,
         s => Some(s.parse::<u64>().map_err(|_| {
