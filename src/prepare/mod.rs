@@ -685,6 +685,9 @@ fn run_in_pool(
     // From here on this process owns the run folder: a second prepare on it waits for nothing
     // and is refused, and the manifest is judged under the lock (it may have changed during the
     // scan).
+    if write {
+        check_key_member(opts, &scanned, &plan.report)?;
+    }
     let _lock = if write {
         let lock = lock_run(&opts.run)?;
         if let (Some(m), Some(inputs)) = (load_run_manifest(&opts.run)?, &inputs) {

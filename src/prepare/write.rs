@@ -25,6 +25,38 @@ pub fn key_value(u: usize) -> String {
     format!("bl-{}", String::from_utf8(rev).expect("ASCII digits"))
 }
 
+/// Refuses a key member name that an input line already has as a top-level member (the key
+/// would be ambiguous), naming the first such line. Checked before anything is written.
+pub(super) fn check_key_member(
+    opts: &PrepareOptions,
+    s: &Scanned,
+    report: &PrepareReport,
+) -> Result<()> {
+    if let KeyMode::Member(name) = &opts.key {
+        if let Some(fi) = report
+            .files
+            .iter()
+            .position(|f| f.extra_members.contains_key(name))
+        {
+            // Name the first line that has it (an error path: a search is fine).
+            let quoted = format!("\"{name}\"");
+            let end = s.file_start.get(fi + 1).copied().unwrap_or(s.lines.len());
+            let line = (s.file_start[fi]..end).find(|&i| {
+                let bytes = s.line_bytes(i);
+                memchr::memmem::find(bytes, quoted.as_bytes()).is_some()
+                    && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes)
+                        .is_ok_and(|m| m.contains_key(name))
+            });
+            let at = line.map_or(String::new(), |i| format!(":{}", s.file_line(i).1));
+            return Err(Error::Usage(format!(
+                "{}{at} already has a top-level member `{name}`, the member that carries each request's key; choose another --key-field (or --no-key)",
+                report.files[fi].file
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn write_run(
     opts: &PrepareOptions,
     s: &Scanned,
@@ -39,18 +71,6 @@ pub(super) fn write_run(
         positions,
     } = layout;
     let run = &opts.run;
-    if let KeyMode::Member(name) = &opts.key {
-        if let Some(f) = report
-            .files
-            .iter()
-            .find(|f| f.extra_members.contains_key(name))
-        {
-            return Err(Error::Usage(format!(
-                "{} already has a top-level member `{name}`; choose another --key-field",
-                f.file
-            )));
-        }
-    }
     // Start clean: remove what an earlier, unfinished prepare may have left (only that).
     start_clean(run)?;
     // Per unique: the representative's bytes (in unique order, so this pass reads the records in

@@ -941,3 +941,50 @@ fn limits_above_vertex_limits_are_warned_about() {
     let out = run(&["stats", &input, "--tokens", "off"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning: --max"));
 }
+
+#[test]
+fn a_key_member_already_in_the_input_is_refused_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}]},"note":"batchline_key"}"#,
+            "\n",
+            r#"{"request":{"contents":[{"role":"user","parts":[{"text":"b"}]}]},"batchline_key":"x"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let out = run(&[
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:2 already has a top-level member `batchline_key`",
+            input.display()
+        )),
+        "{err}"
+    );
+    assert!(!run_dir.exists(), "checked before anything is written");
+    // Another name works.
+    let out = run(&[
+        "prepare",
+        input.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+        "--key-field",
+        "bl_key",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
