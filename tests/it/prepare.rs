@@ -20,6 +20,17 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run batchline")
 }
 
+/// [`run`], asserting success (and showing stderr when not).
+fn run_ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The last line of a `--format json` run: the summary object.
 fn summary_of(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().expect("a summary line")).expect("summary JSON")
@@ -65,7 +76,7 @@ fn shard_rows(run: &Path) -> Vec<(usize, usize, String, serde_json::Value)> {
 
 fn generated(dir: &Path, seed: u64, shape: &str, size: &str) -> PathBuf {
     let p = dir.join(format!("{shape}-{seed}.jsonl"));
-    let out = run(&[
+    run_ok(&[
         "gen-corpus",
         "--seed",
         &seed.to_string(),
@@ -76,11 +87,6 @@ fn generated(dir: &Path, seed: u64, shape: &str, size: &str) -> PathBuf {
         "-o",
         p.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     p
 }
 
@@ -88,7 +94,7 @@ fn generated(dir: &Path, seed: u64, shape: &str, size: &str) -> PathBuf {
 fn prepare_counts_duplicates_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
-    let out = run(&[
+    let out = run_ok(&[
         "prepare",
         &testdata("prepare/dups.jsonl"),
         "-o",
@@ -96,12 +102,6 @@ fn prepare_counts_duplicates_exactly() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let summary: serde_json::Value = summary_of(&stdout);
     assert_eq!(
@@ -140,7 +140,7 @@ fn prepare_maps_every_line_once_and_respects_shard_limits() {
     let dir = tempfile::tempdir().unwrap();
     let input = generated(dir.path(), 11, "short", "600KB");
     let run_dir = dir.path().join("run");
-    let out = run(&[
+    run_ok(&[
         "prepare",
         input.to_str().unwrap(),
         "-o",
@@ -150,11 +150,6 @@ fn prepare_maps_every_line_once_and_respects_shard_limits() {
         "--max-bytes",
         "60KB",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let (_, lines, uniques) =
         read_index(std::fs::File::open(run_dir.join("index.bin")).unwrap()).unwrap();
     let rows = shard_rows(&run_dir);
@@ -246,7 +241,7 @@ fn prepare_prefix_order_keeps_families_contiguous_and_primed_moves_first_members
     let prefix_run = dir.path().join("prefix");
     let primed_run = dir.path().join("primed");
     for (order, run_dir) in [("prefix", &prefix_run), ("primed", &primed_run)] {
-        let out = run(&[
+        run_ok(&[
             "prepare",
             input.to_str().unwrap(),
             "-o",
@@ -258,11 +253,6 @@ fn prepare_prefix_order_keeps_families_contiguous_and_primed_moves_first_members
             "--prime-gaps",
             "8,4",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     }
     let prefix: Vec<(String, String)> = shard_rows(&prefix_run)
         .into_iter()
@@ -300,7 +290,7 @@ fn prepare_is_deterministic_across_threads_and_chunks() {
     let mut runs = Vec::new();
     for (j, chunk) in [("1", "1000"), ("4", "65536"), ("2", "300")] {
         let run_dir = dir.path().join(format!("run-{j}-{chunk}"));
-        let out = run(&[
+        run_ok(&[
             "prepare",
             input.to_str().unwrap(),
             "-o",
@@ -312,11 +302,6 @@ fn prepare_is_deterministic_across_threads_and_chunks() {
             "--max-requests",
             "20",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         runs.push(files_of(&run_dir));
     }
     assert!(runs[0].len() > 5);
@@ -513,7 +498,7 @@ fn prepare_sends_the_lines_after_an_array_line_and_refuses_a_json_array_file() {
     )
     .unwrap();
     let run_dir = dir.path().join("run");
-    let out = run(&[
+    run_ok(&[
         "prepare",
         input.to_str().unwrap(),
         "-o",
@@ -521,12 +506,6 @@ fn prepare_sends_the_lines_after_an_array_line_and_refuses_a_json_array_file() {
         "--tokens",
         "off",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let texts: Vec<String> = shard_rows(&run_dir)
         .into_iter()
         .map(|(_, _, _, r)| {
@@ -634,22 +613,6 @@ fn prepare_rebuilds_a_damaged_manifest_refuses_foreign_ones_and_locks_the_run() 
     drop(marker);
     assert!(prepare(&clean).status.success());
     assert_eq!(files_of(&clean), expected);
-    // --strict also refuses an input with whole-job errors, before writing anything.
-    let strict = dir.path().join("strict");
-    let out = run(&[
-        "prepare",
-        &testdata("job/whole_job.jsonl"),
-        "-o",
-        strict.to_str().unwrap(),
-        "--strict",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("whole-job error(s); nothing was written"),
-        "{err}"
-    );
-    assert!(!strict.exists());
 }
 
 #[test]
@@ -733,7 +696,7 @@ fn a_line_with_two_requests_is_not_sent_nor_merged() {
     )
     .unwrap();
     let run_dir = dir.path().join("run");
-    let out = run(&[
+    let out = run_ok(&[
         "prepare",
         input.to_str().unwrap(),
         "-o",
@@ -741,12 +704,6 @@ fn a_line_with_two_requests_is_not_sent_nor_merged() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let summary = summary_of(&String::from_utf8(out.stdout).unwrap());
     assert_eq!(summary["counts"]["invalid"], 2);
     assert_eq!(summary["counts"]["unique"], 1);
@@ -790,16 +747,29 @@ fn cloud_storage_urls_are_refused_not_read_as_local_paths() {
 fn prepare_strict_refuses_invalid_input_and_guards_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
-    let out = run(&[
-        "prepare",
-        &testdata("prepare/dups.jsonl"),
-        "-o",
-        run_dir.to_str().unwrap(),
-        "--strict",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 invalid line"));
-    assert!(!run_dir.join("manifest.json").exists());
+    // Invalid lines, or whole-job errors: refused before anything is written.
+    for (input, says) in [
+        (
+            "prepare/dups.jsonl",
+            "1 invalid line(s) and 0 whole-job error(s)",
+        ),
+        (
+            "job/whole_job.jsonl",
+            "whole-job error(s); nothing was written",
+        ),
+    ] {
+        let out = run(&[
+            "prepare",
+            &testdata(input),
+            "-o",
+            run_dir.to_str().unwrap(),
+            "--strict",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{input}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{input}: {err}");
+        assert!(!run_dir.exists(), "{input}");
+    }
     // An input inside the run folder is refused.
     std::fs::create_dir_all(&run_dir).unwrap();
     let inside = run_dir.join("in.jsonl");
@@ -974,7 +944,7 @@ fn a_key_member_already_in_the_input_is_refused_naming_the_line() {
     );
     assert!(!run_dir.exists(), "checked before anything is written");
     // Another name works.
-    let out = run(&[
+    run_ok(&[
         "prepare",
         input.to_str().unwrap(),
         "-o",
@@ -982,9 +952,4 @@ fn a_key_member_already_in_the_input_is_refused_naming_the_line() {
         "--key-field",
         "bl_key",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
