@@ -732,6 +732,21 @@ fn run_in_pool(
 }
 
 fn shards_intact(run: &Path, m: &Manifest) -> bool {
+    // No shard file the manifest does not list (a stale one copied in would be uploaded with the
+    // others by `gcloud storage cp -r`): a re-run removes it.
+    let listed: std::collections::HashSet<&str> =
+        m.shards.iter().map(|f| f.name.as_str()).collect();
+    let Ok(entries) = std::fs::read_dir(run.join("shards")) else {
+        return false;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if let Some(name) = name.to_str() {
+            if is_shard_name(name) && !listed.contains(format!("shards/{name}").as_str()) {
+                return false;
+            }
+        }
+    }
     // Mapped, not read into memory: a shard may be a gigabyte.
     m.shards.iter().chain(&m.files).all(|f| {
         let path = run.join(&f.name);

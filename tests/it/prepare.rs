@@ -584,6 +584,17 @@ fn prepare_rebuilds_a_damaged_manifest_refuses_foreign_ones_and_locks_the_run() 
         );
         assert_eq!(files_of(&clean), expected);
     }
+    // A stale shard the manifest does not list (it would be uploaded with the others): removed
+    // by the re-run, which rebuilds.
+    std::fs::copy(
+        clean.join("shards/shard-00000.jsonl"),
+        clean.join("shards/shard-00009.jsonl"),
+    )
+    .unwrap();
+    let out = prepare(&clean);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("nothing to do"));
+    assert_eq!(files_of(&clean), expected);
     // Someone else's manifest.json, without the marker: refused (exit 2), untouched.
     let app = dir.path().join("app");
     std::fs::create_dir_all(&app).unwrap();
