@@ -301,8 +301,15 @@ fn flag_message(code: Code, column: &str, count: u64) -> String {
     };
     match code {
         Code::E_JOB_EMPTY_OBJECT => {
-            let fix = if column.ends_with("/googleSearch") || column.ends_with("/google_search") {
+            let last = last_token(column);
+            let fix = if matches!(last.as_str(), "googleSearch" | "google_search") {
                 "; write `{\"excludeDomains\": []}` instead of `{}`"
+            } else if matches!(
+                last.as_str(),
+                "codeExecution" | "code_execution" | "urlContext" | "url_context"
+            ) {
+                // Their messages have no fields (v1 schema): there is no non-empty form.
+                "; this tool's message has no fields, so it cannot be written non-empty and cannot be used in a batch job: remove it"
             } else {
                 "; remove the member or give the object a field"
             };
@@ -319,7 +326,23 @@ fn flag_message(code: Code, column: &str, count: u64) -> String {
         Code::W_JOB_COLUMN_NAME => format!("key `{}` of `{column}` is not a classic column name (letters, digits, underscores, not starting with a digit); the import may reject it{more}", last_token(column)),
         Code::E_JOB_DEPTH => format!("`{column}` is nested more than {MAX_DEPTH} objects deep: the import rejects deeper records, so the whole job would fail{more}"),
         Code::W_JOB_NULL => format!("`{column}` is null: nulls have failed imports (seen as `\"enum\": null`); omit the member instead{more}"),
-        Code::W_DEPRECATED_FIELD => format!("`{column}` is marked deprecated in Google's schema; Vertex still accepts it, but plan to move to its replacement (for responseMimeType/responseSchema: generationConfig.responseFormat){more}"),
+        Code::W_DEPRECATED_FIELD => {
+            let last = last_token(column);
+            let replacement = if matches!(
+                last.as_str(),
+                "responseMimeType"
+                    | "response_mime_type"
+                    | "responseSchema"
+                    | "response_schema"
+                    | "responseJsonSchema"
+                    | "response_json_schema"
+            ) {
+                " (generationConfig.responseFormat)"
+            } else {
+                ""
+            };
+            format!("`{column}` is marked deprecated in Google's schema; Vertex still accepts it, but plan to move to its replacement{replacement}{more}")
+        }
         Code::W_JOB_NESTED_ARRAY => format!("`{column}` holds an array inside an array, which a table column cannot store; the import may fail{more}"),
         _ => format!("`{column}`{more}"),
     }
@@ -337,6 +360,36 @@ fn last_token(column: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_messages_give_the_fix_that_applies() {
+        fn m(code: Code, column: &str) -> String {
+            flag_message(code, column, 1)
+        }
+        assert!(m(
+            Code::W_DEPRECATED_FIELD,
+            "/request/generationConfig/responseMimeType"
+        )
+        .ends_with("replacement (generationConfig.responseFormat)"));
+        assert!(m(
+            Code::W_DEPRECATED_FIELD,
+            "/request/tools/googleMaps/enableWidget"
+        )
+        .ends_with("plan to move to its replacement"));
+        assert!(m(Code::E_JOB_EMPTY_OBJECT, "/request/tools/googleSearch")
+            .contains("`{\"excludeDomains\": []}`"));
+        for tool in ["codeExecution", "url_context"] {
+            assert!(
+                m(Code::E_JOB_EMPTY_OBJECT, &format!("/request/tools/{tool}"))
+                    .contains("cannot be used in a batch job")
+            );
+        }
+        assert!(m(
+            Code::E_JOB_EMPTY_OBJECT,
+            "/request/generationConfig/thinkingConfig"
+        )
+        .contains("remove the member or give the object a field"));
+    }
 
     #[test]
     fn column_names() {
