@@ -79,7 +79,7 @@ codes! {
     W_BLANK_LINE = (Warning, Row, "blank line"),
     /// The file starts with a UTF-8 byte order mark.
     W_BOM = (Warning, Job, "byte order mark"),
-    /// An object has the same key twice.
+    /// An object has the same field twice, with the same value.
     W_DUPLICATE_KEY = (Warning, Row, "duplicate key"),
     /// A top-level member beside `request` holds a string that looks like a number.
     W_NUMERIC_STRING_KEY = (Warning, Row, "numeric-looking key"),
@@ -95,8 +95,8 @@ codes! {
     E_TYPE = (Error, Row, "wrong type"),
     /// A repeated field given as a single value (accepted by Vertex in practice).
     W_SINGLE_FOR_REPEATED = (Warning, Row, "single value for a list"),
-    /// The same field is given twice where only one can be used: in both spellings, or `request`
-    /// twice on one line.
+    /// The same field is given twice where only one can be used: in both spellings, twice with
+    /// different values, or `request` twice on one line.
     E_DUPLICATE_FIELD = (Error, Row, "field given twice"),
     /// The value is not one of the enum's values.
     E_ENUM = (Error, Row, "invalid enum value"),

@@ -1009,13 +1009,25 @@ impl<'w, 'i> Walk<'w, 'i> {
                 Some((i, field)) => {
                     let bit = 1u64 << i;
                     if seen & bit != 0 {
-                        let (code, what) = if !dup_spelling(v, field, key) {
+                        // The same value twice is harmless; two values are ambiguous: readers
+                        // take the first, the last, or refuse, and the rules checked the first.
+                        let last = self.entries.len() - 1;
+                        let same_value = self.entries[start..last]
+                            .iter()
+                            .find(|e| e.field == i as u16)
+                            .is_some_and(|e| canonically_equal(e.value, mv));
+                        let (code, what) = if dup_spelling(v, field, key) {
+                            (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
+                        } else if same_value {
                             (
                                 Code::W_DUPLICATE_KEY,
-                                "appears twice in this object; only one value is used",
+                                "appears twice in this object, with the same value",
                             )
                         } else {
-                            (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
+                            (
+                                Code::E_DUPLICATE_FIELD,
+                                "appears twice in this object with different values; JSON readers differ on which one they use (protobuf's JSON parsing rejects it), so the line is not sent: keep one",
+                            )
                         };
                         self.findings.at_key(
                             code,
@@ -1102,6 +1114,13 @@ const _: () = {
 };
 
 /// Whether `v` has the field both as `json_name` and `snake_name` (so a repeat is a spelling clash).
+/// Whether two values are canonically equal (see [`super::canon`]); for the rare repeated field.
+#[cold]
+fn canonically_equal(a: JsonRef<'_, '_>, b: JsonRef<'_, '_>) -> bool {
+    let mut scratch = super::canon::CanonScratch::default();
+    super::canon::canonical_hash(a, &mut scratch) == super::canon::canonical_hash(b, &mut scratch)
+}
+
 fn dup_spelling(v: JsonRef<'_, '_>, field: &Field, _key: &str) -> bool {
     field.json_name != field.snake_name
         && v.members().any(|(k, _)| k == field.json_name)

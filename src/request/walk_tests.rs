@@ -165,7 +165,7 @@ fn findings_under_repeated_keys_say_which_member() {
             ("E_DUPLICATE_FIELD", "/request", &[1][..]),
             ("E_TYPE", "/request/contents/0/parts/0/text", &[1][..]),
             (
-                "W_DUPLICATE_KEY",
+                "E_DUPLICATE_FIELD",
                 "/request/contents/0/parts",
                 &[1, 0, 0, 1][..]
             ),

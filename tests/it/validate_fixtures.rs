@@ -322,6 +322,7 @@ fn validate_fixture_findings_are_exact() {
     E_DUPLICATE_FIELD.jsonl:1:107 E_DUPLICATE_FIELD /request/generationConfig/max_output_tokens
     E_DUPLICATE_FIELD.jsonl:2:111 E_DUPLICATE_FIELD /request/system_instruction
     E_DUPLICATE_FIELD.jsonl:3:67 E_DUPLICATE_FIELD /request
+    E_DUPLICATE_FIELD.jsonl:4:104 E_DUPLICATE_FIELD /request/generationConfig/temperature
     E_DURATION.jsonl:1:171 E_DURATION /request/contents/0/parts/0/videoMetadata/startOffset
     E_DURATION.jsonl:2:171 E_DURATION /request/contents/0/parts/0/videoMetadata/startOffset
     E_ENUM.jsonl:1:136 E_ENUM /request/safetySettings/0/threshold

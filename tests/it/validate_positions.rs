@@ -190,13 +190,13 @@ fn validate_exact_positions_under_repeated_keys() {
             t(
                 1,
                 nth(l1, "\"generationConfig\"", 2),
-                "W_DUPLICATE_KEY",
+                "E_DUPLICATE_FIELD",
                 "/request/generationConfig"
             ),
             t(
                 1,
                 nth(l1, "\"thinkingConfig\"", 3),
-                "W_DUPLICATE_KEY",
+                "E_DUPLICATE_FIELD",
                 "/request/generationConfig/thinkingConfig"
             ),
             t(1, nth(l1, "\"x\"", 0), "E_INTEGER", budget),
