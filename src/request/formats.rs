@@ -82,7 +82,11 @@ pub(crate) fn check_base64(s: &[u8]) -> Result<(), usize> {
     Ok(())
 }
 
-/// `-?digits(.digits{1,9})?s`, as protobuf's JSON mapping of Duration.
+/// Largest whole seconds of a `google.protobuf.Duration` (10,000 years), either sign.
+pub(crate) const MAX_DURATION_SECS: u64 = 315_576_000_000;
+
+/// `-?digits(.digits{1,9})?s`, as protobuf's JSON mapping of Duration, within its range of
+/// ±[`MAX_DURATION_SECS`] seconds (the fraction included).
 pub(crate) fn valid_duration(s: &str) -> bool {
     let Some(body) = s.strip_suffix('s') else {
         return false;
@@ -92,10 +96,20 @@ pub(crate) fn valid_duration(s: &str) -> bool {
         Some((i, f)) => (i, Some(f)),
         None => (body, None),
     };
+    let in_range = || {
+        let whole = int.trim_start_matches('0');
+        whole.len() <= 12
+            && match whole.parse::<u64>().unwrap_or(0) {
+                n if n < MAX_DURATION_SECS => true,
+                MAX_DURATION_SECS => frac.is_none_or(|f| f.bytes().all(|b| b == b'0')),
+                _ => false,
+            }
+    };
     !int.is_empty()
         && int.bytes().all(|b| b.is_ascii_digit())
         && frac
             .is_none_or(|f| !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()))
+        && in_range()
 }
 
 /// A loose RFC 3339 check: `YYYY-MM-DDTHH:MM:SS[.f]` then `Z` or `±HH:MM`.
@@ -128,4 +142,40 @@ pub(crate) fn valid_timestamp(s: &str) -> bool {
     }
     let rest = &s[i..];
     rest == "Z" || rest == "z" || (rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-'))
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::valid_duration;
+
+    #[test]
+    fn durations_follow_protobufs_json_form_and_range() {
+        for ok in [
+            "0s",
+            "1.5s",
+            "-2s",
+            "0.000000001s",
+            "00012s",
+            "315576000000s",
+            "-315576000000s",
+            "315576000000.000s",
+            "315575999999.999999999s",
+        ] {
+            assert!(valid_duration(ok), "{ok}");
+        }
+        for bad in [
+            "1",
+            "s",
+            "1.s",
+            "1.0000000001s",
+            "+1s",
+            "1e3s",
+            "315576000001s",
+            "315576000000.5s",
+            "-999999999999s",
+            "99999999999999999999999s",
+        ] {
+            assert!(!valid_duration(bad), "{bad}");
+        }
+    }
 }

@@ -848,7 +848,7 @@ impl<'w, 'i> Walk<'w, 'i> {
                 None => self.type_error(v, ty),
                 Some(s) => {
                     if !valid_duration(s) {
-                        self.findings.at(Code::E_DURATION, &self.path, &[], format!("\"{}\" is not a duration: write seconds with an `s` suffix, e.g. \"1.5s\"", clip(s)));
+                        self.findings.at(Code::E_DURATION, &self.path, &[], format!("\"{}\" is not a duration: write seconds with an `s` suffix, e.g. \"1.5s\", at most 315576000000s either way", clip(s)));
                     }
                 }
             },

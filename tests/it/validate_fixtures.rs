@@ -325,6 +325,8 @@ fn validate_fixture_findings_are_exact() {
     E_DUPLICATE_FIELD.jsonl:4:104 E_DUPLICATE_FIELD /request/generationConfig/temperature
     E_DURATION.jsonl:1:171 E_DURATION /request/contents/0/parts/0/videoMetadata/startOffset
     E_DURATION.jsonl:2:171 E_DURATION /request/contents/0/parts/0/videoMetadata/startOffset
+    E_DURATION.jsonl:3:171 E_DURATION /request/contents/0/parts/0/videoMetadata/startOffset
+    E_DURATION.jsonl:3:199 E_DURATION /request/contents/0/parts/0/videoMetadata/endOffset
     E_ENUM.jsonl:1:136 E_ENUM /request/safetySettings/0/threshold
     E_ENUM.jsonl:2:96 E_ENUM /request/safetySettings/0/category
     E_ENUM.jsonl:3:150 E_ENUM /request/safetySettings/0/method
