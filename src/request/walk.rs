@@ -265,8 +265,20 @@ fn syntax_finding(line: &[u8], err: &simd_json::Error) -> Finding {
                 Code::E_JSON_SYNTAX,
                 format!("invalid JSON: {}", strip_position(&se.to_string())),
             ),
-            Ok(_) => match lone_surrogate_at(line) {
-                Some(at) => (
+            Ok(_) => match (lone_surrogate_at(line), big_integer_at(line)) {
+                (None, Some((at, len))) => (
+                    Code::E_JSON_SYNTAX,
+                    format!(
+                        "valid JSON, but the integer {} at column {} is beyond the 64-bit range batchline reads, so the line cannot be checked or sent; write it as a float ({:e}) or a string",
+                        String::from_utf8_lossy(&line[at..at + len]),
+                        at + 1,
+                        std::str::from_utf8(&line[at..at + len])
+                            .ok()
+                            .and_then(|t| t.parse::<f64>().ok())
+                            .unwrap_or(f64::NAN)
+                    ),
+                ),
+                (Some(at), _) => (
                     Code::E_JSON_SYNTAX,
                     format!(
                         "invalid JSON: `{}` at column {} is half of a UTF-16 surrogate pair with no other half, which is not a character; write the character itself, or both halves (`\\ud83d\\ude00`)",
@@ -274,7 +286,7 @@ fn syntax_finding(line: &[u8], err: &simd_json::Error) -> Finding {
                         at + 1
                     ),
                 ),
-                None => (
+                (None, None) => (
                     Code::E_JSON_SYNTAX,
                     format!(
                         "cannot parse this line ({:?} at byte {}); nesting deeper than {PARSE_MAX_DEPTH} or numbers beyond 64-bit range are not supported",
@@ -326,6 +338,47 @@ fn lone_surrogate_at(line: &[u8]) -> Option<usize> {
     None
 }
 
+/// The first integer literal in `line` (outside strings) beyond `i64`/`u64`, as (byte index,
+/// length). JSON allows such numbers; simd-json does not read them.
+fn big_integer_at(line: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    let mut in_string = false;
+    while i < line.len() {
+        let b = line[i];
+        if in_string {
+            match b {
+                b'\\' => i += 2,
+                b'"' => {
+                    in_string = false;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let len = line[i..]
+                    .iter()
+                    .take_while(|c| matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .count();
+                let token = std::str::from_utf8(&line[i..i + len]).unwrap_or("");
+                let integer = !token.contains(['.', 'e', 'E']);
+                if integer && token.parse::<i64>().is_err() && token.parse::<u64>().is_err() {
+                    return Some((i, len));
+                }
+                i += len;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// The byte column (1-based) of a syntax problem in `line`, for [`Code::E_JSON_SYNTAX`],
 /// [`Code::E_NUL_BYTE`] and [`Code::E_INVALID_UTF8`].
 pub fn syntax_column(line: &[u8]) -> usize {
@@ -345,7 +398,9 @@ pub fn syntax_column(line: &[u8]) -> usize {
             }
             at + 1
         }
-        Ok(_) => lone_surrogate_at(line).map_or(1, |at| at + 1),
+        Ok(_) => lone_surrogate_at(line)
+            .or_else(|| big_integer_at(line).map(|(at, _)| at))
+            .map_or(1, |at| at + 1),
     }
 }
 

@@ -534,3 +534,35 @@ fn validate_lone_surrogate_escape_is_placed_and_explained() {
     );
     assert_eq!(run.summary.total.valid, 1);
 }
+
+#[test]
+fn validate_integer_beyond_64_bits_is_placed_and_explained() {
+    let ctx = TestContext::new();
+    // Digits inside a string are text; the number in `args` is the one simd-json cannot read.
+    let l1 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a 99999999999999999999"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{"id":18446744073709551616}}}]},{"role":"user","parts":[{"text":"b"}]}]}}"#;
+    let l2 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}],"generationConfig":{"seed":-9223372036854775809}}}"#;
+    let file = ctx.write("big.jsonl", format!("{l1}\n{l2}\n{OK}\n"));
+    let run = ctx.validate_json(&[&file]);
+    assert_eq!(run.out.code, 1);
+    let got: Vec<(u64, u64, &str)> = run
+        .findings
+        .iter()
+        .map(|f| (f.line, f.column, f.code.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, col(l1, "18446744073709551616"), "E_JSON_SYNTAX"),
+            (2, col(l2, "-9223372036854775809"), "E_JSON_SYNTAX"),
+        ]
+    );
+    assert_eq!(got[0].1, 151);
+    assert!(
+        run.findings[0]
+            .message
+            .starts_with("valid JSON, but the integer 18446744073709551616 at column 151"),
+        "{}",
+        run.findings[0].message
+    );
+    assert_eq!(run.summary.total.valid, 1);
+}
