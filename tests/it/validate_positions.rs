@@ -502,67 +502,60 @@ fn validate_nesting_deeper_than_fifteen() {
     );
 }
 
+/// Lines that are valid JSON for serde_json but that simd-json cannot read are placed at the
+/// culprit and explained: (lines, the needles of the expected findings, the first message's start
+/// and its column).
 #[test]
-fn validate_lone_surrogate_escape_is_placed_and_explained() {
-    let ctx = TestContext::new();
-    let l1 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a\ud800b"}]}]}}"#;
+fn validate_unreadable_json_is_placed_and_explained() {
     // An escaped backslash before `ud800` is text; a pair is a character; a lone low half is not.
-    let l2 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"\\ud800 \ud83d\ude00 \udc00"}]}]}}"#;
-    let l3 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"\ud83d\ude00"}]}]}}"#;
-    let file = ctx.write("surrogates.jsonl", format!("{l1}\n{l2}\n{l3}\n"));
-    let run = ctx.validate_json(&[&file]);
-    assert_eq!(run.out.code, 1);
-    let got: Vec<(u64, u64, &str)> = run
-        .findings
-        .iter()
-        .map(|f| (f.line, f.column, f.code.as_str()))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            (1, col(l1, "\\ud800"), "E_JSON_SYNTAX"),
-            (2, col(l2, "\\udc00"), "E_JSON_SYNTAX"),
-        ]
-    );
-    assert_eq!(got[0].1, 59);
-    assert!(
-        run.findings[0]
-            .message
-            .contains("`\\ud800` at column 59 is half of a UTF-16 surrogate pair"),
-        "{}",
-        run.findings[0].message
-    );
-    assert_eq!(run.summary.total.valid, 1);
-}
-
-#[test]
-fn validate_integer_beyond_64_bits_is_placed_and_explained() {
-    let ctx = TestContext::new();
+    let surrogates = [
+        r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a\ud800b"}]}]}}"#,
+        r#"{"request":{"contents":[{"role":"user","parts":[{"text":"\\ud800 \ud83d\ude00 \udc00"}]}]}}"#,
+        r#"{"request":{"contents":[{"role":"user","parts":[{"text":"\ud83d\ude00"}]}]}}"#,
+    ];
     // Digits inside a string are text; the number in `args` is the one simd-json cannot read.
-    let l1 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a 99999999999999999999"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{"id":18446744073709551616}}}]},{"role":"user","parts":[{"text":"b"}]}]}}"#;
-    let l2 = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}],"generationConfig":{"seed":-9223372036854775809}}}"#;
-    let file = ctx.write("big.jsonl", format!("{l1}\n{l2}\n{OK}\n"));
-    let run = ctx.validate_json(&[&file]);
-    assert_eq!(run.out.code, 1);
-    let got: Vec<(u64, u64, &str)> = run
-        .findings
-        .iter()
-        .map(|f| (f.line, f.column, f.code.as_str()))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            (1, col(l1, "18446744073709551616"), "E_JSON_SYNTAX"),
-            (2, col(l2, "-9223372036854775809"), "E_JSON_SYNTAX"),
-        ]
-    );
-    assert_eq!(got[0].1, 151);
-    assert!(
-        run.findings[0]
-            .message
-            .starts_with("valid JSON, but the integer 18446744073709551616 at column 151"),
-        "{}",
-        run.findings[0].message
-    );
-    assert_eq!(run.summary.total.valid, 1);
+    let big = [
+        r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a 99999999999999999999"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{"id":18446744073709551616}}}]},{"role":"user","parts":[{"text":"b"}]}]}}"#,
+        r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}],"generationConfig":{"seed":-9223372036854775809}}}"#,
+        OK,
+    ];
+    let cases = [
+        (
+            surrogates,
+            ["\\ud800", "\\udc00"],
+            "`\\ud800` at column 59 is half of a UTF-16 surrogate pair",
+            59,
+        ),
+        (
+            big,
+            ["18446744073709551616", "-9223372036854775809"],
+            "valid JSON, but the integer 18446744073709551616 at column 151",
+            151,
+        ),
+    ];
+    let ctx = TestContext::new();
+    for (lines, needles, message, column) in cases {
+        let file = ctx.write("unreadable.jsonl", format!("{}\n", lines.join("\n")));
+        let run = ctx.validate_json(&[&file]);
+        assert_eq!(run.out.code, 1);
+        let got: Vec<(u64, u64, &str)> = run
+            .findings
+            .iter()
+            .map(|f| (f.line, f.column, f.code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, col(lines[0], needles[0]), "E_JSON_SYNTAX"),
+                (2, col(lines[1], needles[1]), "E_JSON_SYNTAX"),
+            ]
+        );
+        assert_eq!(got[0].1, column);
+        assert!(
+            run.findings[0].message.contains(message),
+            "{}",
+            run.findings[0].message
+        );
+        assert_eq!(run.summary.total.valid, 1);
+    }
 }
