@@ -33,23 +33,33 @@ pub(super) fn check_key_member(
     report: &PrepareReport,
 ) -> Result<()> {
     if let KeyMode::Member(name) = &opts.key {
-        if let Some(fi) = report
-            .files
-            .iter()
-            .position(|f| f.extra_members.contains_key(name))
-        {
+        // Column names are case-insensitive at import: `Batchline_Key` clashes too.
+        let clash = report.files.iter().enumerate().find_map(|(fi, f)| {
+            f.extra_members
+                .keys()
+                .find(|m| m.eq_ignore_ascii_case(name))
+                .map(|m| (fi, m.clone()))
+        });
+        if let Some((fi, member)) = clash {
             // Name the first line that has it (an error path: a search is fine).
-            let quoted = format!("\"{name}\"");
+            let quoted = format!("\"{member}\"");
             let end = s.file_start.get(fi + 1).copied().unwrap_or(s.lines.len());
             let line = (s.file_start[fi]..end).find(|&i| {
                 let bytes = s.line_bytes(i);
                 memchr::memmem::find(bytes, quoted.as_bytes()).is_some()
                     && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes)
-                        .is_ok_and(|m| m.contains_key(name))
+                        .is_ok_and(|m| m.contains_key(&member))
             });
             let at = line.map_or(String::new(), |i| format!(":{}", s.file_line(i).1));
+            let how = if member == *name {
+                String::new()
+            } else {
+                format!(
+                    " (the same column as `{name}`: column names are case-insensitive at import)"
+                )
+            };
             return Err(Error::Usage(format!(
-                "{}{at} already has a top-level member `{name}`, the member that carries each request's key; choose another --key-field (or --no-key)",
+                "{}{at} already has a top-level member `{member}`{how}, where the key member `{name}` that carries each request's key would go; choose another --key-field (or --no-key)",
                 report.files[fi].file
             )));
         }

@@ -954,6 +954,28 @@ fn a_key_member_already_in_the_input_is_refused_naming_the_line() {
         "{err}"
     );
     assert!(!run_dir.exists(), "checked before anything is written");
+    // A spelling that differs only in case is the same column at import: refused too.
+    let upper = dir.path().join("upper.jsonl");
+    std::fs::write(
+        &upper,
+        std::fs::read_to_string(&input)
+            .unwrap()
+            .replace("\"batchline_key\":\"x\"", "\"Batchline_Key\":\"x\""),
+    )
+    .unwrap();
+    let out = run(&[
+        "prepare",
+        upper.to_str().unwrap(),
+        "-o",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:2 already has a top-level member `Batchline_Key` (the same column as `batchline_key`", upper.display())),
+        "{err}"
+    );
+    assert!(!run_dir.exists());
     // Another name works.
     run_ok(&[
         "prepare",
