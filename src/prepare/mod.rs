@@ -323,26 +323,24 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
         }
         guard_inputs_outside_run(&v.inputs, &opts.run)?;
         guard_run_folder(&opts.run)?;
-        // A complete run with the same inputs and options: nothing to do. Cheap check first
-        // (sizes and mtimes), then content checksums.
-        if let Some(m) = load_run_manifest(&opts.run)? {
-            if m.options != options_json(opts) {
-                return Err(Error::Usage(format!(
-                    "{} holds a run prepared with other options; use a new run folder (or delete it)",
-                    opts.run.display()
-                )));
-            }
-        }
+    }
+    let existing = if write {
+        load_run_manifest(&opts.run)?
+    } else {
+        None
+    };
+    if let Some(m) = &existing {
+        same_options(opts, m)?;
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(v.threads)
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
-    if write {
-        if let Some(m) = load_run_manifest(&opts.run)? {
-            if let Some(report) = pool.install(|| already_prepared(opts, &m))? {
-                return Ok(report);
-            }
+    if let Some(m) = &existing {
+        // A complete run with the same inputs and options: nothing to do. Cheap check first
+        // (sizes and mtimes), then content checksums.
+        if let Some(report) = pool.install(|| already_prepared(opts, m))? {
+            return Ok(report);
         }
     }
     // Token counting: the model's own vocabulary where we have it.
@@ -531,9 +529,9 @@ fn guard_run_folder(run: &Path) -> Result<()> {
 }
 
 /// Removes what an unfinished `prepare` may have left in `run` (the files it writes and their
-/// temporary names), leaving every other file alone. The marker stays: [`lock_run`] wrote it.
+/// temporary names), leaving every other file alone. Runs under the lock: [`lock_run`] checked the
+/// folder and wrote the marker, which stays.
 fn start_clean(run: &Path) -> Result<()> {
-    guard_run_folder(run)?;
     let shard_dir = run.join("shards");
     std::fs::create_dir_all(&shard_dir).map_err(|e| Error::io(&shard_dir, e))?;
     let remove_owned = |dir: &Path, owned: fn(&str) -> bool| -> Result<()> {
@@ -550,6 +548,17 @@ fn start_clean(run: &Path) -> Result<()> {
     };
     remove_owned(run, is_run_file_name)?;
     remove_owned(&shard_dir, is_shard_name)?;
+    Ok(())
+}
+
+/// Refuses a run made with other options.
+fn same_options(opts: &PrepareOptions, m: &Manifest) -> Result<()> {
+    if m.options != options_json(opts) {
+        return Err(Error::Usage(format!(
+            "{} holds a run prepared with other options; use a new run folder (or delete it)",
+            opts.run.display()
+        )));
+    }
     Ok(())
 }
 
@@ -691,12 +700,7 @@ fn run_in_pool(
     let _lock = if write {
         let lock = lock_run(&opts.run)?;
         if let (Some(m), Some(inputs)) = (load_run_manifest(&opts.run)?, &inputs) {
-            if m.options != options_json(opts) {
-                return Err(Error::Usage(format!(
-                    "{} holds a run prepared with other options; use a new run folder (or delete it)",
-                    opts.run.display()
-                )));
-            }
+            same_options(opts, &m)?;
             if &m.inputs == inputs && shards_intact(&opts.run, &m) {
                 let mut report = plan.report;
                 report.already_done = true;
