@@ -295,7 +295,7 @@ fn bench_prepare(c: &mut Criterion) {
                 inputs: vec![input.to_string_lossy().into_owned()],
                 ..ValidateOptions::default()
             },
-            run: tmp.path().join("run"),
+            run: batchline::store::Location::local(tmp.path().join("run")),
             tokens: Some(TokensMode::Off),
             ..PrepareOptions::default()
         };
@@ -307,13 +307,13 @@ fn bench_prepare(c: &mut Criterion) {
             &prepare_opts,
             |b, opts| {
                 b.iter_batched(
-                    || fresh_run(&opts.run),
+                    || fresh_run(opts.run.as_local().expect("a local run")),
                     |()| black_box(prepare(opts).expect("prepare")),
                     BatchSize::PerIteration,
                 )
             },
         );
-        fresh_run(&prepare_opts.run);
+        fresh_run(prepare_opts.run.as_local().expect("a local run"));
         std::fs::remove_file(&input).expect("remove the corpus file");
     }
     group.finish();

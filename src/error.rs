@@ -25,6 +25,14 @@ pub enum Error {
     /// The input has errors and the command was asked to stop on them (`--strict`).
     #[error("{0}")]
     InvalidInput(String),
+    /// A storage or remote-service request failed (after retries where they apply).
+    #[error("{url}: {message}")]
+    Remote {
+        /// The object or service URL.
+        url: String,
+        /// The cause in words, then the service's own message.
+        message: String,
+    },
     /// A data file given by the user (e.g. `--pricing`) is not valid.
     #[error("{path}: {message}")]
     BadData {

@@ -10,6 +10,7 @@ pub mod plan;
 pub mod prepare;
 pub mod request;
 pub mod run;
+pub mod store;
 pub mod validate;
 
 pub use error::{Error, Result};

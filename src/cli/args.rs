@@ -189,6 +189,46 @@ pub struct PlanArgs {
     pub quiet: bool,
 }
 
+/// How to reach Cloud Storage and other object stores.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Storage")]
+pub struct CloudArgs {
+    /// Another server for `gs://` (an emulator, a private endpoint), e.g. http://127.0.0.1:9023.
+    #[arg(long, env = "BATCHLINE_GCS_ENDPOINT", value_name = "URL")]
+    pub gcs_endpoint: Option<String>,
+
+    /// Another server for `s3://` (an S3-compatible service).
+    #[arg(long, env = "BATCHLINE_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
+    /// A fixed OAuth bearer token for Cloud Storage (and Vertex), instead of Application Default
+    /// Credentials. Never printed or written into a run.
+    #[arg(
+        long,
+        env = "BATCHLINE_ACCESS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        long_help = "A fixed OAuth bearer token for Cloud Storage (and Vertex), e.g. from `gcloud auth print-access-token`, instead of Application Default Credentials. Without it, credentials are found as Google's tools find them: GOOGLE_APPLICATION_CREDENTIALS, the gcloud user credentials file, then the metadata server. The token is never printed, logged or written into a run."
+    )]
+    pub access_token: Option<String>,
+
+    /// Bytes per upload part (a multiple of 16MiB); parts of a shard go up in parallel.
+    #[arg(long, default_value = "16MiB", value_name = "SIZE")]
+    pub part_size: String,
+
+    /// Upload parts in flight at once (memory: this × --part-size).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub parts_in_flight: usize,
+
+    /// Retries of a failed storage request (5xx, 429 and network errors; never other 4xx).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub retries: usize,
+
+    /// Seconds after which a failing storage request is not retried again.
+    #[arg(long, default_value_t = 180, value_name = "SECONDS")]
+    pub retry_timeout: u64,
+}
+
 /// `--order` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OrderArg {
@@ -207,11 +247,16 @@ pub struct PrepareArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Run folder to write: a new or empty folder, or a run made by `prepare` (re-running a
-    /// finished run does nothing; a half-written one starts clean). Any other existing folder is
-    /// refused, and files prepare did not write are never removed.
+    /// The run to write: a local folder, or `gs://bucket/prefix` (also `s3://`, `file://`). It
+    /// must be new or empty, or a run made by `prepare` (re-running a finished run does nothing;
+    /// a half-written one starts clean). Anything else is refused, and files prepare did not
+    /// write are never removed.
     #[arg(short, long, value_name = "RUN")]
-    pub output: PathBuf,
+    pub output: std::ffi::OsString,
+
+    /// Storage endpoints, credentials and upload tunables.
+    #[command(flatten)]
+    pub cloud: CloudArgs,
 
     /// Abort before writing anything if any line is invalid or the input has whole-job errors.
     #[arg(long)]

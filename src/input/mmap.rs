@@ -63,7 +63,7 @@ pub fn open_input(name: &str, choice: MmapChoice) -> Result<InputBytes> {
         return Ok(InputBytes::Owned(buf));
     }
     if let Some(scheme) = super::url_scheme(name) {
-        return Err(super::url_not_supported(name, scheme, false));
+        return Err(super::url_not_supported(name, scheme));
     }
     let path = Path::new(name);
     let file = File::open(path).map_err(|e| Error::io(path, e))?;

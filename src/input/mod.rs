@@ -15,35 +15,16 @@ pub use mmap::{open_input, InputBytes, MmapChoice};
 /// A UTF-8 byte order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The scheme of a URL-like name (`gs://bucket/x` → `gs`): such names are not local paths (the
-/// operating system would read `gs://b/x` as the folder `gs:`), and object storage comes with the
-/// storage issue, so inputs and run folders named this way are refused instead of misread.
-pub fn url_scheme(name: &str) -> Option<&str> {
-    let (scheme, rest) = name.split_once("://")?;
-    let mut chars = scheme.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    (valid && !rest.is_empty()).then_some(scheme)
-}
+pub use crate::store::url_scheme;
 
-/// The usage error for a URL-like input (`output` false) or run folder (`output` true); see
-/// [`url_scheme`].
-pub fn url_not_supported(name: &str, scheme: &str, output: bool) -> crate::error::Error {
-    let (what, hint) = if output {
-        (
-            "run folders",
-            "; prepare into a local folder, then copy it with `gcloud storage cp -r`",
-        )
-    } else {
-        (
-            "inputs",
-            "; copy the file with `gcloud storage cp` and give the local path",
-        )
-    };
+/// The usage error for a URL-like input: such names are not local paths (the operating system
+/// would read `gs://b/x` as the folder `gs:`), and reading inputs from object stores is not
+/// built yet, so they are refused instead of misread.
+pub fn url_not_supported(name: &str, scheme: &str) -> crate::error::Error {
     crate::error::Error::Usage(if scheme == "gs" {
-        format!("{name}: {what} in Cloud Storage (gs://) are not supported yet{hint}")
+        format!("{name}: inputs in Cloud Storage (gs://) are not supported yet; copy the file with `gcloud storage cp` and give the local path")
     } else {
-        format!("{name}: {what} at {scheme}:// URLs are not supported")
+        format!("{name}: inputs at {scheme}:// URLs are not supported yet")
     })
 }
 

@@ -6,7 +6,6 @@
 //! written to temporary names and renamed; the manifest comes last.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -27,11 +26,12 @@ use crate::request::job::JobStats;
 use crate::request::prompt::{DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS};
 use crate::request::schema;
 use crate::request::walk::{LineChecker, RequestLimits};
-use crate::run::atomic::AtomicFile;
 use crate::run::index::{encode_index, IndexLine, IndexUnique, NOT_SENT};
 use crate::run::manifest::{
     content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION,
 };
+use crate::run::Run;
+use crate::store::{CloudConfig, Location};
 use crate::validate::{job_diagnostic, scan_bytes, FileReport, ValidateOptions};
 
 mod build;
@@ -70,8 +70,11 @@ pub const BYTES_PER_TOKEN_PREFIX_OFF: u64 = 6;
 pub struct PrepareOptions {
     /// Reading, model and validation options (its `inputs` are the inputs).
     pub validate: ValidateOptions,
-    /// The run folder (created if missing). Ignored by [`stats`].
-    pub run: PathBuf,
+    /// The run: a local folder (created if missing) or an object-store prefix. Ignored by
+    /// [`stats`].
+    pub run: Location,
+    /// How to reach object stores (endpoints, credentials, retries, upload parts).
+    pub cloud: CloudConfig,
     /// Order of requests in the shards.
     pub order: Order,
     /// Priming gaps (rows ahead of a family's start, one per primer).
@@ -108,7 +111,8 @@ impl Default for PrepareOptions {
     fn default() -> Self {
         PrepareOptions {
             validate: ValidateOptions::default(),
-            run: PathBuf::from("run"),
+            run: Location::local("run"),
+            cloud: CloudConfig::default(),
             order: Order::Primed,
             prime_gaps: DEFAULT_PRIME_GAPS.to_vec(),
             keep_duplicates: false,
@@ -300,6 +304,7 @@ fn input_entries(names: &[String], data: &[InputBytes]) -> Result<Vec<InputEntry
                 path: name.clone(),
                 size: bytes.len() as u64,
                 mtime,
+                generation: None,
                 checksum: content_checksum(bytes),
             })
         })
@@ -313,21 +318,19 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
     }
     let facts = v.models.get(&v.model)?.clone();
     let limits = v.request_limits()?;
-    if write {
-        if let Some(scheme) = opts.run.to_str().and_then(crate::input::url_scheme) {
-            return Err(crate::input::url_not_supported(
-                &opts.run.display().to_string(),
-                scheme,
-                true,
-            ));
+    let run = if write {
+        if let Some(root) = opts.run.as_local() {
+            guard_inputs_outside_run(&v.inputs, root)?;
         }
-        guard_inputs_outside_run(&v.inputs, &opts.run)?;
-        guard_run_folder(&opts.run)?;
-    }
-    let existing = if write {
-        load_run_manifest(&opts.run)?
+        let run = Run::open(&opts.run, &opts.cloud)?;
+        run.check_writable()?;
+        Some(run)
     } else {
         None
+    };
+    let existing = match &run {
+        Some(run) => run.manifest()?,
+        None => None,
     };
     if let Some(m) = &existing {
         same_options(opts, m)?;
@@ -336,10 +339,10 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
         .num_threads(v.threads)
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
-    if let Some(m) = &existing {
+    if let (Some(m), Some(run)) = (&existing, &run) {
         // A complete run with the same inputs and options: nothing to do. Cheap check first
-        // (sizes and mtimes), then content checksums.
-        if let Some(report) = pool.install(|| already_prepared(opts, m))? {
+        // (sizes), then content checksums.
+        if let Some(report) = pool.install(|| already_prepared(opts, run, m))? {
             return Ok(report);
         }
     }
@@ -386,15 +389,18 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
         sample_rate: opts.sample_rate,
         seed: 0x5eed,
     });
-    pool.install(|| run_in_pool(opts, write, &facts, limits, setup, state))
+    pool.install(|| run_in_pool(opts, run.as_ref(), &facts, limits, setup, state))
 }
 
 /// The fast way to "nothing to do": when the run was made by this very version (same schema and
-/// rules) from inputs that are byte for byte the same (sizes and mtimes first, then content
-/// checksums) and every file of it is intact, its saved `report.json` is the report, without
+/// rules) from inputs that are byte for byte the same (sizes first, then content checksums) and every file of it is intact, its saved `report.json` is the report, without
 /// scanning or planning again. Anything else (stdin, another version, a changed input, a damaged
 /// or unreadable file) returns `None`, and the full path decides.
-fn already_prepared(opts: &PrepareOptions, m: &Manifest) -> Result<Option<PrepareReport>> {
+fn already_prepared(
+    opts: &PrepareOptions,
+    run: &Run,
+    m: &Manifest,
+) -> Result<Option<PrepareReport>> {
     let v = &opts.validate;
     if m.tool_version != env!("CARGO_PKG_VERSION")
         || m.schema_revision != schema::SOURCE.revision
@@ -407,7 +413,7 @@ fn already_prepared(opts: &PrepareOptions, m: &Manifest) -> Result<Option<Prepar
         let Ok(meta) = std::fs::metadata(name) else {
             return Ok(None);
         };
-        if entry.path != *name || entry.size != meta.len() || entry.mtime != mtime_secs(&meta) {
+        if entry.size != meta.len() {
             return Ok(None);
         }
     }
@@ -416,10 +422,11 @@ fn already_prepared(opts: &PrepareOptions, m: &Manifest) -> Result<Option<Prepar
         .iter()
         .map(|name| open_input(name, v.mmap))
         .collect::<Result<_>>()?;
-    if input_entries(&v.inputs, &data)? != m.inputs || !shards_intact(&opts.run, m) {
+    let now = input_entries(&v.inputs, &data)?;
+    if !same_inputs(&now, &m.inputs) || !run.intact(m)? {
         return Ok(None);
     }
-    let Ok(bytes) = std::fs::read(opts.run.join("report.json")) else {
+    let Some(bytes) = run.read("report.json")? else {
         return Ok(None);
     };
     Ok(serde_json::from_slice::<PrepareReport>(&bytes)
@@ -428,6 +435,12 @@ fn already_prepared(opts: &PrepareOptions, m: &Manifest) -> Result<Option<Prepar
             report.already_done = true;
             report
         }))
+}
+
+/// True when the inputs are the same bytes in the same order (by size and checksum: another
+/// spelling of a path, or a `touch`, does not make another input).
+fn same_inputs(a: &[InputEntry], b: &[InputEntry]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_content(y))
 }
 
 fn guard_inputs_outside_run(inputs: &[String], run: &Path) -> Result<()> {
@@ -447,189 +460,26 @@ fn guard_inputs_outside_run(inputs: &[String], run: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Files of a run that `prepare` owns and may remove when starting a half-written run clean.
-const RUN_FILES: [&str; 4] = ["manifest.json", "index.bin", "invalid.jsonl", "report.json"];
-
-/// The file that marks a folder as a batchline run. It is written before anything else, so a run
-/// interrupted at any later point is recognised as ours and started clean.
-pub const RUN_MARKER: &str = ".batchline-run";
-
-/// The marker's content (the same in every run, so that runs stay byte-identical).
-const RUN_MARKER_TEXT: &[u8] = b"batchline run folder (format 1); see docs/run-format.md\n";
-
-/// True for the names `prepare` writes in `shards/`: `shard-<digits>.jsonl`, and its temporary
-/// `shard-<digits>.jsonl.<pid>.tmp`.
-fn is_shard_name(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix("shard-") else {
-        return false;
-    };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    digits > 0 && {
-        let tail = &rest[digits..];
-        tail == ".jsonl" || tail.strip_prefix(".jsonl.").is_some_and(is_temp_suffix)
-    }
-}
-
-/// `<pid>.tmp`, the suffix [`AtomicFile`] appends.
-fn is_temp_suffix(s: &str) -> bool {
-    s.strip_suffix(".tmp")
-        .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// True for the names `prepare` writes at the top of a run: [`RUN_FILES`], the marker, and their
-/// temporary names.
-fn is_run_file_name(name: &str) -> bool {
-    RUN_FILES.iter().chain([&RUN_MARKER]).any(|f| {
-        name == *f
-            || name
-                .strip_prefix(f)
-                .and_then(|r| r.strip_prefix('.'))
-                .is_some_and(is_temp_suffix)
-    })
-}
-
-/// Refuses to write into a folder that batchline did not make: `prepare` writes only into a new
-/// or empty folder (an empty `shards/` allowed) or into a run, recognised by its marker or its
-/// manifest. Checked before the scan (so a mistake costs nothing) and again before writing.
-fn guard_run_folder(run: &Path) -> Result<()> {
-    let meta = match std::fs::metadata(run) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(run, e)),
-    };
-    if !meta.is_dir() {
-        return Err(Error::Usage(format!(
-            "the run folder {} exists and is not a folder; choose a new run folder",
-            run.display()
-        )));
-    }
-    if run.join(RUN_MARKER).exists() || run.join("manifest.json").exists() {
-        return Ok(());
-    }
-    let list = |dir: &Path| -> Result<Vec<std::fs::DirEntry>> {
-        std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .collect::<std::io::Result<Vec<_>>>()
-            .map_err(|e| Error::io(dir, e))
-    };
-    for entry in list(run)? {
-        let path = entry.path();
-        let empty_shards = entry.file_name() == "shards"
-            && entry.file_type().is_ok_and(|t| t.is_dir())
-            && list(&path)?.is_empty();
-        if !empty_shards {
-            return Err(Error::Usage(format!(
-                "{} is not a batchline run folder (it holds {}, and no {RUN_MARKER} or manifest.json); prepare writes only into a new or empty folder or into a run it made, and never removes files it did not write: choose another run folder",
-                run.display(),
-                path.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Removes what an unfinished `prepare` may have left in `run` (the files it writes and their
-/// temporary names), leaving every other file alone. Runs under the lock: [`lock_run`] checked the
-/// folder and wrote the marker, which stays.
-fn start_clean(run: &Path) -> Result<()> {
-    let shard_dir = run.join("shards");
-    std::fs::create_dir_all(&shard_dir).map_err(|e| Error::io(&shard_dir, e))?;
-    let remove_owned = |dir: &Path, owned: fn(&str) -> bool| -> Result<()> {
-        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-            let entry = entry.map_err(|e| Error::io(dir, e))?;
-            let name = entry.file_name();
-            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-            if is_file && name.to_str().is_some_and(|n| owned(n) && n != RUN_MARKER) {
-                let p = entry.path();
-                std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
-            }
-        }
-        Ok(())
-    };
-    remove_owned(run, is_run_file_name)?;
-    remove_owned(&shard_dir, is_shard_name)?;
-    Ok(())
-}
-
 /// Refuses a run made with other options.
 fn same_options(opts: &PrepareOptions, m: &Manifest) -> Result<()> {
     if m.options != options_json(opts) {
         return Err(Error::Usage(format!(
             "{} holds a run prepared with other options; use a new run folder (or delete it)",
-            opts.run.display()
+            opts.run
         )));
     }
     Ok(())
 }
 
-/// The run's manifest, if it has one. A manifest that does not parse (a crash between its
-/// rename and the disk, say) makes a marked run half-written, to be rebuilt; in a folder without
-/// the marker it is someone else's `manifest.json`, and the folder is refused.
-fn load_run_manifest(run: &Path) -> Result<Option<Manifest>> {
-    match Manifest::load(run) {
-        Err(Error::BadData { path, message }) => {
-            if run.join(RUN_MARKER).exists() {
-                Ok(None)
-            } else {
-                Err(Error::Usage(format!(
-                    "{} is not a batchline run folder: {} is not a batchline manifest ({message}) and there is no {RUN_MARKER}; choose another run folder",
-                    run.display(),
-                    path.display()
-                )))
-            }
-        }
-        other => other,
-    }
-}
-
-/// Takes the run folder for this process: creates it and its marker (with the marker's fixed
-/// text) and locks the marker exclusively until the returned file is dropped. Refuses a folder
-/// that another `prepare` holds.
-fn lock_run(run: &Path) -> Result<std::fs::File> {
-    use std::io::{Read, Seek};
-    guard_run_folder(run)?;
-    std::fs::create_dir_all(run).map_err(|e| Error::io(run, e))?;
-    let path = run.join(RUN_MARKER);
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(Error::Usage(format!(
-                "another batchline prepare is writing {} now; wait for it, or choose another run folder",
-                run.display()
-            )))
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-    }
-    let mut text = Vec::new();
-    file.read_to_end(&mut text)
-        .map_err(|e| Error::io(&path, e))?;
-    if text != RUN_MARKER_TEXT {
-        // New, or cut short by a crash: write the fixed text in place (the lock stays on this
-        // file, so it is not replaced by a rename).
-        file.set_len(0).map_err(|e| Error::io(&path, e))?;
-        file.rewind().map_err(|e| Error::io(&path, e))?;
-        file.write_all(RUN_MARKER_TEXT)
-            .map_err(|e| Error::io(&path, e))?;
-    }
-    Ok(file)
-}
-
 fn run_in_pool(
     opts: &PrepareOptions,
-    write: bool,
+    run: Option<&Run>,
     facts: &ModelFacts,
     limits: RequestLimits,
     setup: Option<TokenSetup<'_>>,
     tokens: TokenState,
 ) -> Result<PrepareReport> {
-    let v = &opts.validate;
+    let write = run.is_some();
     let mut watch = Stopwatch::new();
     let scanned = scan_inputs(opts, limits, setup, tokens)?;
     watch.lap("scan (validate+keys)");
@@ -697,33 +547,35 @@ fn run_in_pool(
     if write {
         check_key_member(opts, &scanned, &plan.report)?;
     }
-    let _lock = if write {
-        let lock = lock_run(&opts.run)?;
-        if let (Some(m), Some(inputs)) = (load_run_manifest(&opts.run)?, &inputs) {
-            same_options(opts, &m)?;
-            if &m.inputs == inputs && shards_intact(&opts.run, &m) {
-                let mut report = plan.report;
-                report.already_done = true;
-                return Ok(report);
+    let _lock = match run {
+        Some(run) => {
+            let lock = run.lock()?;
+            if let (Some(m), Some(inputs)) = (run.manifest()?, &inputs) {
+                same_options(opts, &m)?;
+                if same_inputs(&m.inputs, inputs) && run.intact(&m)? {
+                    let mut report = plan.report;
+                    report.already_done = true;
+                    return Ok(report);
+                }
+                if !same_inputs(&m.inputs, inputs) {
+                    return Err(Error::Usage(format!(
+                        "{} holds a run prepared from other inputs (or inputs that changed since); use a new run folder",
+                        run.describe("")
+                    )));
+                }
             }
-            if &m.inputs != inputs {
-                return Err(Error::Usage(format!(
-                    "{} holds a run prepared from other inputs (or inputs that changed since); use a new run folder",
-                    opts.run.display()
-                )));
-            }
+            Some(lock)
         }
-        Some(lock)
-    } else {
-        None
+        None => None,
     };
     let Plan { mut report, layout } = plan;
-    if write {
+    if let Some(run) = run {
         if let Some(stage) = &opts.stage {
             stage("writing");
         }
         write_run(
             opts,
+            run,
             &scanned,
             &layout,
             &mut report,
@@ -731,36 +583,7 @@ fn run_in_pool(
         )?;
         watch.lap("write run");
     }
-    let _ = v;
     Ok(report)
-}
-
-fn shards_intact(run: &Path, m: &Manifest) -> bool {
-    // No shard file the manifest does not list (a stale one copied in would be uploaded with the
-    // others by `gcloud storage cp -r`): a re-run removes it.
-    let listed: std::collections::HashSet<&str> =
-        m.shards.iter().map(|f| f.name.as_str()).collect();
-    let Ok(entries) = std::fs::read_dir(run.join("shards")) else {
-        return false;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if let Some(name) = name.to_str() {
-            if is_shard_name(name) && !listed.contains(format!("shards/{name}").as_str()) {
-                return false;
-            }
-        }
-    }
-    // Mapped, not read into memory: a shard may be a gigabyte.
-    m.shards.iter().chain(&m.files).all(|f| {
-        let path = run.join(&f.name);
-        let Some(path) = path.to_str() else {
-            return false;
-        };
-        open_input(path, crate::input::MmapChoice::Auto)
-            .map(|bytes| bytes.len() as u64 == f.bytes && content_checksum(&bytes) == f.checksum)
-            .unwrap_or(false)
-    })
 }
 
 struct Plan {
@@ -778,51 +601,4 @@ struct Layout {
     reps: Vec<usize>,
     /// Per unique: (shard, position).
     positions: Vec<(u32, u32)>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn owned_names_are_exactly_what_prepare_writes() {
-        for name in [
-            "shard-00000.jsonl",
-            "shard-123456.jsonl",
-            "shard-00003.jsonl.4242.tmp",
-        ] {
-            assert!(is_shard_name(name), "{name}");
-        }
-        for name in [
-            "shard-.jsonl",
-            "shard-00001.json",
-            "shard-00001.jsonl.tmp",
-            "shard-00001.jsonl.x1.tmp",
-            "shard-00001.jsonl.12.tmp.bak",
-            "myshard-00001.jsonl",
-            "shard-0001a.jsonl",
-        ] {
-            assert!(!is_shard_name(name), "{name}");
-        }
-        for name in [
-            "manifest.json",
-            "index.bin",
-            "invalid.jsonl",
-            "report.json",
-            ".batchline-run",
-            "index.bin.77.tmp",
-            ".batchline-run.5.tmp",
-        ] {
-            assert!(is_run_file_name(name), "{name}");
-        }
-        for name in [
-            "notes.txt",
-            "report.json.bak",
-            "index.bin.tmp",
-            "index.binx.7.tmp",
-            "manifest.json.7.tmp.old",
-        ] {
-            assert!(!is_run_file_name(name), "{name}");
-        }
-    }
 }

@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::*;
+use crate::store::atomic::AtomicFile;
+use crate::store::Durability;
 
 /// Segment size of [`content_checksum`] (and the unit of work).
 const SEGMENT: u64 = crate::run::manifest::CHECKSUM_BLOCK;
@@ -83,32 +85,51 @@ pub(super) fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &KeyMode, u:
     out.push(b'\n');
 }
 
+/// Where a shard's bytes go.
+enum Out {
+    /// A local file under a temporary name, written at offsets, renamed when whole.
+    Local(AtomicFile),
+    /// A multipart upload: one part per unit of work, sent by number in any order.
+    Parts(crate::store::Upload),
+    /// One unit or none: a single request once its bytes are built.
+    Single(OnceLock<crate::store::Meta>),
+}
+
 /// A shard being written.
 struct Job<'a> {
+    name: String,
     ids: &'a [u32],
     /// The representative line of each position (gathered once, so the writers read it in order).
     srcs: Vec<&'a [u8]>,
     /// End offset of each line in the file (prefix sums of the line sizes).
     ends: Vec<u64>,
-    file: AtomicFile,
-    /// Next segment to claim.
+    out: Out,
+    /// Bytes per unit of work: the checksum block locally, the part size on object stores.
+    unit: u64,
+    /// Next unit to claim.
     next: AtomicUsize,
     /// Workers on this shard now.
     active: AtomicUsize,
-    /// Digest of each segment, filled by whoever wrote it.
+    /// Digest of each 16 MiB checksum block, filled by whoever wrote it.
     digests: Vec<OnceLock<u128>>,
+    /// Per unit, on object stores: MD5 (for the entity tag) and CRC32C of its bytes.
+    sums: Vec<OnceLock<([u8; 16], u32)>>,
 }
 
 impl Job<'_> {
     fn bytes(&self) -> u64 {
         self.ends.last().copied().unwrap_or(0)
     }
+    fn units(&self) -> usize {
+        self.bytes().div_ceil(self.unit) as usize
+    }
 }
 
-/// Writes every shard to `run/shards/…` and returns their entries (bytes and checksums).
-/// `lines[u]` is the representative line of unique request `u`.
+/// Writes every shard to `RUN/shards/…` and returns their entries (bytes and checksums; on
+/// object stores also the CRC32C and the verified entity tag). `lines[u]` is the representative
+/// line of unique request `u`.
 pub(super) fn write_shards(
-    run: &Path,
+    run: &Run,
     shards: &[Vec<u32>],
     lines: &[&[u8]],
     key: &KeyMode,
@@ -118,12 +139,18 @@ pub(super) fn write_shards(
 
 /// [`write_shards`] with pieces of `piece` bytes (tests use tiny pieces to cut lines everywhere).
 fn write_shards_in(
-    run: &Path,
+    run: &Run,
     shards: &[Vec<u32>],
     lines: &[&[u8]],
     key: &KeyMode,
     piece: u64,
 ) -> Result<Vec<FileEntry>> {
+    let remote = !run.is_local();
+    let unit = if remote {
+        run.cloud().part_size.max(SEGMENT) / SEGMENT * SEGMENT
+    } else {
+        SEGMENT
+    };
     let jobs: Vec<Job<'_>> = shards
         .par_iter()
         .enumerate()
@@ -138,28 +165,50 @@ fn write_shards_in(
                     end
                 })
                 .collect();
-            let segments = end.div_ceil(SEGMENT) as usize;
+            let name = shard_name(si);
+            let units = end.div_ceil(unit) as usize;
+            let out = match run.store().local_root() {
+                Some(root) => Out::Local(AtomicFile::create(&root.join(&name))?),
+                None if units > 1 => Out::Parts(
+                    run.store()
+                        .upload(&name, run.cloud())?
+                        .expect("invariant: object stores take uploads"),
+                ),
+                None => Out::Single(OnceLock::new()),
+            };
             Ok(Job {
+                name,
                 ids,
                 srcs,
                 ends,
-                file: AtomicFile::create(&run.join(shard_name(si)))?,
+                out,
+                unit,
                 next: AtomicUsize::new(0),
                 active: AtomicUsize::new(0),
-                digests: (0..segments).map(|_| OnceLock::new()).collect(),
+                digests: (0..end.div_ceil(SEGMENT))
+                    .map(|_| OnceLock::new())
+                    .collect(),
+                sums: (0..if remote { units } else { 0 })
+                    .map(|_| OnceLock::new())
+                    .collect(),
             })
         })
         .collect::<Result<_>>()?;
     let failed: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let workers = rayon::current_num_threads().max(1);
+    let fail = |e: Error| {
+        let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
+        f.get_or_insert(e);
+        stop.store(true, Ordering::Relaxed);
+    };
     // The next shard for a free worker: one nobody writes yet if any (a file takes one writer at
-    // a time), else the one with the most segments left.
+    // a time), else the one with the most units left.
     let pick = |jobs: &[Job<'_>]| -> Option<usize> {
         (0..jobs.len())
-            .filter(|&j| jobs[j].next.load(Ordering::Relaxed) < jobs[j].digests.len())
+            .filter(|&j| jobs[j].next.load(Ordering::Relaxed) < jobs[j].units())
             .min_by_key(|&j| {
-                let left = jobs[j].digests.len() - jobs[j].next.load(Ordering::Relaxed);
+                let left = jobs[j].units() - jobs[j].next.load(Ordering::Relaxed);
                 (
                     jobs[j].active.load(Ordering::Relaxed),
                     std::cmp::Reverse(left),
@@ -169,9 +218,10 @@ fn write_shards_in(
     };
     rayon::scope(|scope| {
         for _ in 0..workers {
-            let (jobs, failed, stop, pick) = (&jobs, &failed, &stop, &pick);
+            let (jobs, stop, pick, fail) = (&jobs, &stop, &pick, &fail);
             scope.spawn(move |_| {
                 let mut buf = Vec::with_capacity(piece as usize);
+                let mut part: Vec<u8> = Vec::new();
                 let mut hasher = xxhash_rust::xxh3::Xxh3::new();
                 while let Some(j) = pick(jobs) {
                     let job = &jobs[j];
@@ -180,30 +230,59 @@ fn write_shards_in(
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        let seg = job.next.fetch_add(1, Ordering::Relaxed);
-                        if seg >= job.digests.len() {
+                        let k = job.next.fetch_add(1, Ordering::Relaxed);
+                        if k >= job.units() {
                             break;
                         }
-                        // The segment in pieces that stay in cache: build, hash, write.
+                        // The unit in pieces that stay in cache: build, hash, write (or gather
+                        // into the part). Pieces never cross a checksum block's edge.
                         hasher.reset();
-                        let seg_from = seg as u64 * SEGMENT;
-                        let seg_to = (seg_from + SEGMENT).min(job.bytes());
-                        let mut from = seg_from;
-                        while from < seg_to {
-                            let to = (from + piece).min(seg_to);
+                        let unit_from = k as u64 * job.unit;
+                        let unit_to = (unit_from + job.unit).min(job.bytes());
+                        let remote = !matches!(job.out, Out::Local(_));
+                        if remote {
+                            part = Vec::with_capacity((unit_to - unit_from) as usize);
+                        }
+                        let mut from = unit_from;
+                        while from < unit_to {
+                            let block_end = (from / SEGMENT + 1) * SEGMENT;
+                            let to = (from + piece).min(unit_to).min(block_end);
                             buf.clear();
                             fill_segment(&mut buf, job, from, to, key);
                             debug_assert_eq!(buf.len() as u64, to - from);
                             hasher.update(&buf);
-                            if let Err(e) = job.file.writer().write_all_at(&buf, from) {
-                                let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
-                                f.get_or_insert(Error::io(job.file.temp_path(), e));
-                                stop.store(true, Ordering::Relaxed);
-                                return;
+                            match &job.out {
+                                Out::Local(file) => {
+                                    if let Err(e) = file.writer().write_all_at(&buf, from) {
+                                        return fail(Error::io(file.temp_path(), e));
+                                    }
+                                }
+                                _ => part.extend_from_slice(&buf),
                             }
                             from = to;
+                            if from == block_end || from == job.bytes() {
+                                let _ = job.digests[((from - 1) / SEGMENT) as usize]
+                                    .set(hasher.digest128());
+                                hasher.reset();
+                            }
                         }
-                        let _ = job.digests[seg].set(hasher.digest128());
+                        if remote {
+                            let bytes = std::mem::take(&mut part);
+                            let _ = job.sums[k]
+                                .set((crate::store::verify::md5(&bytes), crc32c::crc32c(&bytes)));
+                            match &job.out {
+                                Out::Parts(upload) => upload.put_part(k, bytes),
+                                Out::Single(meta) => {
+                                    match run.store().put(&job.name, &bytes, Durability::Normal) {
+                                        Ok(m) => {
+                                            let _ = meta.set(m);
+                                        }
+                                        Err(e) => return fail(e),
+                                    }
+                                }
+                                Out::Local(_) => unreachable!("invariant: remote"),
+                            }
+                        }
                     }
                     job.active.fetch_sub(1, Ordering::Relaxed);
                 }
@@ -211,26 +290,91 @@ fn write_shards_in(
         }
     });
     if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        for job in jobs {
+            if let Out::Parts(upload) = job.out {
+                upload.abort();
+            }
+        }
         return Err(e);
     }
-    jobs.into_iter()
-        .enumerate()
-        .map(|(si, job)| {
-            let digests: Vec<u128> = job
-                .digests
-                .iter()
-                .map(|d| *d.get().expect("invariant: every segment written"))
-                .collect();
-            let bytes = job.bytes();
-            job.file.commit()?;
-            Ok(FileEntry {
-                name: shard_name(si),
-                bytes,
-                checksum: crate::run::manifest::checksum_of_blocks(&digests),
-                requests: Some(job.ids.len() as u64),
-            })
-        })
-        .collect()
+    let mut entries = Vec::with_capacity(jobs.len());
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        let digests: Vec<u128> = job
+            .digests
+            .iter()
+            .map(|d| *d.get().expect("invariant: every block written"))
+            .collect();
+        let bytes = job.bytes();
+        let mut entry = FileEntry {
+            name: job.name.clone(),
+            bytes,
+            checksum: crate::run::manifest::checksum_of_blocks(&digests),
+            requests: Some(job.ids.len() as u64),
+            crc32c: None,
+            etag: None,
+        };
+        let finished = finish_out(run, job, &mut entry);
+        if let Err(e) = finished {
+            for rest in jobs {
+                if let Out::Parts(upload) = rest.out {
+                    upload.abort();
+                }
+            }
+            return Err(e);
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// Publishes a written shard: renames the local file, or completes and verifies the object
+/// (size and entity tag as the store reports them, against the MD5s computed while writing),
+/// recording its CRC32C and tag in `entry`.
+fn finish_out(run: &Run, job: Job<'_>, entry: &mut FileEntry) -> Result<()> {
+    let sums: Vec<([u8; 16], u32)> = job
+        .sums
+        .iter()
+        .map(|s| *s.get().expect("invariant: every unit sent"))
+        .collect();
+    let url = run.describe(&job.name);
+    let units = job.units();
+    let size = job.bytes();
+    match job.out {
+        Out::Local(file) => return file.commit(),
+        Out::Parts(upload) => {
+            upload.finish(units)?;
+        }
+        Out::Single(meta) => {
+            if meta.get().is_none() {
+                // No bytes: no worker ran for this shard.
+                run.store().put(&job.name, b"", Durability::Normal)?;
+            }
+        }
+    }
+    let md5s: Vec<[u8; 16]> = sums.iter().map(|s| s.0).collect();
+    let mut crc = 0u32;
+    for (k, (_, c)) in sums.iter().enumerate() {
+        let len = (size - k as u64 * job.unit).min(job.unit) as usize;
+        crc = if k == 0 {
+            *c
+        } else {
+            crc32c::crc32c_combine(crc, *c, len)
+        };
+    }
+    let whole = (md5s.len() == 1).then(|| md5s[0]);
+    let head = run.store().head(&job.name)?.ok_or_else(|| Error::Remote {
+        url: url.clone(),
+        message: "the object is missing right after its upload".into(),
+    })?;
+    crate::store::verify::check_object(&url, size, &md5s, whole, &head)?;
+    entry.crc32c = Some(crate::store::verify::crc32c_b64(if size == 0 {
+        0
+    } else {
+        crc
+    }));
+    entry.etag = head.etag;
+    Ok(())
 }
 
 /// Appends bytes `from..to` of the shard's content to `buf`.
@@ -294,6 +438,14 @@ fn fill_segment(buf: &mut Vec<u8>, job: &Job<'_>, from: u64, to: u64, key: &KeyM
 mod tests {
     use super::*;
 
+    fn local_run(dir: &Path) -> Run {
+        Run::open(
+            &crate::store::Location::local(dir),
+            &crate::store::CloudConfig::default(),
+        )
+        .expect("local run")
+    }
+
     /// Lines of many sizes (some starting with spaces), so segment and piece edges fall inside
     /// lines, inside key members and on line ends.
     fn lines(n: usize) -> Vec<Vec<u8>> {
@@ -322,7 +474,8 @@ mod tests {
         for key in [KeyMode::Member("batchline_key".into()), KeyMode::None] {
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
-            let entries = write_shards(dir.path(), &shards, &refs, &key).expect("written");
+            let run = local_run(dir.path());
+            let entries = write_shards(&run, &shards, &refs, &key).expect("written");
             assert_eq!(entries.len(), 3);
             for (si, (entry, ids)) in entries.iter().zip(&shards).enumerate() {
                 let mut want = Vec::new();
@@ -355,7 +508,8 @@ mod tests {
         for key in [KeyMode::Member("k".into()), KeyMode::None] {
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
-            let entries = write_shards(dir.path(), &shards, &refs, &key).expect("written");
+            let run = local_run(dir.path());
+            let entries = write_shards(&run, &shards, &refs, &key).expect("written");
             let mut want = Vec::new();
             for &u in &shards[0] {
                 write_shard_line(&mut want, refs[u as usize], &key, u as usize);
@@ -399,8 +553,9 @@ mod tests {
             let key = if keyed { KeyMode::Member("k".into()) } else { KeyMode::None };
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
+            let run = local_run(dir.path());
             let entries =
-                write_shards_in(dir.path(), &shards, &refs, &key, piece).expect("written");
+                write_shards_in(&run, &shards, &refs, &key, piece).expect("written");
             for (si, ids) in shards.iter().enumerate() {
                 let mut want = Vec::new();
                 for &u in ids {

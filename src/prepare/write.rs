@@ -69,6 +69,7 @@ pub(super) fn check_key_member(
 
 pub(super) fn write_run(
     opts: &PrepareOptions,
+    run: &Run,
     s: &Scanned,
     layout: &Layout,
     report: &mut PrepareReport,
@@ -80,9 +81,8 @@ pub(super) fn write_run(
         reps,
         positions,
     } = layout;
-    let run = &opts.run;
     // Start clean: remove what an earlier, unfinished prepare may have left (only that).
-    start_clean(run)?;
+    run.start_clean()?;
     // Per unique: the representative's bytes (in unique order, so this pass reads the records in
     // input order; the shard writers then look up one slice per line).
     let mut watch = Stopwatch::new();
@@ -122,7 +122,7 @@ pub(super) fn write_run(
                 }
                 // The shard's path as the user can open it (the run folder joined), so that
                 // `file:line:column` and GitHub annotations point at the file.
-                let name = run.join(shard_name(si)).display().to_string();
+                let name = run.describe(&shard_name(si));
                 checker
                     .take_job()
                     .findings()
@@ -173,7 +173,7 @@ pub(super) fn write_run(
     );
     let mut files = Vec::new();
     watch.lap("  index encode");
-    files.push(publish(run, "index.bin", &index_bytes)?);
+    files.push(run.publish("index.bin", &index_bytes)?);
     watch.lap("  index");
     // invalid.jsonl
     let mut invalid = Vec::new();
@@ -186,10 +186,10 @@ pub(super) fn write_run(
         .expect("Vec write");
         invalid.push(b'\n');
     }
-    files.push(publish(run, "invalid.jsonl", &invalid)?);
+    files.push(run.publish("invalid.jsonl", &invalid)?);
     let report_bytes =
         serde_json::to_vec_pretty(&ReportFile::from(&*report)).expect("serialisable");
-    files.push(publish(run, "report.json", &report_bytes)?);
+    files.push(run.publish("report.json", &report_bytes)?);
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -203,7 +203,7 @@ pub(super) fn write_run(
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("serialisable");
     watch.lap("  invalid+report");
     failpoint("before-manifest");
-    publish(run, "manifest.json", &manifest_bytes)?;
+    run.publish("manifest.json", &manifest_bytes)?;
     watch.lap("  manifest");
     Ok(())
 }
@@ -215,24 +215,4 @@ fn failpoint(name: &str) {
         eprintln!("batchline: failpoint {name}: aborting");
         std::process::abort();
     }
-}
-
-/// Writes `run/name` atomically and returns its entry. The manifest is synced to disk before
-/// it is published: it marks the run complete, and every other file is verified against it.
-fn publish(run: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
-    let path = run.join(name);
-    let file = AtomicFile::create(&path)?;
-    let mut w = file.writer();
-    w.write_all(bytes).map_err(|e| Error::io(&path, e))?;
-    if name == "manifest.json" {
-        file.commit_durable()?;
-    } else {
-        file.commit()?;
-    }
-    Ok(FileEntry {
-        name: name.to_string(),
-        bytes: bytes.len() as u64,
-        checksum: content_checksum(bytes),
-        requests: None,
-    })
 }

@@ -1,14 +1,12 @@
 //! `manifest.json`: what a run holds. Written last and atomically: a run with a manifest is
-//! complete; without one it is half-written and the next `prepare` starts it clean.
-
-use std::path::Path;
+//! complete; without one it is half-written and the next `prepare` starts it clean. Reading it
+//! is [`crate::run::Run::manifest`]'s job (it knows what a damaged one means).
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-
-/// Current manifest format.
-pub const FORMAT_VERSION: u32 = 1;
+/// Current manifest format (2: inputs identified by size and checksum, with a generation for
+/// objects; files carry the CRC32C and entity tag of their upload on object stores).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -31,17 +29,29 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
 }
 
-/// One input file.
+/// One input file. An input is the same input when its size and checksum are: the path as
+/// written, the modification time and the generation are recorded for people and for the quick
+/// check, and do not decide.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InputEntry {
-    /// As given.
+    /// As given (a path, or a URL for an object).
     pub path: String,
     /// Bytes.
     pub size: u64,
-    /// Modification time, seconds since the Unix epoch (0 for stdin).
+    /// Modification time, seconds since the Unix epoch (0 for stdin and objects).
     pub mtime: u64,
+    /// The object's generation or entity tag, for inputs read from an object store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
     /// `xxh3-128:<hex>` of the content (see [`content_checksum`]).
     pub checksum: String,
+}
+
+impl InputEntry {
+    /// True when both name the same bytes (size and checksum; not path, time or generation).
+    pub fn same_content(&self, other: &InputEntry) -> bool {
+        self.size == other.size && self.checksum == other.checksum
+    }
 }
 
 /// One file of the run.
@@ -56,6 +66,13 @@ pub struct FileEntry {
     /// Requests (shards only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
+    /// CRC32C of the content as GCS shows it (base64, big-endian), for files on object stores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc32c: Option<String>,
+    /// The entity tag the object store reported after the upload (a re-run compares it instead
+    /// of downloading the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// Counts of a run.
@@ -95,21 +112,4 @@ pub fn content_checksum(data: &[u8]) -> String {
 pub fn checksum_of_blocks(digests: &[u128]) -> String {
     let bytes: Vec<u8> = digests.iter().flat_map(|d| d.to_le_bytes()).collect();
     format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes))
-}
-
-impl Manifest {
-    /// Reads `dir/manifest.json` if present.
-    pub fn load(dir: &Path) -> Result<Option<Manifest>> {
-        let path = dir.join("manifest.json");
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| Error::BadData {
-                    path,
-                    message: format!("not a batchline manifest: {e}"),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(path, e)),
-        }
-    }
 }

@@ -3,6 +3,7 @@ mod equivalence;
 mod mutation;
 mod prepare;
 mod schema_gen;
+mod store;
 mod tokens;
 mod validate;
 mod validate_fixtures;

@@ -617,7 +617,7 @@ fn prepare_rebuilds_a_damaged_manifest_refuses_foreign_ones_and_locks_the_run() 
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("another batchline prepare is writing"),
+        err.contains("another batchline process is writing"),
         "{err}"
     );
     assert_eq!(files_of(&clean), damaged);
@@ -727,13 +727,12 @@ fn a_line_with_two_requests_is_not_sent_nor_merged() {
 }
 
 #[test]
-fn cloud_storage_urls_are_refused_not_read_as_local_paths() {
-    // `gs://b/run` as a local path is the folder `gs:/b/run`: before, prepare wrote the run there
-    // and reported it as written to gs://b/run.
+fn cloud_storage_inputs_are_refused_not_read_as_local_paths() {
+    // `gs://b/in.jsonl` as a local path is the file `gs:/b/in.jsonl`: inputs in object stores are
+    // refused with a usage error until remote inputs are read (runs on gs:// are written: see
+    // tests/it/remote.rs).
     let dir = tempfile::tempdir().unwrap();
-    let input = testdata("sample/requests.jsonl");
     for args in [
-        vec!["prepare", input.as_str(), "-o", "gs://bucket/run"],
         vec!["validate", "gs://bucket/in.jsonl"],
         vec!["stats", "gs://bucket/in.jsonl"],
         vec!["prepare", "gs://bucket/in.jsonl", "-o", "run"],

@@ -4,7 +4,7 @@ use crate::cli::args::GenCorpusArgs;
 use crate::cli::exit::ExitStatus;
 use crate::corpus::{generate, parse_size, CorpusOptions, Shape};
 use crate::error::{Error, Result};
-use crate::run::atomic::AtomicFile;
+use crate::store::atomic::AtomicFile;
 
 /// Runs `gen-corpus`.
 pub fn run(args: GenCorpusArgs) -> Result<ExitStatus> {

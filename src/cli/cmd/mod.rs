@@ -5,9 +5,10 @@ pub mod gen_corpus;
 pub mod prepare;
 pub mod validate;
 
-use super::args::InputArgs;
+use super::args::{CloudArgs, InputArgs};
 use crate::error::{Error, Result};
 use crate::input::{ChunkConfig, MmapChoice};
+use crate::store::{CloudConfig, Location, Secret, PART_UNIT};
 
 /// Most worker threads `-j` takes: far above any core count, far below what stalls the machine.
 const MAX_THREADS: usize = 1024;
@@ -48,4 +49,49 @@ pub(crate) fn chunk_config(a: &InputArgs) -> ChunkConfig {
         },
         None => ChunkConfig::default(),
     }
+}
+
+/// A run or input location from the command line: a URL when it is UTF-8 and has a scheme, else
+/// a local path as the bytes given (a folder name need not be UTF-8).
+pub(crate) fn location_arg(arg: &std::ffi::OsStr) -> Result<Location> {
+    match arg.to_str() {
+        Some(s) => Location::parse(s),
+        None => Ok(Location::local(arg)),
+    }
+}
+
+/// The storage settings the flags (and their environment variables) ask for.
+pub(crate) fn cloud_config(a: &CloudArgs) -> Result<CloudConfig> {
+    let part = crate::corpus::parse_size(&a.part_size).ok_or_else(|| {
+        Error::Usage(format!(
+            "cannot read --part-size `{}`: use e.g. 16MiB or 64MiB",
+            a.part_size
+        ))
+    })?;
+    if part < PART_UNIT || part % PART_UNIT != 0 {
+        return Err(Error::Usage(format!(
+            "--part-size {}: a multiple of 16 MiB (16777216 bytes) is needed, the checksum block",
+            a.part_size
+        )));
+    }
+    if a.parts_in_flight == 0 {
+        return Err(Error::Usage("--parts-in-flight must be at least 1".into()));
+    }
+    let defaults = CloudConfig::default();
+    Ok(CloudConfig {
+        gcs_endpoint: a.gcs_endpoint.clone().filter(|s| !s.is_empty()),
+        s3_endpoint: a.s3_endpoint.clone().filter(|s| !s.is_empty()),
+        access_token: a
+            .access_token
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
+        retry: crate::store::RetryConfig {
+            max_retries: a.retries,
+            retry_timeout: std::time::Duration::from_secs(a.retry_timeout),
+            ..defaults.retry
+        },
+        part_size: part,
+        parts_in_flight: a.parts_in_flight,
+    })
 }

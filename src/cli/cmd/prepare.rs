@@ -16,6 +16,7 @@ use crate::plan::shard::ShardLimits;
 use crate::plan::tokens::TokensMode;
 use crate::prepare::{prepare, stats, KeyMode, PrepareOptions, PrepareReport};
 use crate::request::diag::{Scope, Severity};
+use crate::store::Location;
 use crate::validate::ValidateOptions;
 
 fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
@@ -126,14 +127,15 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
 /// Runs `prepare`.
 pub fn run_prepare(args: PrepareArgs) -> Result<ExitStatus> {
     let mut opts = options(&args.input, &args.plan)?;
-    opts.run = args.output.clone();
+    opts.run = super::location_arg(&args.output)?;
+    opts.cloud = super::cloud_config(&args.cloud)?;
     opts.strict = args.strict;
     let bar = attach_progress(&mut opts, args.plan.quiet);
     let report = prepare(&opts);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    print(&args.plan, &report?, Some(&args.output))
+    print(&args.plan, &report?, Some(&opts.run))
 }
 
 /// A progress bar (on a terminal, for large inputs): bytes scanned, then the stage.
@@ -156,7 +158,7 @@ pub fn run_stats(args: StatsArgs) -> Result<ExitStatus> {
     print(&args.plan, &report?, None)
 }
 
-fn print(plan: &PlanArgs, r: &PrepareReport, run: Option<&std::path::Path>) -> Result<ExitStatus> {
+fn print(plan: &PlanArgs, r: &PrepareReport, run: Option<&Location>) -> Result<ExitStatus> {
     let mut p = Printer::new(plan.format, plan.quiet);
     let io = |e: std::io::Error| Error::io("<stdout>", e);
     // Show whole-job findings and errors; row warnings are counted in the summary.
@@ -180,7 +182,7 @@ fn print(plan: &PlanArgs, r: &PrepareReport, run: Option<&std::path::Path>) -> R
             }
             p.json_line(&Out {
                 kind: "summary",
-                run: run.map(|r| r.display().to_string()),
+                run: run.map(|r| r.to_string()),
                 report: r,
             })
             .map_err(io)?;
@@ -209,12 +211,12 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> std::io::Result<()> {
+fn human(p: &mut Printer, r: &PrepareReport, run: Option<&Location>) -> std::io::Result<()> {
     let c = &r.counts;
     if r.already_done {
         p.human_line(&format!(
             "{}: already prepared from these inputs with these options; nothing to do",
-            run.map(|r| r.display().to_string()).unwrap_or_default()
+            run.map(|r| r.to_string()).unwrap_or_default()
         ))?;
     }
     p.human_line(&format!(
@@ -313,7 +315,7 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
         thousands(shard_bytes),
         r.order,
         match run {
-            Some(run) => format!(" → {}", run.display()),
+            Some(run) => format!(" → {run}"),
             None => String::new(),
         }
     ))?;
@@ -321,7 +323,7 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
         p.human_line(&format!(
             "error: {} whole-job problem(s) in shards: those jobs would fail at import (listed in {}; `batchline validate` on the inputs shows them too)",
             r.shard_job_errors,
-            run.map_or("the report".to_string(), |d| d.join("report.json").display().to_string())
+            run.map_or("the report".to_string(), |d| d.join("report.json").to_string())
         ))?;
     }
     Ok(())

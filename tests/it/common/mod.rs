@@ -14,6 +14,8 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
+pub mod moto;
+
 /// A temporary working directory plus helpers to run the binary in it.
 pub struct TestContext {
     /// Removed when the context is dropped.

@@ -1,0 +1,114 @@
+//! A real storage emulator for the tests: moto's server (PyPI `moto[server]`, installed into
+//! `target/moto-venv` by `tests/storage/setup.sh`), started on a free port of 127.0.0.1 for one
+//! test and killed when the handle drops. It serves the S3 API and the Cloud Storage XML API that
+//! object_store's GCS backend speaks, on the same port and the same buckets.
+//!
+//! Under `CI=true` a missing emulator is a failure; elsewhere the test says it was skipped.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::crate_root;
+
+/// A running moto server.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+fn moto_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("BATCHLINE_MOTO_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = crate_root().join("target/moto-venv/bin/moto_server");
+    if venv.exists() {
+        return Some(venv);
+    }
+    let on_path = std::env::var_os("PATH")?;
+    std::env::split_paths(&on_path)
+        .map(|d| d.join("moto_server"))
+        .find(|p| p.exists())
+}
+
+/// The environment every process that talks to the emulator gets: a fixed bearer token for GCS,
+/// static AWS test keys for S3, and the metadata-server variables pointed at a closed port.
+pub const ENV: [(&str, &str); 7] = [
+    ("BATCHLINE_ACCESS_TOKEN", "test-token"),
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "us-east-1"),
+    ("GCE_METADATA_HOST", "127.0.0.1:9"),
+    ("GCE_METADATA_ROOT", "127.0.0.1:9"),
+    ("GCE_METADATA_IP", "127.0.0.1:9"),
+];
+
+impl Moto {
+    /// Starts a server, or returns `None` (with a note) where moto is not installed and this is
+    /// not CI.
+    pub fn start() -> Option<Moto> {
+        let Some(bin) = moto_binary() else {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("moto_server is not installed: run tests/storage/setup.sh (CI must not skip the storage tests)");
+            }
+            eprintln!("skipped: moto_server not found (run tests/storage/setup.sh)");
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(ENV)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    /// Creates a bucket (moto takes an unsigned PUT).
+    pub fn bucket(&self, name: &str) {
+        let status = ureq::put(&format!("{}/{name}", self.url))
+            .send_empty()
+            .expect("bucket created")
+            .status();
+        assert_eq!(status.as_u16(), 200, "creating bucket {name}");
+    }
+
+    /// The environment for a `batchline` process that uses this server for `gs://` and `s3://`.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.push(("BATCHLINE_GCS_ENDPOINT".into(), self.url.clone()));
+        env.push(("BATCHLINE_S3_ENDPOINT".into(), self.url.clone()));
+        env
+    }
+
+    /// Stops the server now (its objects are gone).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
