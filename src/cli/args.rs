@@ -29,6 +29,10 @@ pub enum Command {
     /// and cost — without writing anything.
     #[command(after_long_help = EXIT_TABLE)]
     Stats(StatsArgs),
+    /// Publish a finished local run to Cloud Storage (or S3): objects already there with the
+    /// same size and checksum are skipped, so an interrupted upload resumes; the manifest goes last.
+    #[command(after_long_help = EXIT_TABLE)]
+    Upload(UploadArgs),
     /// Put the Gemma 3 tokenizer vocabulary (4.69 MB; exact token counts for Gemini 2.x and 3.0)
     /// into the cache folder, checked by sha256. The one command that uses the network; counting
     /// never downloads.
@@ -277,6 +281,31 @@ pub struct StatsArgs {
     /// Planning options.
     #[command(flatten)]
     pub plan: PlanArgs,
+}
+
+/// `batchline upload`.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The finished local run (a folder `prepare` wrote).
+    #[arg(value_name = "RUN")]
+    pub run: std::ffi::OsString,
+
+    /// Where to put it: `gs://bucket/prefix` (or `s3://…`): a new or empty prefix, or an earlier
+    /// (possibly interrupted) upload of the same run.
+    #[arg(value_name = "DEST")]
+    pub dest: String,
+
+    /// Storage endpoints, credentials and upload tunables.
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `batchline fetch-tokenizer`.

@@ -17,6 +17,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         args::Command::Validate(a) => cmd::validate::run(a),
         args::Command::Prepare(a) => cmd::prepare::run_prepare(a),
         args::Command::Stats(a) => cmd::prepare::run_stats(a),
+        args::Command::Upload(a) => cmd::upload::run(a),
         args::Command::FetchTokenizer(a) => cmd::fetch_tokenizer::run(a),
         args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
     };

@@ -90,7 +90,7 @@ pub(super) fn write_run(
     watch.lap("  clean+sources");
     let shard_entries = write_shards(run, shards, &rep_bytes, &opts.key)?;
     watch.lap("  shards");
-    failpoint("after-shards");
+    crate::run::failpoint("after-shards");
     // Whole-job checks per shard, to say which job would fail: only needed when the input as a
     // whole has a job-scope error (a shard's lines are a subset of the input's, so it can only
     // have errors the input has). Job-scope warnings (a `null`, say) fail no job and are already
@@ -202,17 +202,8 @@ pub(super) fn write_run(
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("serialisable");
     watch.lap("  invalid+report");
-    failpoint("before-manifest");
+    crate::run::failpoint("before-manifest");
     run.publish("manifest.json", &manifest_bytes)?;
     watch.lap("  manifest");
     Ok(())
-}
-
-/// Test hook: when `BATCHLINE_FAILPOINT` names this point, the process aborts here, as if killed,
-/// so tests can check that a re-run repairs a half-written run.
-fn failpoint(name: &str) {
-    if std::env::var_os("BATCHLINE_FAILPOINT").is_some_and(|v| v == name) {
-        eprintln!("batchline: failpoint {name}: aborting");
-        std::process::abort();
-    }
 }

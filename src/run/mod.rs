@@ -20,6 +20,7 @@
 
 pub mod index;
 pub mod manifest;
+pub mod upload;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -106,6 +107,15 @@ fn is_shard_name(name: &str) -> bool {
 fn is_temp_suffix(s: &str) -> bool {
     s.strip_suffix(".tmp")
         .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Test hook: when `BATCHLINE_FAILPOINT` names this point, the process aborts here, as if
+/// killed, so tests can check that a re-run repairs or resumes a half-written run.
+pub(crate) fn failpoint(name: &str) {
+    if std::env::var_os("BATCHLINE_FAILPOINT").is_some_and(|v| v == name) {
+        eprintln!("batchline: failpoint {name}: aborting");
+        std::process::abort();
+    }
 }
 
 fn unix_now() -> u64 {

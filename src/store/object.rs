@@ -350,30 +350,60 @@ impl Upload {
     }
 }
 
-/// An `object_store` error as batchline's: the object's URL and the cause in words, with the
-/// store's own message after it (which never holds a credential).
+/// An `object_store` error as batchline's: the object's URL and the cause in words, then the
+/// service's own code and message (never a credential: requests carry the token in a header,
+/// which object_store does not print).
 pub(crate) fn remote_error(url: &str, e: object_store::Error) -> Error {
     use object_store::Error as E;
-    let (cause, detail) = match &e {
-        E::NotFound { source, .. } => (
-            "not found (is the bucket name right, and does it exist?)",
-            source.to_string(),
-        ),
-        E::PermissionDenied { source, .. } => (
-            "permission denied: the credentials in use may not access it",
-            source.to_string(),
-        ),
-        E::Unauthenticated { source, .. } => (
-            "not authenticated: pass --access-token or set up Application Default Credentials",
-            source.to_string(),
-        ),
-        E::Generic { source, .. } => ("the request failed", error_chain(source.as_ref())),
-        other => ("the request failed", other.to_string()),
+    let chain = error_chain(&e);
+    // Listing errors arrive as `Generic` with the HTTP status in the text: read it there too.
+    let has = |needle: &str| chain.contains(needle);
+    let cause = match &e {
+        _ if has("NoSuchBucket") => "the bucket does not exist",
+        E::NotFound { .. } => "not found (is the bucket name right, and does it exist?)",
+        E::PermissionDenied { .. } => "permission denied: the credentials in use may not access it",
+        E::Unauthenticated { .. } => {
+            "not authenticated: pass --access-token or set up Application Default Credentials"
+        }
+        _ if has("404 Not Found") => "not found (is the bucket name right, and does it exist?)",
+        _ if has("403 Forbidden") => "permission denied: the credentials in use may not access it",
+        _ if has("401 Unauthorized") => {
+            "not authenticated: pass --access-token or set up Application Default Credentials"
+        }
+        _ if has("onnection refused") || has("error sending request") || has("dns error") => {
+            "cannot reach the storage service (network, endpoint or proxy)"
+        }
+        _ => "the request failed",
     };
     Error::Remote {
         url: url.to_string(),
-        message: format!("{cause}: {detail}"),
+        message: format!("{cause} ({})", service_detail(&chain)),
     }
+}
+
+/// The service's `<Code>` and `<Message>` when its answer is an XML error document (S3 and the
+/// GCS XML API), else the error text, cut to a readable length.
+fn service_detail(chain: &str) -> String {
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let from = chain.find(&open)? + open.len();
+        let to = from + chain[from..].find(&format!("</{name}>"))?;
+        Some(chain[from..to].to_string())
+    };
+    if let (Some(code), Some(message)) = (tag("Code"), tag("Message")) {
+        let status = [
+            "400", "401", "403", "404", "409", "412", "429", "500", "503",
+        ]
+        .into_iter()
+        .find(|s| chain.contains(&format!("status code: {s}")))
+        .map_or(String::new(), |s| format!("HTTP {s} "));
+        return format!("{status}{code}: {message}");
+    }
+    let mut s: String = chain.chars().take(400).collect();
+    if s.len() < chain.len() {
+        s.push('…');
+    }
+    s
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -4,19 +4,10 @@
 use batchline::store::verify::{check_object, md5};
 use batchline::store::{CloudConfig, Durability, Location, Secret, Store};
 
-use crate::common::moto::{Moto, ENV};
+use crate::common::moto::Moto;
 
-/// Sets the emulator's test credentials in this process (the S3 backend reads the AWS
-/// environment), once, before any store is opened.
 fn test_env() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        for (k, v) in ENV {
-            if k != "BATCHLINE_ACCESS_TOKEN" {
-                std::env::set_var(k, v);
-            }
-        }
-    });
+    crate::common::moto::set_test_env();
 }
 
 fn cloud_for(moto: &Moto) -> CloudConfig {
@@ -134,9 +125,9 @@ fn a_missing_bucket_is_named_with_its_cause() {
         .put("x", b"x", Durability::Normal)
         .unwrap_err()
         .to_string();
-    assert!(
-        err.starts_with("gs://nosuchbucket/run/x: not found (is the bucket name right"),
-        "{err}"
+    assert_eq!(
+        err,
+        "gs://nosuchbucket/run/x: the bucket does not exist (HTTP 404 NoSuchBucket: The specified bucket does not exist)"
     );
     assert!(!err.contains("test-token"), "the token leaked: {err}");
 }

@@ -3,6 +3,7 @@
 pub mod fetch_tokenizer;
 pub mod gen_corpus;
 pub mod prepare;
+pub mod upload;
 pub mod validate;
 
 use super::args::{CloudArgs, InputArgs};

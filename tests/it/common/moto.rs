@@ -35,20 +35,36 @@ fn moto_binary() -> Option<PathBuf> {
 
 /// The environment every process that talks to the emulator gets: a fixed bearer token for GCS,
 /// static AWS test keys for S3, and the metadata-server variables pointed at a closed port.
-pub const ENV: [(&str, &str); 7] = [
+pub const ENV: [(&str, &str); 8] = [
     ("BATCHLINE_ACCESS_TOKEN", "test-token"),
     ("AWS_ACCESS_KEY_ID", "testing"),
     ("AWS_SECRET_ACCESS_KEY", "testing"),
     ("AWS_REGION", "us-east-1"),
+    // The S3 backend's instance-metadata fallback, pointed at a closed loopback port too.
+    ("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9"),
     ("GCE_METADATA_HOST", "127.0.0.1:9"),
     ("GCE_METADATA_ROOT", "127.0.0.1:9"),
     ("GCE_METADATA_IP", "127.0.0.1:9"),
 ];
 
+/// Sets [`ENV`] (but the token) in this test process, once, so in-process stores opened by tests
+/// find static credentials and never fall back to a metadata server.
+pub fn set_test_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for (k, v) in ENV {
+            if k != "BATCHLINE_ACCESS_TOKEN" {
+                std::env::set_var(k, v);
+            }
+        }
+    });
+}
+
 impl Moto {
     /// Starts a server, or returns `None` (with a note) where moto is not installed and this is
     /// not CI.
     pub fn start() -> Option<Moto> {
+        set_test_env();
         let Some(bin) = moto_binary() else {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("moto_server is not installed: run tests/storage/setup.sh (CI must not skip the storage tests)");
