@@ -33,6 +33,26 @@ fn moto_binary() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// Installs moto into `target/moto-venv` (once per test process; about two minutes, from PyPI),
+/// so the README's test command needs nothing set up by hand.
+fn install() -> Option<PathBuf> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = moto_binary() {
+        return Some(found);
+    }
+    eprintln!("installing the storage emulator (tests/storage/setup.sh)…");
+    let ok = Command::new("bash")
+        .arg(crate_root().join("tests/storage/setup.sh"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        moto_binary()
+    } else {
+        None
+    }
+}
+
 /// The environment every process that talks to the emulator gets: a fixed bearer token for GCS,
 /// static AWS test keys for S3, and the metadata-server variables pointed at a closed port.
 pub const ENV: [(&str, &str); 8] = [
@@ -65,11 +85,11 @@ impl Moto {
     /// not CI.
     pub fn start() -> Option<Moto> {
         set_test_env();
-        let Some(bin) = moto_binary() else {
+        let Some(bin) = moto_binary().or_else(install) else {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("moto_server is not installed: run tests/storage/setup.sh (CI must not skip the storage tests)");
+                panic!("moto_server is not installed and tests/storage/setup.sh failed (CI must not skip the storage tests)");
             }
-            eprintln!("skipped: moto_server not found (run tests/storage/setup.sh)");
+            eprintln!("skipped: moto_server not found and tests/storage/setup.sh failed");
             return None;
         };
         let port = TcpListener::bind("127.0.0.1:0")
