@@ -33,6 +33,9 @@ pub enum Error {
         /// The cause in words, then the service's own message.
         message: String,
     },
+    /// An input changed while it was being read; nothing built from it was published.
+    #[error("{0}")]
+    InputChanged(String),
     /// A data file given by the user (e.g. `--pricing`) is not valid.
     #[error("{path}: {message}")]
     BadData {

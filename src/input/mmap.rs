@@ -65,7 +65,12 @@ pub fn open_input(name: &str, choice: MmapChoice) -> Result<InputBytes> {
     if let Some(scheme) = super::url_scheme(name) {
         return Err(super::url_not_supported(name, scheme));
     }
-    let path = Path::new(name);
+    open_path(Path::new(name), choice)
+}
+
+/// Opens a local file by path (any bytes, UTF-8 or not) and returns its bytes, mapped or read by
+/// the rule above.
+pub fn open_path(path: &Path, choice: MmapChoice) -> Result<InputBytes> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {

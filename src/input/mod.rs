@@ -7,10 +7,11 @@
 pub mod chunk;
 pub mod lines;
 pub mod mmap;
+pub mod stamp;
 
 pub use chunk::{split_chunks, ChunkConfig};
 pub use lines::{Line, LineIter};
-pub use mmap::{open_input, InputBytes, MmapChoice};
+pub use mmap::{open_input, open_path, InputBytes, MmapChoice};
 
 /// A UTF-8 byte order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";

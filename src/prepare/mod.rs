@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::input::stamp::{stamp, Stamp};
 use crate::input::{open_input, InputBytes};
 use crate::models::ModelFacts;
 use crate::plan::cache::{families_by, Analysis, SimConfig, SimReport, SimRow};
@@ -226,6 +227,39 @@ fn scan_inputs(
     Ok(out)
 }
 
+/// Test hook: when `BATCHLINE_TEST_HOLD` is `POINT:FILE` and this is `POINT`, waits (up to a
+/// minute) until FILE no longer exists, so a test can act on the inputs mid-run; `FILE.held` is
+/// created when the wait starts.
+fn test_hold(point: &str) {
+    let Some(v) = std::env::var_os("BATCHLINE_TEST_HOLD") else {
+        return;
+    };
+    let v = v.to_string_lossy();
+    if let Some(file) = v.strip_prefix(point).and_then(|r| r.strip_prefix(':')) {
+        let _ = std::fs::write(format!("{file}.held"), b"");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::path::Path::new(file).exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// Refuses to publish a run whose local inputs changed since they were opened (see
+/// [`crate::input::stamp`]): the shards were cut from the mapped bytes, which may then not be
+/// the bytes validated. The unfinished run is cleaned, so nothing built from them remains.
+fn inputs_unchanged(opts: &PrepareOptions, run: &Run, stamps: &[Option<Stamp>]) -> Result<()> {
+    for (name, before) in opts.validate.inputs.iter().zip(stamps) {
+        let Some(before) = before else { continue };
+        if stamp(std::path::Path::new(name)).as_ref() != Some(before) {
+            run.start_clean()?;
+            return Err(Error::InputChanged(format!(
+                "{name} changed while prepare was reading it (written, replaced or truncated by another process); the run was not published and its shards were removed: run prepare again once the file is complete"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Prints how long each stage took to stderr when `BATCHLINE_TIMINGS` is set (for benchmarks).
 pub(crate) struct Stopwatch {
     on: bool,
@@ -267,7 +301,16 @@ pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
     run_prepare(opts, true)
 }
 
-fn options_json(opts: &PrepareOptions) -> serde_json::Value {
+/// What the shards are made from, as the manifest records it: the options, and the effective
+/// facts behind them (the model's limits and cache minimum, whether from the built-in table or a
+/// `--pricing` file; the tokenizer actually used, not `auto`). A re-run with other values is
+/// refused, so the same inputs and options always give the same run.
+fn options_json(
+    opts: &PrepareOptions,
+    facts: &ModelFacts,
+    request: RequestLimits,
+    tokens: &TokenState,
+) -> serde_json::Value {
     serde_json::json!({
         "order": opts.order,
         "prime_gaps": opts.prime_gaps,
@@ -275,9 +318,16 @@ fn options_json(opts: &PrepareOptions) -> serde_json::Value {
         "limits": opts.limits,
         "key": opts.key,
         "model": opts.validate.model,
+        "model_facts": {
+            "context_window": facts.context_window,
+            "max_request_bytes": request.max_request_bytes,
+            "min_cache_tokens": facts.min_cache_tokens,
+            "implicit_cache_in_batch": facts.implicit_cache_in_batch,
+        },
         "block_bytes": opts.key_config.block_bytes,
         "max_blocks": opts.key_config.max_blocks,
-        "tokens": opts.tokens.map_or("auto", |t| t.as_str()),
+        "tokens": tokens.mode.as_str(),
+        "tokenizer": tokens.counter,
         "sample_rate": opts.sample_rate,
     })
 }
@@ -318,34 +368,6 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
     }
     let facts = v.models.get(&v.model)?.clone();
     let limits = v.request_limits()?;
-    let run = if write {
-        if let Some(root) = opts.run.as_local() {
-            guard_inputs_outside_run(&v.inputs, root)?;
-        }
-        let run = Run::open(&opts.run, &opts.cloud)?;
-        run.check_writable()?;
-        Some(run)
-    } else {
-        None
-    };
-    let existing = match &run {
-        Some(run) => run.manifest()?,
-        None => None,
-    };
-    if let Some(m) = &existing {
-        same_options(opts, m)?;
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(v.threads)
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
-    if let (Some(m), Some(run)) = (&existing, &run) {
-        // A complete run with the same inputs and options: nothing to do. Cheap check first
-        // (sizes), then content checksums.
-        if let Some(report) = pool.install(|| already_prepared(opts, run, m))? {
-            return Ok(report);
-        }
-    }
     // Token counting: the model's own vocabulary where we have it.
     let wanted = opts.tokens.unwrap_or(TokensMode::Exact);
     let counter: Option<Box<dyn TokenCounter>> = if wanted == TokensMode::Off {
@@ -382,6 +404,36 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
             }),
         },
     };
+    let run = if write {
+        if let Some(root) = opts.run.as_local() {
+            guard_inputs_outside_run(&v.inputs, root)?;
+        }
+        let run = Run::open(&opts.run, &opts.cloud)?;
+        run.check_writable()?;
+        Some(run)
+    } else {
+        None
+    };
+    let existing = match &run {
+        Some(run) => run.manifest()?,
+        None => None,
+    };
+    let options = options_json(opts, &facts, limits, &state);
+    if let Some(m) = &existing {
+        same_options(opts, m, &options)?;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(v.threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
+    if let (Some(m), Some(run)) = (&existing, &run) {
+        // A complete run with the same inputs and options: nothing to do. Cheap check first
+        // (sizes), then content checksums.
+        if let Some(report) = pool.install(|| already_prepared(opts, run, m))? {
+            strict_on_saved(opts, run, &report)?;
+            return Ok(report);
+        }
+    }
     let memo = counter.as_deref().map(MemoCounter::new);
     let setup = memo.as_ref().map(|m| TokenSetup {
         memo: m,
@@ -389,12 +441,13 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
         sample_rate: opts.sample_rate,
         seed: 0x5eed,
     });
-    pool.install(|| run_in_pool(opts, run.as_ref(), &facts, limits, setup, state))
+    pool.install(|| run_in_pool(opts, run.as_ref(), &facts, limits, setup, state, &options))
 }
 
 /// The fast way to "nothing to do": when the run was made by this very version (same schema and
-/// rules) from inputs that are byte for byte the same (sizes first, then content checksums) and every file of it is intact, its saved `report.json` is the report, without
-/// scanning or planning again. Anything else (stdin, another version, a changed input, a damaged
+/// rules) from inputs that are byte for byte the same (sizes first, then content checksums) and
+/// every file of it is intact, its saved `report.json` is the report, without scanning or
+/// planning again. Anything else (stdin, another version, a changed input, a damaged
 /// or unreadable file) returns `None`, and the full path decides.
 fn already_prepared(
     opts: &PrepareOptions,
@@ -437,6 +490,44 @@ fn already_prepared(
         }))
 }
 
+/// `--strict` on a run that is already prepared: judged on its saved counts, as a fresh run
+/// would be (exit 1 when the run holds invalid lines or whole-job errors; nothing is written
+/// either way).
+fn strict_on_saved(opts: &PrepareOptions, run: &Run, report: &PrepareReport) -> Result<()> {
+    use crate::request::diag::{Code, Scope};
+    if !opts.strict {
+        return Ok(());
+    }
+    let is_job_error = |c: Code| c.scope() == Scope::Job && c.severity() == Severity::Error;
+    // A fresh plan has its findings; a saved report counts them by code.
+    let input_job_errors = if report.diagnostics.is_empty() {
+        let saved: serde_json::Value = run
+            .read("report.json")?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        saved["findings_by_code"].as_object().map_or(0, |m| {
+            m.iter()
+                .filter(|(c, _)| Code::from_str_code(c).is_some_and(is_job_error))
+                .map(|(_, n)| n.as_u64().unwrap_or(0))
+                .sum()
+        })
+    } else {
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| is_job_error(d.code))
+            .count() as u64
+    };
+    let job_errors = input_job_errors + report.shard_job_errors;
+    if report.counts.invalid > 0 || job_errors > 0 {
+        return Err(Error::InvalidInput(format!(
+            "--strict: {} already holds a run with {} invalid line(s) and {job_errors} whole-job error(s) (prepared without --strict); nothing was written (run `batchline validate` to see them)",
+            opts.run, report.counts.invalid
+        )));
+    }
+    Ok(())
+}
+
 /// True when the inputs are the same bytes in the same order (by size and checksum: another
 /// spelling of a path, or a `touch`, does not make another input).
 fn same_inputs(a: &[InputEntry], b: &[InputEntry]) -> bool {
@@ -460,9 +551,10 @@ fn guard_inputs_outside_run(inputs: &[String], run: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a run made with other options.
-fn same_options(opts: &PrepareOptions, m: &Manifest) -> Result<()> {
-    if m.options != options_json(opts) {
+/// Refuses a run made with other options (or the same options over other model facts or another
+/// tokenizer).
+fn same_options(opts: &PrepareOptions, m: &Manifest, options: &serde_json::Value) -> Result<()> {
+    if &m.options != options {
         return Err(Error::Usage(format!(
             "{} holds a run prepared with other options; use a new run folder (or delete it)",
             opts.run
@@ -478,10 +570,19 @@ fn run_in_pool(
     limits: RequestLimits,
     setup: Option<TokenSetup<'_>>,
     tokens: TokenState,
+    options: &serde_json::Value,
 ) -> Result<PrepareReport> {
     let write = run.is_some();
     let mut watch = Stopwatch::new();
+    // Taken before the inputs are opened: the run is published only if they still hold.
+    let stamps: Vec<Option<Stamp>> = opts
+        .validate
+        .inputs
+        .iter()
+        .map(|n| stamp(std::path::Path::new(n)))
+        .collect();
     let scanned = scan_inputs(opts, limits, setup, tokens)?;
+    test_hold("after-scan");
     watch.lap("scan (validate+keys)");
     if let Some(stage) = &opts.stage {
         stage("planning");
@@ -551,10 +652,11 @@ fn run_in_pool(
         Some(run) => {
             let lock = run.lock()?;
             if let (Some(m), Some(inputs)) = (run.manifest()?, &inputs) {
-                same_options(opts, &m)?;
+                same_options(opts, &m, options)?;
                 if same_inputs(&m.inputs, inputs) && run.intact(&m)? {
                     let mut report = plan.report;
                     report.already_done = true;
+                    strict_on_saved(opts, run, &report)?;
                     return Ok(report);
                 }
                 if !same_inputs(&m.inputs, inputs) {
@@ -575,7 +677,9 @@ fn run_in_pool(
         }
         write_run(
             opts,
+            options,
             run,
+            &stamps,
             &scanned,
             &layout,
             &mut report,

@@ -137,9 +137,38 @@ pub(super) fn write_shards(
     write_shards_in(run, shards, lines, key, PIECE)
 }
 
-/// [`write_shards`] with pieces of `piece` bytes (tests use tiny pieces to cut lines everywhere).
+/// Shards written at once: each holds an open file (or an upload) until it is complete, and a
+/// run of thousands of shards must not run out of file descriptors (the usual soft limit is
+/// 1,024; a group of 128 leaves room for everything else the process has open).
+const SHARDS_AT_ONCE: usize = 128;
+
+/// [`write_shards`] with pieces of `piece` bytes (tests use tiny pieces to cut lines everywhere),
+/// [`SHARDS_AT_ONCE`] shards at a time.
 fn write_shards_in(
     run: &Run,
+    shards: &[Vec<u32>],
+    lines: &[&[u8]],
+    key: &KeyMode,
+    piece: u64,
+) -> Result<Vec<FileEntry>> {
+    let mut entries = Vec::with_capacity(shards.len());
+    for (g, group) in shards.chunks(SHARDS_AT_ONCE).enumerate() {
+        entries.extend(write_group(
+            run,
+            g * SHARDS_AT_ONCE,
+            group,
+            lines,
+            key,
+            piece,
+        )?);
+    }
+    Ok(entries)
+}
+
+/// Writes the shards `first..first + shards.len()`, in parallel across and within them.
+fn write_group(
+    run: &Run,
+    first: usize,
     shards: &[Vec<u32>],
     lines: &[&[u8]],
     key: &KeyMode,
@@ -165,7 +194,7 @@ fn write_shards_in(
                     end
                 })
                 .collect();
-            let name = shard_name(si);
+            let name = shard_name(first + si);
             let units = end.div_ceil(unit) as usize;
             let out = match run.store().local_root() {
                 Some(root) => Out::Local(AtomicFile::create(&root.join(&name))?),

@@ -69,7 +69,9 @@ pub(super) fn check_key_member(
 
 pub(super) fn write_run(
     opts: &PrepareOptions,
+    options: &serde_json::Value,
     run: &Run,
+    stamps: &[Option<crate::input::stamp::Stamp>],
     s: &Scanned,
     layout: &Layout,
     report: &mut PrepareReport,
@@ -195,7 +197,7 @@ pub(super) fn write_run(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         schema_revision: schema::SOURCE.revision.to_string(),
         inputs,
-        options: options_json(opts),
+        options: options.clone(),
         counts: report.counts.clone(),
         shards: shard_entries,
         files,
@@ -203,6 +205,7 @@ pub(super) fn write_run(
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("serialisable");
     watch.lap("  invalid+report");
     crate::run::failpoint("before-manifest");
+    inputs_unchanged(opts, run, stamps)?;
     run.publish("manifest.json", &manifest_bytes)?;
     watch.lap("  manifest");
     Ok(())

@@ -170,7 +170,12 @@ impl Run {
                     )))
                 }
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) =>
+                {
                     // A dangling symlink, or a parent that cannot hold a folder: say so now,
                     // not after the scan.
                     if std::fs::symlink_metadata(root).is_ok() {
@@ -178,6 +183,21 @@ impl Run {
                             "the run folder {} is a symbolic link to nothing; remove it or choose another run folder",
                             root.display()
                         )));
+                    }
+                    // The folder will be created: its nearest existing ancestor must be a folder.
+                    let mut up = root.parent();
+                    while let Some(dir) = up.filter(|d| !d.as_os_str().is_empty()) {
+                        match std::fs::metadata(dir) {
+                            Ok(m) if m.is_dir() => break,
+                            Ok(_) => {
+                                return Err(Error::Usage(format!(
+                                    "cannot make the run folder {}: {} is a file, not a folder",
+                                    root.display(),
+                                    dir.display()
+                                )))
+                            }
+                            Err(_) => up = dir.parent(),
+                        }
                     }
                     return Ok(());
                 }
@@ -385,15 +405,9 @@ impl Run {
         for f in m.shards.iter().chain(&m.files) {
             let ok = match self.store.local_root() {
                 Some(root) => {
-                    let path = root.join(&f.name);
-                    match path.to_str() {
-                        Some(p) => crate::input::open_input(p, crate::input::MmapChoice::Auto)
-                            .map(|b| {
-                                b.len() as u64 == f.bytes && content_checksum(&b) == f.checksum
-                            })
-                            .unwrap_or(false),
-                        None => false,
-                    }
+                    crate::input::open_path(&root.join(&f.name), crate::input::MmapChoice::Auto)
+                        .map(|b| b.len() as u64 == f.bytes && content_checksum(&b) == f.checksum)
+                        .unwrap_or(false)
                 }
                 None => {
                     let meta = match metas.get(f.name.as_str()) {

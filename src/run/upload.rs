@@ -106,12 +106,7 @@ pub fn upload(src: &Run, dest: &Run, progress: Option<Progress>) -> Result<Uploa
         .enumerate()
         .try_for_each(|(i, f)| -> Result<()> {
             let path = root.join(&f.name);
-            let data = crate::input::open_input(
-                path.to_str().ok_or_else(|| {
-                    Error::Usage(format!("{}: the run's path is not UTF-8", path.display()))
-                })?,
-                crate::input::MmapChoice::Auto,
-            )?;
+            let data = crate::input::open_path(&path, crate::input::MmapChoice::Auto)?;
             let want_tag = expected_etag(&data, part);
             let mut entry = (*f).clone();
             entry.crc32c = Some(crc32c_b64(crc32c::crc32c(&data)));

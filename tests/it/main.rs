@@ -2,6 +2,7 @@ mod common;
 mod equivalence;
 mod mutation;
 mod prepare;
+mod prepare_run;
 mod remote;
 mod schema_gen;
 mod store;

@@ -1,0 +1,304 @@
+//! The promises of the run under hostile use: an input edited mid-run, options that change the
+//! shards, thousands of shards under a small file limit, a run folder whose name is not UTF-8,
+//! `--strict` on a finished run, bad destinations, and what makes an input the same input.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::common::{pricing_file, testdata, TestContext};
+
+fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn manifest(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()
+}
+
+const ALREADY: &str = "already prepared from these inputs with these options; nothing to do";
+
+#[test]
+fn prepare_refuses_an_input_edited_during_the_scan() {
+    // Before: line 1 overwritten in place (same length) during the scan was shipped unchecked,
+    // and the re-run vouched for it ("already prepared").
+    let ctx = TestContext::new();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let path = ctx.dir().join(&input);
+    let original = std::fs::read(&path).unwrap();
+    let hold = ctx.dir().join("hold");
+    std::fs::write(&hold, b"").unwrap();
+    let mut child = ctx
+        .command()
+        .args(["prepare", &input, "-o", "run", "--mmap", "-q"])
+        .env(
+            "BATCHLINE_TEST_HOLD",
+            format!("after-scan:{}", hold.display()),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let held = ctx.dir().join("hold.held");
+    let start = std::time::Instant::now();
+    while !held.exists() {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "prepare never reached the hold"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // An invalid first line of the same length, written in place.
+    let line1_len = original.iter().position(|&b| b == b'\n').unwrap();
+    let mut edited = original.clone();
+    let bad = format!("{{\"request\":\"{}\"}}", "x".repeat(line1_len - 14));
+    assert_eq!(bad.len(), line1_len);
+    edited[..line1_len].copy_from_slice(bad.as_bytes());
+    {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.rewind().unwrap();
+        f.write_all(&edited[..line1_len]).unwrap();
+    }
+    std::fs::remove_file(&hold).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!("error: {input} changed while prepare was reading it (written, replaced or truncated by another process); the run was not published and its shards were removed: run prepare again once the file is complete")
+    );
+    let run = ctx.dir().join("run");
+    assert!(!run.join("manifest.json").exists());
+    assert_eq!(std::fs::read_dir(run.join("shards")).unwrap().count(), 0);
+    // The re-run scans the file as it is now: line 1 is invalid and not sent.
+    let out = ctx.run(&["prepare", &input, "-o", "run", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let invalid = std::fs::read_to_string(run.join("invalid.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(invalid.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first,
+        serde_json::json!({"codes": ["E_TYPE"], "file": input, "line": 1}),
+        "{invalid}"
+    );
+}
+
+#[test]
+fn prepare_records_the_effective_cache_minimum_and_tokenizer_and_judges_reruns_on_them() {
+    // Before: another --pricing file (another cache minimum, so another primed order) was
+    // "already prepared … with these options", and `--tokens` unset was recorded as "auto".
+    let ctx = TestContext::new();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let out = ctx.run(&["prepare", &input, "-o", "run", "--tokens", "off", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let m = manifest(&ctx.dir().join("run"));
+    assert_eq!(m["options"]["tokens"], "off");
+    assert_eq!(m["options"]["tokenizer"], "bytes/4");
+    assert_eq!(
+        m["options"]["model_facts"],
+        serde_json::json!({"context_window": 1048576, "max_request_bytes": 20971520, "min_cache_tokens": 2048, "implicit_cache_in_batch": true})
+    );
+    let pricing = pricing_file(&ctx, "pricing.json", |t| {
+        t["models"]["gemini-2.5-flash"]["min_cache_tokens"] = 1024.into();
+    });
+    let out = ctx.run(&[
+        "prepare",
+        &input,
+        "-o",
+        "run",
+        "--tokens",
+        "off",
+        "-q",
+        "--pricing",
+        &pricing,
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert_eq!(
+        out.stderr.trim_end(),
+        "error: run holds a run prepared with other options; use a new run folder (or delete it)"
+    );
+    // Prices alone do not change the shards: the same run.
+    let cheaper = pricing_file(&ctx, "cheaper.json", |t| {
+        t["models"]["gemini-2.5-flash"]["price"]["input"] = 0.01.into();
+    });
+    let out = ctx.run(&[
+        "prepare",
+        &input,
+        "-o",
+        "run",
+        "--tokens",
+        "off",
+        "-q",
+        "--pricing",
+        &cheaper,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(ALREADY), "{}", out.stdout);
+}
+
+#[test]
+fn prepare_writes_600_shards_under_a_limit_of_256_open_files() {
+    // Before: every shard's temporary file was open at once: "Too many open files" (exit 3)
+    // after the whole scan, from about 1,000 shards.
+    let ctx = TestContext::new();
+    let lines: String = (0..600)
+        .map(|i| {
+            format!(
+                "{{\"request\":{{\"contents\":[{{\"role\":\"user\",\"parts\":[{{\"text\":\"question {i}\"}}]}}]}}}}\n"
+            )
+        })
+        .collect();
+    let input = ctx.write("in.jsonl", lines);
+    let out = std::process::Command::new("sh")
+        .current_dir(ctx.dir())
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 256 && exec \"$0\" prepare {input} -o run --max-requests 1 --tokens off -q"
+        ))
+        .arg(env!("CARGO_BIN_EXE_batchline"))
+        .envs([
+            ("GCE_METADATA_HOST", "127.0.0.1:9"),
+            ("GCE_METADATA_ROOT", "127.0.0.1:9"),
+            ("GCE_METADATA_IP", "127.0.0.1:9"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = manifest(&ctx.dir().join("run"));
+    let shards = m["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 600);
+    assert_eq!(shards[599]["name"], "shards/shard-00599.jsonl");
+    assert_eq!(
+        std::fs::read_dir(ctx.dir().join("run/shards"))
+            .unwrap()
+            .count(),
+        600
+    );
+}
+
+#[test]
+fn a_run_folder_whose_name_is_not_utf8_is_prepared_once() {
+    // Before: such a run was rebuilt on every re-run, while a copy under a UTF-8 name was not.
+    use std::os::unix::ffi::OsStrExt;
+    let ctx = TestContext::new();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let name = std::ffi::OsStr::from_bytes(b"run-\xff");
+    let prepare = || {
+        ctx.command()
+            .arg("prepare")
+            .arg(&input)
+            .arg("-o")
+            .arg(name)
+            .args(["--tokens", "off"])
+            .output()
+            .unwrap()
+    };
+    assert!(prepare().status.success());
+    let run = ctx.dir().join(name);
+    let before = files_of(&run);
+    let second = prepare();
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains(ALREADY));
+    assert_eq!(files_of(&run), before);
+}
+
+#[test]
+fn strict_judges_a_finished_run_by_its_saved_counts() {
+    // Before: `prepare in -o r` then `prepare in -o r --strict` exited 0 ("already prepared")
+    // though the run had invalid lines; a fresh --strict run exits 1.
+    let ctx = TestContext::new();
+    let input = ctx.write(
+        "in.jsonl",
+        "{\"request\":{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"a\"}]}]}}\n{\"request\":5}\n",
+    );
+    assert_eq!(ctx.run(&["prepare", &input, "-o", "run", "-q"]).code, 0);
+    let before = files_of(&ctx.dir().join("run"));
+    let out = ctx.run(&["prepare", &input, "-o", "run", "--strict", "-q"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(
+        out.stderr.trim_end(),
+        "error: --strict: run already holds a run with 1 invalid line(s) and 1 whole-job error(s) (prepared without --strict); nothing was written (run `batchline validate` to see them)"
+    );
+    assert_eq!(files_of(&ctx.dir().join("run")), before);
+    // A clean input passes --strict on its finished run.
+    let clean = ctx.copy_testdata("sample/requests.jsonl");
+    assert_eq!(ctx.run(&["prepare", &clean, "-o", "ok", "-q"]).code, 0);
+    let out = ctx.run(&["prepare", &clean, "-o", "ok", "--strict", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(ALREADY));
+}
+
+#[test]
+fn bad_destinations_are_refused_before_the_scan() {
+    // Before: a dangling symlink or a path under a file was reported after the whole scan, as
+    // "File exists (os error 17)".
+    let ctx = TestContext::new();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    std::os::unix::fs::symlink(ctx.dir().join("nowhere"), ctx.dir().join("link")).unwrap();
+    let out = ctx.run(&["prepare", &input, "-o", "link", "-q"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr.trim_end(),
+        "error: the run folder link is a symbolic link to nothing; remove it or choose another run folder"
+    );
+    ctx.write("afile", b"x");
+    let out = ctx.run(&["prepare", &input, "-o", "afile/sub/run", "-q"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr.trim_end(),
+        "error: cannot make the run folder afile/sub/run: afile is a file, not a folder"
+    );
+}
+
+#[test]
+fn an_input_is_the_same_input_by_its_bytes_not_its_path_or_time() {
+    // Before: `./in.jsonl`, or a `touch`ed file, was "prepared from other inputs".
+    let ctx = TestContext::new();
+    let name = ctx.copy_testdata("sample/requests.jsonl");
+    let input = ctx.dir().join(&name).to_str().unwrap().to_string();
+    assert_eq!(ctx.run(&["prepare", &name, "-o", "run", "-q"]).code, 0);
+    let before = files_of(&ctx.dir().join("run"));
+    let dotted = format!("./{name}");
+    let out = ctx.run(&["prepare", &dotted, "-o", "run", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(ALREADY), "{}", out.stdout);
+    let f = std::fs::File::options().write(true).open(&input).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    let out = ctx.run(&["prepare", &input, "-o", "run", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(ALREADY), "{}", out.stdout);
+    assert_eq!(files_of(&ctx.dir().join("run")), before);
+    // Other bytes are another input.
+    let mut bytes = std::fs::read(&input).unwrap();
+    bytes.extend_from_slice(
+        b"{\"request\":{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"new\"}]}]}}\n",
+    );
+    std::fs::write(&input, bytes).unwrap();
+    let out = ctx.run(&["prepare", &input, "-o", "run", "-q"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("holds a run prepared from other inputs"),
+        "{}",
+        out.stderr
+    );
+    let _ = testdata;
+}
