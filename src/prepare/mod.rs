@@ -150,6 +150,8 @@ struct Scanned {
     file_start: Vec<usize>,
     tally: SampleTally,
     tokens: TokenState,
+    /// Each local input's stamp, taken before it was opened (see [`inputs_unchanged`]).
+    stamps: Vec<Option<Stamp>>,
 }
 
 impl Scanned {
@@ -193,6 +195,7 @@ fn scan_inputs(
         file_start: Vec::new(),
         tally: SampleTally::default(),
         tokens,
+        stamps: Vec::new(),
     };
     for name in &v.inputs {
         let data = open_input(name, v.mmap)?;
@@ -581,7 +584,8 @@ fn run_in_pool(
         .iter()
         .map(|n| stamp(std::path::Path::new(n)))
         .collect();
-    let scanned = scan_inputs(opts, limits, setup, tokens)?;
+    let mut scanned = scan_inputs(opts, limits, setup, tokens)?;
+    scanned.stamps = stamps;
     test_hold("after-scan");
     watch.lap("scan (validate+keys)");
     if let Some(stage) = &opts.stage {
@@ -679,7 +683,6 @@ fn run_in_pool(
             opts,
             options,
             run,
-            &stamps,
             &scanned,
             &layout,
             &mut report,

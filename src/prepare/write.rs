@@ -71,7 +71,6 @@ pub(super) fn write_run(
     opts: &PrepareOptions,
     options: &serde_json::Value,
     run: &Run,
-    stamps: &[Option<crate::input::stamp::Stamp>],
     s: &Scanned,
     layout: &Layout,
     report: &mut PrepareReport,
@@ -205,7 +204,7 @@ pub(super) fn write_run(
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("serialisable");
     watch.lap("  invalid+report");
     crate::run::failpoint("before-manifest");
-    inputs_unchanged(opts, run, stamps)?;
+    inputs_unchanged(opts, run, &s.stamps)?;
     run.publish("manifest.json", &manifest_bytes)?;
     watch.lap("  manifest");
     Ok(())
