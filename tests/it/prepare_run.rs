@@ -40,7 +40,7 @@ fn prepare_refuses_an_input_edited_during_the_scan() {
     let original = std::fs::read(&path).unwrap();
     let hold = ctx.dir().join("hold");
     std::fs::write(&hold, b"").unwrap();
-    let mut child = ctx
+    let child = ctx
         .command()
         .args(["prepare", &input, "-o", "run", "--mmap", "-q"])
         .env(
