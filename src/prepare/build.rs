@@ -23,7 +23,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         .count() as u64;
     let invalid = l.codes.len() as u64;
     let blank = l.len() as u64 - valid - invalid;
-    let key_len = |u: usize| -> u64 { super::shards::key_member_len(&opts.key, u) };
+    let key_len = |u: usize| -> u64 { super::join_key::key_member_len(&opts.key, u) };
     // Per line: prompt tokens (exact, sampled + extrapolated, or by bytes).
     let tpb = s
         .tally

@@ -36,14 +36,16 @@ use crate::store::{CloudConfig, Location};
 use crate::validate::{job_diagnostic, scan_bytes, FileReport, ValidateOptions};
 
 mod build;
+mod join_key;
 mod report;
 mod shards;
 mod write;
 
 use build::*;
+pub use join_key::key_value;
 pub use report::*;
+pub use write::shard_name;
 use write::*;
-pub use write::{key_value, shard_name};
 
 /// How the per-request key travels through Vertex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

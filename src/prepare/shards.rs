@@ -14,6 +14,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use super::join_key::{key_member_len, push_key_member};
 use super::*;
 use crate::store::atomic::AtomicFile;
 use crate::store::Durability;
@@ -32,43 +33,6 @@ const PIECE: u64 = 256 << 10;
 #[inline]
 pub(super) fn brace_at(line: &[u8]) -> usize {
     line.iter().position(|&b| b == b'{').unwrap_or(0)
-}
-
-/// Appends the key member of unique request `u`, `"name":"bl-…",`, to `out` (no allocation).
-#[inline]
-pub(super) fn push_key_member(out: &mut Vec<u8>, name: &str, u: usize) {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut digits = [0u8; 16];
-    let (mut n, mut k) = (u, digits.len());
-    loop {
-        k -= 1;
-        digits[k] = DIGITS[n % 36];
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    out.push(b'"');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":\"bl-");
-    out.extend_from_slice(&digits[k..]);
-    out.extend_from_slice(b"\",");
-}
-
-/// Bytes the key member of unique request `u` adds to its line.
-pub(super) fn key_member_len(key: &KeyMode, u: usize) -> u64 {
-    match key {
-        KeyMode::None => 0,
-        KeyMode::Member(name) => {
-            let mut digits = 1;
-            let mut n = u / 36;
-            while n > 0 {
-                digits += 1;
-                n /= 36;
-            }
-            (name.len() + digits + 9) as u64
-        }
-    }
 }
 
 /// One shard line: the original line with the key member spliced in after its `{`, and `\n`.
@@ -425,16 +389,7 @@ fn fill_segment(buf: &mut Vec<u8>, job: &Job<'_>, from: u64, to: u64, key: &KeyM
         let line = job.srcs[k];
         let whole = pos >= from && job.ends[k] <= to;
         if whole {
-            match key {
-                KeyMode::None => buf.extend_from_slice(line),
-                KeyMode::Member(name) => {
-                    let brace = brace_at(line);
-                    buf.extend_from_slice(&line[..=brace]);
-                    push_key_member(buf, name, u as usize);
-                    buf.extend_from_slice(&line[brace + 1..]);
-                }
-            }
-            buf.push(b'\n');
+            write_shard_line(buf, line, key, u as usize);
         } else {
             // A line across the edge: its pieces, each cut to the part inside `from..to` (never
             // the whole line rebuilt: a line of megabytes of inline data spans many pieces).
@@ -595,6 +550,21 @@ mod tests {
                 proptest::prop_assert_eq!(&entries[si].checksum, &content_checksum(&want));
             }
         }
+    }
+
+    #[test]
+    fn shard_lines_splice_the_key_after_the_opening_brace() {
+        let mut out = Vec::new();
+        write_shard_line(
+            &mut out,
+            b"  {\"request\":{}}",
+            &KeyMode::Member("k".into()),
+            37,
+        );
+        assert_eq!(out, b"  {\"k\":\"bl-11\",\"request\":{}}\n");
+        out.clear();
+        write_shard_line(&mut out, b"{\"request\":{}}", &KeyMode::None, 37);
+        assert_eq!(out, b"{\"request\":{}}\n");
     }
 
     #[test]

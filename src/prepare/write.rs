@@ -8,23 +8,6 @@ pub fn shard_name(i: usize) -> String {
     format!("shards/shard-{i:05}.jsonl")
 }
 
-/// The key value of unique request `u`: `bl-` and base 36, never numeric-looking (Vertex has been
-/// seen to turn numeric-looking strings into numbers).
-pub fn key_value(u: usize) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut n = u;
-    let mut rev = Vec::new();
-    loop {
-        rev.push(DIGITS[n % 36]);
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    rev.reverse();
-    format!("bl-{}", String::from_utf8(rev).expect("ASCII digits"))
-}
-
 /// Refuses a key member name that an input line already has as a top-level member (the key
 /// would be ambiguous), naming the first such line. Checked before anything is written.
 pub(super) fn check_key_member(
