@@ -1,4 +1,23 @@
 //! batchline: prepare, validate, submit and collect Gemini batch jobs on Vertex AI.
+//!
+//! # A tour, in the order the data flows
+//!
+//! - [`store`] — the ground floor: a [`store::Location`] (a path, `gs://`, `s3://`, …) and the
+//!   [`store::Store`] behind it, the one door to local folders and object stores, and the one
+//!   tokio runtime. Start here to see how bytes reach a bucket.
+//! - [`input`] — hands out lines: maps or reads each input, cuts it into chunks at newlines, and
+//!   notices an input that changes while it is read. It knows nothing of requests.
+//! - [`request`] — one line at a time: the schema walk, the rules Google states in prose, the
+//!   whole-job import checks, the canonical hash and the prompt's chained blocks.
+//! - [`mod@validate`] — the scan engine over all cores, and the `validate` report.
+//! - [`plan`] — dedup, the cache-friendly order, shard cuts, token counts and the cache model.
+//! - [`prepare`] — `stats` and `prepare`: scan, plan, then write the run.
+//! - [`run`] — the run as a type: every run-folder rule (marker, lock, manifest last, what may be
+//!   removed, intact) on every backend, the manifest, the binary index, and `upload`.
+//! - [`cli`] — the command line on top; nothing imports it.
+//!
+//! The library takes `*Options` structs and returns `*Report`s; [`prepare::prepare`] and
+//! [`validate()`] are the entry points.
 #![warn(missing_docs)]
 
 pub mod cli;
