@@ -14,7 +14,7 @@ use crate::models::ModelTable;
 use crate::plan::order::Order;
 use crate::plan::shard::ShardLimits;
 use crate::plan::tokens::TokensMode;
-use crate::prepare::{prepare, stats, KeyMode, PrepareOptions, PrepareReport};
+use crate::prepare::{prepare, stats, FamilyReport, KeyMode, PrepareOptions, PrepareReport};
 use crate::request::diag::{Scope, Severity};
 use crate::validate::ValidateOptions;
 
@@ -205,6 +205,33 @@ fn dollars(x: f64) -> String {
     }
 }
 
+/// What a family earns, or how far it is from earning anything. A prefix within a quarter of the
+/// minimum says how many tokens it lacks: a shared instruction can often be lengthened to cross it.
+fn family_verdict(f: &FamilyReport, min_cache_tokens: u64) -> String {
+    if f.cacheable {
+        if f.cached_tokens == 0 {
+            // The model has no implicit cache in batch (the figures say why).
+            return String::new();
+        }
+        return format!(
+            ": up to {} tokens cached, saving {}",
+            thousands(f.cached_tokens),
+            dollars(f.saving_usd)
+        );
+    }
+    let short = min_cache_tokens.saturating_sub(f.prefix_tokens);
+    if short * 4 <= min_cache_tokens {
+        format!(
+            " — {} tokens short of the cache minimum ({} of {})",
+            thousands(short),
+            thousands(f.prefix_tokens),
+            thousands(min_cache_tokens)
+        )
+    } else {
+        " — below the cache minimum".to_string()
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
@@ -264,7 +291,7 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
     ))?;
     if !r.families.is_empty() {
         p.human_line(&format!(
-            "largest shared prefixes (cache minimum {} tokens):",
+            "largest shared prefixes, by tokens they can have cached (cache minimum {} tokens):",
             thousands(r.min_cache_tokens)
         ))?;
         for f in r.families.iter().take(5) {
@@ -272,11 +299,7 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
                 "  {} tokens × {} requests{} (e.g. {})",
                 thousands(f.prefix_tokens),
                 thousands(f.requests),
-                if f.cacheable {
-                    ""
-                } else {
-                    " — below the cache minimum"
-                },
+                family_verdict(f, r.min_cache_tokens),
                 f.example
             ))?;
         }
