@@ -1,6 +1,7 @@
 //! `batchline completions SHELL` and `batchline man`: shell completion scripts and the man page,
 //! both rendered from the clap definition in `cli/args.rs`, so they list exactly the commands and
-//! flags the parser accepts (hidden ones excluded).
+//! flags the parser accepts. (clap_complete also completes the hidden `gen-corpus`; the man pages
+//! leave it out.)
 
 use std::io::Write;
 
