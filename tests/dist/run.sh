@@ -4,7 +4,7 @@
 #   1. the bundled sample is what testdata/sample/generate.py writes;
 #   2. the wheel (pyproject.toml, maturin `bindings = "bin"`) builds, installs into a fresh
 #      virtualenv, and the `batchline` of that environment prints Cargo.toml's version and
-#      validates the bundled sample with the exact findings;
+#      validates the bundled sample with the exact findings; `uvx` runs the same from the wheel;
 #   3. the pre-commit hook (.pre-commit-hooks.yaml) installs from this checkout and passes a good
 #      file, fails a bad one, and leaves other files alone, in a temporary git repository.
 # The wheel is built with the dev profile: `cargo test` has already compiled every dependency
@@ -18,6 +18,7 @@ cd "$root"
 
 MATURIN_VERSION=1.16.0
 PRE_COMMIT_VERSION=4.7.0
+UV_VERSION=0.13.9
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -38,10 +39,10 @@ say "1. testdata/sample/requests.jsonl is what generate.py writes"
 python3 testdata/sample/generate.py | cmp - testdata/sample/requests.jsonl ||
   fail "the bundled sample differs from 'python3 testdata/sample/generate.py'"
 
-say "tools: maturin $MATURIN_VERSION and pre-commit $PRE_COMMIT_VERSION from PyPI"
+say "tools: maturin $MATURIN_VERSION, pre-commit $PRE_COMMIT_VERSION and uv $UV_VERSION from PyPI"
 python3 -m venv "$work/tools" || fail "python3 -m venv (the venv module) is needed"
 pip_q=(-q --disable-pip-version-check)
-"$work/tools/bin/pip" install "${pip_q[@]}" "maturin==$MATURIN_VERSION" "pre-commit==$PRE_COMMIT_VERSION"
+"$work/tools/bin/pip" install "${pip_q[@]}" "maturin==$MATURIN_VERSION" "pre-commit==$PRE_COMMIT_VERSION" "uv==$UV_VERSION"
 "$work/tools/bin/pip" download "${pip_q[@]}" "maturin==$MATURIN_VERSION" -d "$work/wheelhouse"
 
 say "2. the wheel: build (dev profile), install into a fresh virtualenv"
@@ -76,7 +77,16 @@ testdata/sample/requests.jsonl: invalid lines — 444 lines, 444 requests, 443 v
 WANT
 [ "$code" = 1 ] || fail "validate on the sample exited $code, not 1"
 diff -u "$work/validate.want" "$work/validate.out" || fail "validate on the sample printed other findings"
-echo "wheel ok: $got"
+# uvx runs it without installing (offline: from the wheel, into uv's own cache under $work).
+got_uvx=$(cd "$work/user" && UV_CACHE_DIR="$work/uv-cache" "$work/tools/bin/uvx" --offline --from "${wheels[0]}" batchline --version)
+[ "$got_uvx" = "$got" ] || fail "uvx batchline --version printed: $got_uvx"
+set +e
+(cd "$work/user" && UV_CACHE_DIR="$work/uv-cache" "$work/tools/bin/uvx" --offline --from "${wheels[0]}" batchline validate testdata/sample/requests.jsonl) >"$work/uvx.out" 2>&1
+code=$?
+set -e
+[ "$code" = 1 ] || { cat "$work/uvx.out"; fail "uvx batchline validate exited $code, not 1"; }
+diff -u "$work/validate.want" "$work/uvx.out" || fail "uvx batchline validate printed other findings"
+echo "wheel ok (pip and uvx): $got"
 
 say "3. pre-commit: the batchline-validate hook in a temporary git repository"
 repo="$work/repo"
