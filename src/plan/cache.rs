@@ -438,17 +438,16 @@ impl Family {
 
 /// Keeps the `keep` families that matter most to the cache and sorts them so: first the
 /// cacheable ones (prefix ≥ `min_cache_tokens`) by [`Family::cached_tokens`], most first; then
-/// the others by prefix tokens, closest to the minimum first (the ones a slightly longer shared
-/// instruction would make cacheable), then by members, most first. Ties keep trie order (start,
-/// then depth), so the result is deterministic.
+/// the others by the tokens they would have cached had they reached the minimum,
+/// `(len - 1) × prefix_tokens`, most first (a large family a little short of the minimum is the
+/// one a slightly longer shared instruction would make pay). Ties keep trie order (start, then
+/// depth), so the result is deterministic.
 pub fn rank_families(fams: &mut Vec<Family>, min_cache_tokens: u64, keep: usize) {
     let key = |f: &Family| {
-        let cached = f.cached_tokens(min_cache_tokens);
+        let shared = (f.len as u64).saturating_sub(1) * f.prefix_tokens;
         (
             std::cmp::Reverse(f.prefix_tokens >= min_cache_tokens),
-            std::cmp::Reverse(cached),
-            std::cmp::Reverse(f.prefix_tokens),
-            std::cmp::Reverse(f.len),
+            std::cmp::Reverse(shared),
             f.start,
             f.depth_blocks,
         )

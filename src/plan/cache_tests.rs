@@ -388,7 +388,7 @@ fn nested_families(min: u64) -> Vec<Family> {
 }
 
 #[test]
-fn families_rank_by_the_tokens_they_can_have_cached_then_by_closeness_to_the_minimum() {
+fn families_rank_cacheable_first_by_the_tokens_they_can_have_cached() {
     let fam = |start, len, depth_blocks, prefix_tokens| Family {
         start,
         len,
@@ -422,8 +422,9 @@ fn families_rank_by_the_tokens_they_can_have_cached_then_by_closeness_to_the_min
     let mut top = nested_families(1);
     rank_families(&mut top, 2048, 3);
     assert_eq!(top, got[..3]);
-    // Minimum 4,500: only the documents are cacheable; the rest follow closest first (S2+D4 at
-    // 4,000 is 500 short, S1 at 2,500, S2 at 1,000), whatever their size.
+    // Minimum 4,500: only the documents are cacheable; the rest follow by what they would have
+    // cached at the minimum: S1 5 × 2,500 = 12,500, S2+D4 (500 short) 3 × 4,000 = 12,000, S2
+    // 4 × 1,000 = 4,000.
     let mut got = nested_families(1);
     rank_families(&mut got, 4500, 10);
     assert_eq!(
@@ -431,8 +432,8 @@ fn families_rank_by_the_tokens_they_can_have_cached_then_by_closeness_to_the_min
         vec![
             fam(0, 3, 3, 5500),
             fam(4, 2, 3, 5500),
-            fam(6, 4, 2, 4000),
             fam(0, 6, 2, 2500),
+            fam(6, 4, 2, 4000),
             fam(6, 5, 1, 1000),
         ]
     );

@@ -206,8 +206,8 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         orders,
     );
     watch.lap("  orders+cut+prime | analysis");
-    // Families in trie order over all uniques, for the report: ten, the cacheable ones first by
-    // the tokens they can have cached, then those closest to the minimum (`rank_families`).
+    // Families in trie order over all uniques, for the report: ten, the cacheable ones first, by
+    // the tokens they can have cached (`rank_families`).
     let cached_saving_per_m = (facts.price.input * opts.validate.models.batch_discount
         - facts.price.cached_input)
         .max(0.0);
