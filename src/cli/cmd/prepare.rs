@@ -349,3 +349,42 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&std::path::Path>) -> s
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family(prefix_tokens: u64, cacheable: bool, cached_tokens: u64) -> FamilyReport {
+        FamilyReport {
+            prefix_tokens,
+            requests: 9,
+            cacheable,
+            cached_tokens,
+            saving_usd: cached_tokens as f64 * 0.12e-6,
+            example: "a.jsonl:1".into(),
+        }
+    }
+
+    #[test]
+    fn a_family_says_what_it_saves_or_how_far_it_is_from_the_minimum() {
+        assert_eq!(
+            family_verdict(&family(2462, true, 19_696), 2048),
+            ": up to 19,696 tokens cached, saving $0.0024"
+        );
+        // Cacheable by size, but the model has no implicit cache in batch: nothing claimed.
+        assert_eq!(family_verdict(&family(2462, true, 0), 2048), "");
+        // Within a quarter of the minimum (512 of 2,048 tokens): how many tokens it lacks.
+        assert_eq!(
+            family_verdict(&family(1990, false, 0), 2048),
+            " — 58 tokens short of the cache minimum (1,990 of 2,048)"
+        );
+        assert_eq!(
+            family_verdict(&family(1536, false, 0), 2048),
+            " — 512 tokens short of the cache minimum (1,536 of 2,048)"
+        );
+        assert_eq!(
+            family_verdict(&family(1535, false, 0), 2048),
+            " — below the cache minimum"
+        );
+    }
+}
