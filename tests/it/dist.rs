@@ -45,6 +45,12 @@ estimated input cost for gemini-2.5-flash: $0.0158 online without dedup → $0.0
 1 shard(s), 296,374 bytes, order Primed → run
 ";
     assert_eq!(out.stdout, expected);
+    // The README quotes three of these lines.
+    let readme = readme();
+    for line in [4, 8, 9] {
+        let quoted = expected.lines().nth(line).unwrap();
+        assert!(readme.contains(quoted), "the README lacks: {quoted}");
+    }
     // The invalid line is listed, not sent.
     let invalid = std::fs::read_to_string(ctx.dir().join("run/invalid.jsonl")).unwrap();
     assert_eq!(invalid.lines().count(), 1, "{invalid}");
