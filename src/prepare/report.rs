@@ -121,7 +121,9 @@ pub struct PrepareReport {
     pub order: Order,
     /// Tokens.
     pub tokens: TokenReport,
-    /// Largest shared prefixes.
+    /// Up to ten shared prefixes: the cacheable ones first, by the tokens they can have cached,
+    /// then the others by the tokens they would have cached at the minimum
+    /// ([`rank_families`](crate::plan::cache::rank_families)).
     pub families: Vec<FamilyReport>,
     /// Predicted cache for input, prefix and primed order under the documented model.
     pub simulation: Vec<SimSummary>,

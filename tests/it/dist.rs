@@ -21,6 +21,14 @@ fn the_readme_first_command_on_the_bundled_sample_prints_these_numbers() {
         readme().contains(command),
         "the README's first command changed"
     );
+    // The figures are Gemini's exact token counts: the vocabulary must be cached (as the token
+    // tests do, fetch it once if it is not).
+    if batchline::plan::tokens::locate_model(None).is_err() {
+        let status = std::process::Command::new("sh")
+            .arg(crate_root().join("benches/fetch_tokenizer.sh"))
+            .status();
+        eprintln!("fetched the Gemma 3 vocabulary: {status:?}");
+    }
     let ctx = TestContext::new();
     std::fs::create_dir_all(ctx.dir().join("testdata/sample")).unwrap();
     std::fs::copy(
