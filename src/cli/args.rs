@@ -40,6 +40,42 @@ pub enum Command {
     /// Write a seeded synthetic corpus (for benchmarks and tests).
     #[command(hide = true)]
     GenCorpus(GenCorpusArgs),
+    /// Print a shell completion script to stdout, e.g.
+    /// `batchline completions bash > ~/.local/share/bash-completion/completions/batchline`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, e.g. `batchline man > batchline.1`, or with `--dir`
+    /// write it and one page per command (`batchline-validate.1`, …) into a folder.
+    Man(ManArgs),
+}
+
+/// `batchline man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `batchline.1` and one `batchline-COMMAND.1` per command into this existing folder
+    /// instead of printing the top-level page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `batchline completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the completion script for.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// Shells `batchline completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// Bash (with the bash-completion package).
+    Bash,
+    /// Zsh (a `_batchline` file on `$fpath`).
+    Zsh,
+    /// Fish (`~/.config/fish/completions/batchline.fish`).
+    Fish,
+    /// PowerShell (dot-source it from `$PROFILE`).
+    Powershell,
 }
 
 /// Output formats.

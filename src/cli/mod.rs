@@ -20,6 +20,8 @@ pub fn run(cli: Cli) -> ExitStatus {
         args::Command::Upload(a) => cmd::upload::run(a),
         args::Command::FetchTokenizer(a) => cmd::fetch_tokenizer::run(a),
         args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
+        args::Command::Completions(a) => cmd::completions::run_completions(a),
+        args::Command::Man(a) => cmd::completions::run_man(a),
     };
     match result {
         Ok(status) => status,

@@ -422,6 +422,47 @@ pub fn families_by(
     out
 }
 
+impl Family {
+    /// The most prompt tokens this family's shared prefix can have served from the cache: every
+    /// member after the first hits it, `(len - 1) × prefix_tokens`, if the prefix reaches
+    /// `min_cache_tokens`; 0 otherwise. A nested family's figure overlaps its parent's (the
+    /// members of both hit the shorter prefix), so these do not add up to [`cache_bound`].
+    pub fn cached_tokens(&self, min_cache_tokens: u64) -> u64 {
+        if self.prefix_tokens >= min_cache_tokens {
+            (self.len as u64).saturating_sub(1) * self.prefix_tokens
+        } else {
+            0
+        }
+    }
+}
+
+/// Keeps the `keep` families that matter most to the cache and sorts them so: first the
+/// cacheable ones (prefix ≥ `min_cache_tokens`) by [`Family::cached_tokens`], most first; then
+/// the others by the tokens they would have cached had they reached the minimum,
+/// `(len - 1) × prefix_tokens`, most first (a large family a little short of the minimum is the
+/// one a slightly longer shared instruction would make pay). Ties keep trie order (start, then
+/// depth), so the result is deterministic.
+pub fn rank_families(fams: &mut Vec<Family>, min_cache_tokens: u64, keep: usize) {
+    let key = |f: &Family| {
+        let shared = (f.len as u64).saturating_sub(1) * f.prefix_tokens;
+        (
+            std::cmp::Reverse(f.prefix_tokens >= min_cache_tokens),
+            std::cmp::Reverse(shared),
+            f.start,
+            f.depth_blocks,
+        )
+    };
+    if keep == 0 {
+        fams.clear();
+        return;
+    }
+    if fams.len() > keep {
+        fams.select_nth_unstable_by_key(keep - 1, key);
+        fams.truncate(keep);
+    }
+    fams.sort_unstable_by_key(key);
+}
+
 fn lcp(a: &SimRow<'_>, b: &SimRow<'_>) -> usize {
     a.blocks
         .iter()

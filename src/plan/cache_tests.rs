@@ -363,6 +363,85 @@ fn families_of_nested_prefixes() {
     );
 }
 
+/// The nested corpus of `families_of_nested_prefixes`: S1 (2,500 tokens) → D1 ×3, D2 ×1, D3 ×2;
+/// S2 (1,000 tokens) → D4 ×4, D5 ×1.
+fn nested_families(min: u64) -> Vec<Family> {
+    let s1 = [(1, 1250), (2, 1250)];
+    let s2 = [(3, 1000)];
+    let mut rows = Vec::new();
+    let mut q = 100;
+    for (sys, doc, questions) in [
+        (&s1[..], 11, 3),
+        (&s1[..], 12, 1),
+        (&s1[..], 13, 2),
+        (&s2[..], 14, 4),
+        (&s2[..], 15, 1),
+    ] {
+        for _ in 0..questions {
+            q += 1;
+            let mut parts = sys.to_vec();
+            parts.extend([(doc, 3000), (q, 50)]);
+            rows.push(chain(&parts));
+        }
+    }
+    families(&view(&rows), min)
+}
+
+#[test]
+fn families_rank_cacheable_first_by_the_tokens_they_can_have_cached() {
+    let fam = |start, len, depth_blocks, prefix_tokens| Family {
+        start,
+        len,
+        depth_blocks,
+        prefix_tokens,
+    };
+    // All five shared prefixes, as the report lists them (minimum 1).
+    let mut got = nested_families(1);
+    // Minimum 2,048. Every member after the first hits the prefix:
+    //   S1       6 × 2,500 → 5 × 2,500 = 12,500
+    //   S2+D4    4 × 4,000 → 3 × 4,000 = 12,000
+    //   S1+D1    3 × 5,500 → 2 × 5,500 = 11,000
+    //   S1+D3    2 × 5,500 → 1 × 5,500 =  5,500
+    //   S2       5 × 1,000 → below the minimum: 0, listed last.
+    // Before, the list was by prefix × requests (S1+D1 16,500, S2+D4 16,000, S1 15,000, …): S1,
+    // which earns the most, came third.
+    rank_families(&mut got, 2048, 10);
+    assert_eq!(
+        got,
+        vec![
+            fam(0, 6, 2, 2500),
+            fam(6, 4, 2, 4000),
+            fam(0, 3, 3, 5500),
+            fam(4, 2, 3, 5500),
+            fam(6, 5, 1, 1000),
+        ]
+    );
+    let cached: Vec<u64> = got.iter().map(|f| f.cached_tokens(2048)).collect();
+    assert_eq!(cached, vec![12_500, 12_000, 11_000, 5_500, 0]);
+    // Keeping three keeps the three that earn most.
+    let mut top = nested_families(1);
+    rank_families(&mut top, 2048, 3);
+    assert_eq!(top, got[..3]);
+    // Minimum 4,500: only the documents are cacheable; the rest follow by what they would have
+    // cached at the minimum: S1 5 × 2,500 = 12,500, S2+D4 (500 short) 3 × 4,000 = 12,000, S2
+    // 4 × 1,000 = 4,000.
+    let mut got = nested_families(1);
+    rank_families(&mut got, 4500, 10);
+    assert_eq!(
+        got,
+        vec![
+            fam(0, 3, 3, 5500),
+            fam(4, 2, 3, 5500),
+            fam(0, 6, 2, 2500),
+            fam(6, 4, 2, 4000),
+            fam(6, 5, 1, 1000),
+        ]
+    );
+    let mut none = nested_families(1);
+    rank_families(&mut none, 4500, 0);
+    assert!(none.is_empty());
+}
+
 #[test]
 fn families_match_a_naive_enumeration() {
     let mut rng = Lcg(11);

@@ -206,7 +206,11 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         orders,
     );
     watch.lap("  orders+cut+prime | analysis");
-    // Families in trie order over all uniques, for the report: the ten largest.
+    // Families in trie order over all uniques, for the report: ten, the cacheable ones first, by
+    // the tokens they can have cached (`rank_families`).
+    let cached_saving_per_m = (facts.price.input * opts.validate.models.batch_discount
+        - facts.price.cached_input)
+        .max(0.0);
     let top_families = || -> Vec<FamilyReport> {
         let mut fams = families_by(
             trie_ids.len(),
@@ -214,23 +218,17 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             |start, depth| u64::from(rows[trie_ids[start] as usize].cum_tokens[depth - 1]),
             1,
         );
-        let by_size = |a: &crate::plan::cache::Family, b: &crate::plan::cache::Family| {
-            (b.prefix_tokens * b.len as u64)
-                .cmp(&(a.prefix_tokens * a.len as u64))
-                .then(a.start.cmp(&b.start))
-        };
-        if fams.len() > 10 {
-            fams.select_nth_unstable_by(10, by_size);
-            fams.truncate(10);
-        }
-        fams.sort_by(by_size);
+        crate::plan::cache::rank_families(&mut fams, min_cache, 10);
         fams.iter()
             .map(|f| {
                 let (file, line) = s.file_line(reps[trie_ids[f.start] as usize]);
+                let cached_tokens = f.cached_tokens(sim_cfg.min_cache_tokens);
                 FamilyReport {
                     prefix_tokens: f.prefix_tokens,
                     requests: f.len as u64,
                     cacheable: f.prefix_tokens >= min_cache,
+                    cached_tokens,
+                    saving_usd: cached_tokens as f64 / 1e6 * cached_saving_per_m,
                     example: format!("{}:{}", s.names[file as usize], line),
                 }
             })

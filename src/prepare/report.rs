@@ -24,6 +24,14 @@ pub struct FamilyReport {
     pub requests: u64,
     /// Whether it reaches the model's minimum cacheable size.
     pub cacheable: bool,
+    /// The most prompt tokens its prefix can have served from the cache: every member after the
+    /// first hits it (`(requests - 1) × prefix_tokens`); 0 when not cacheable or when the model
+    /// has no implicit cache in batch. Nested families overlap, so these do not add up.
+    #[serde(default)]
+    pub cached_tokens: u64,
+    /// What those cached tokens save in USD: batch input price minus the cached-input price.
+    #[serde(default)]
+    pub saving_usd: f64,
     /// The first input line of a member (file:line).
     pub example: String,
 }
@@ -113,7 +121,9 @@ pub struct PrepareReport {
     pub order: Order,
     /// Tokens.
     pub tokens: TokenReport,
-    /// Largest shared prefixes.
+    /// Up to ten shared prefixes: the cacheable ones first, by the tokens they can have cached,
+    /// then the others by the tokens they would have cached at the minimum
+    /// ([`rank_families`](crate::plan::cache::rank_families)).
     pub families: Vec<FamilyReport>,
     /// Predicted cache for input, prefix and primed order under the documented model.
     pub simulation: Vec<SimSummary>,

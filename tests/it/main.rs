@@ -1,4 +1,5 @@
 mod common;
+mod dist;
 mod equivalence;
 mod mutation;
 mod prepare;

@@ -14,7 +14,7 @@ use crate::models::ModelTable;
 use crate::plan::order::Order;
 use crate::plan::shard::ShardLimits;
 use crate::plan::tokens::TokensMode;
-use crate::prepare::{prepare, stats, KeyMode, PrepareOptions, PrepareReport};
+use crate::prepare::{prepare, stats, FamilyReport, KeyMode, PrepareOptions, PrepareReport};
 use crate::request::diag::{Scope, Severity};
 use crate::store::Location;
 use crate::validate::ValidateOptions;
@@ -207,6 +207,33 @@ fn dollars(x: f64) -> String {
     }
 }
 
+/// What a family earns, or how far it is from earning anything. A prefix within a quarter of the
+/// minimum says how many tokens it lacks: a shared instruction can often be lengthened to cross it.
+fn family_verdict(f: &FamilyReport, min_cache_tokens: u64) -> String {
+    if f.cacheable {
+        if f.cached_tokens == 0 {
+            // The model has no implicit cache in batch (the figures say why).
+            return String::new();
+        }
+        return format!(
+            ": up to {} tokens cached, saving {}",
+            thousands(f.cached_tokens),
+            dollars(f.saving_usd)
+        );
+    }
+    let short = min_cache_tokens.saturating_sub(f.prefix_tokens);
+    if short * 4 <= min_cache_tokens {
+        format!(
+            " — {} tokens short of the cache minimum ({} of {})",
+            thousands(short),
+            thousands(f.prefix_tokens),
+            thousands(min_cache_tokens)
+        )
+    } else {
+        " — below the cache minimum".to_string()
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
@@ -266,7 +293,7 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&Location>) -> std::io:
     ))?;
     if !r.families.is_empty() {
         p.human_line(&format!(
-            "largest shared prefixes (cache minimum {} tokens):",
+            "largest shared prefixes, by tokens they can have cached (cache minimum {} tokens):",
             thousands(r.min_cache_tokens)
         ))?;
         for f in r.families.iter().take(5) {
@@ -274,11 +301,7 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&Location>) -> std::io:
                 "  {} tokens × {} requests{} (e.g. {})",
                 thousands(f.prefix_tokens),
                 thousands(f.requests),
-                if f.cacheable {
-                    ""
-                } else {
-                    " — below the cache minimum"
-                },
+                family_verdict(f, r.min_cache_tokens),
                 f.example
             ))?;
         }
@@ -327,4 +350,43 @@ fn human(p: &mut Printer, r: &PrepareReport, run: Option<&Location>) -> std::io:
         ))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family(prefix_tokens: u64, cacheable: bool, cached_tokens: u64) -> FamilyReport {
+        FamilyReport {
+            prefix_tokens,
+            requests: 9,
+            cacheable,
+            cached_tokens,
+            saving_usd: cached_tokens as f64 * 0.12e-6,
+            example: "a.jsonl:1".into(),
+        }
+    }
+
+    #[test]
+    fn a_family_says_what_it_saves_or_how_far_it_is_from_the_minimum() {
+        assert_eq!(
+            family_verdict(&family(2462, true, 19_696), 2048),
+            ": up to 19,696 tokens cached, saving $0.0024"
+        );
+        // Cacheable by size, but the model has no implicit cache in batch: nothing claimed.
+        assert_eq!(family_verdict(&family(2462, true, 0), 2048), "");
+        // Within a quarter of the minimum (512 of 2,048 tokens): how many tokens it lacks.
+        assert_eq!(
+            family_verdict(&family(1990, false, 0), 2048),
+            " — 58 tokens short of the cache minimum (1,990 of 2,048)"
+        );
+        assert_eq!(
+            family_verdict(&family(1536, false, 0), 2048),
+            " — 512 tokens short of the cache minimum (1,536 of 2,048)"
+        );
+        assert_eq!(
+            family_verdict(&family(1535, false, 0), 2048),
+            " — below the cache minimum"
+        );
+    }
 }
