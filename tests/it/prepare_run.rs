@@ -237,7 +237,10 @@ fn strict_judges_a_finished_run_by_its_saved_counts() {
     );
     assert_eq!(files_of(&ctx.dir().join("run")), before);
     // A clean input passes --strict on its finished run.
-    let clean = ctx.copy_testdata("sample/requests.jsonl");
+    let clean = ctx.write(
+        "clean.jsonl",
+        "{\"request\":{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"b\"}]}]}}\n",
+    );
     assert_eq!(ctx.run(&["prepare", &clean, "-o", "ok", "-q"]).code, 0);
     let out = ctx.run(&["prepare", &clean, "-o", "ok", "--strict", "-q"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
