@@ -11,6 +11,7 @@ pub mod prepare;
 pub mod request;
 pub mod run;
 pub mod validate;
+pub mod vertex;
 
 pub use error::{Error, Result};
 pub use validate::{validate, ValidateOptions, ValidateReport};
