@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod corpus;
+pub mod emulator;
 pub mod error;
 pub mod input;
 pub mod models;

@@ -19,6 +19,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         args::Command::Stats(a) => cmd::prepare::run_stats(a),
         args::Command::FetchTokenizer(a) => cmd::fetch_tokenizer::run(a),
         args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
+        args::Command::Emulator(a) => cmd::emulator::run(a),
     };
     match result {
         Ok(status) => status,

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod emulator;
 pub mod fetch_tokenizer;
 pub mod gen_corpus;
 pub mod prepare;
