@@ -1,4 +1,5 @@
 mod common;
+mod emulator;
 mod equivalence;
 mod mutation;
 mod prepare;
