@@ -124,19 +124,21 @@ pub fn counter_for(model: &str, models: &ModelTable) -> Option<Box<dyn TokenCoun
     open_counter(&facts.tokenizer, None).ok()
 }
 
+/// Where a line's echoed request and extra members are in the visitor's text, and its first
+/// error message (`None` for lines without a request).
+type LineText = (
+    std::ops::Range<usize>,
+    std::ops::Range<usize>,
+    Option<String>,
+);
+
 /// Per-chunk visitor: `prepare`'s records plus the echoed request and the extra members.
 struct EmuVisitor<'a> {
     plan: PlanVisitor<'a>,
     canon: CanonScratch,
     text: Vec<u8>,
     /// Per line: (request range, extras range, first error message), `None` without a request.
-    lines: Vec<
-        Option<(
-            std::ops::Range<usize>,
-            std::ops::Range<usize>,
-            Option<String>,
-        )>,
-    >,
+    lines: Vec<Option<LineText>>,
     pending: Option<(u64, std::ops::Range<usize>)>,
 }
 
