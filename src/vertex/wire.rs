@@ -541,6 +541,18 @@ pub fn model_resource(model: &str) -> Result<String, VertexError> {
     )
 }
 
+/// Refuses a source the location is known not to serve: the `global` location runs batch jobs
+/// from Cloud Storage but has been reported not to serve BigQuery sources, so such a job is
+/// refused here with a clear message rather than left to fail on the service.
+pub fn check_location(location: &str, source: &Source) -> Result<(), VertexError> {
+    match source {
+        Source::BigQuery(uri) if location == "global" => Err(VertexError::Usage(format!(
+            "{uri}: the global location has been reported not to serve BigQuery sources; use a regional location such as us-central1"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// What a create body is made of (see [`create_body`]).
 #[derive(Debug, Clone)]
 pub struct CreateSpec {

@@ -202,3 +202,15 @@ fn job_names_parse_and_print() {
     assert!(JobName::parse("projects/p/locations/l/batchPredictionJobs/").is_none());
     assert!(JobName::parse("42").is_none());
 }
+
+#[test]
+fn the_global_location_refuses_bigquery_sources_only() {
+    let bq = Source::parse("bq://p.d.t").unwrap();
+    let gcs = Source::parse("gs://b/in.jsonl").unwrap();
+    assert!(check_location("global", &bq)
+        .unwrap_err()
+        .to_string()
+        .contains("use a regional location"));
+    assert!(check_location("us-central1", &bq).is_ok());
+    assert!(check_location("global", &gcs).is_ok());
+}
