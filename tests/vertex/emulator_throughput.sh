@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 size=${1:-100MB}
 shape=${2:-short}
-bin=target/release/batchline
+bin=${BATCHLINE_BIN:-target/release/batchline}
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 export GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_ROOT=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9
 work=$(mktemp -d)
@@ -40,3 +40,5 @@ for l in open(sys.argv[1]):
 print(f"cached {c} of {p} prompt tokens ({100*c/max(p,1):.1f} %)")' "$out")
 python3 -c "import sys; r=int(sys.argv[1]); s=float(sys.argv[3])-float(sys.argv[2]); print(f'{r} rows ({sys.argv[4]} {sys.argv[5]}) in {s:.2f} s: {r/s:,.0f} rows/s, create to SUCCEEDED, rows written twice (incremental + predictions.jsonl)')" "$rows" "$start" "$end" "$size" "$shape"
 echo "$cached"
+# CPU time of the emulator process (user + system), for a machine shared with other work.
+python3 -c "import os,sys; f=open(f'/proc/{sys.argv[1]}/stat').read().rsplit(')',1)[1].split(); t=(int(f[11])+int(f[12]))/os.sysconf('SC_CLK_TCK'); r=int(sys.argv[2]); print(f'emulator CPU {t:.2f} s: {r/max(t,1e-9):,.0f} rows per CPU second')" "$pid" "$rows"
