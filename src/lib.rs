@@ -22,6 +22,7 @@
 
 pub mod cli;
 pub mod corpus;
+pub mod emulator;
 pub mod error;
 pub mod input;
 pub mod models;
@@ -31,6 +32,7 @@ pub mod request;
 pub mod run;
 pub mod store;
 pub mod validate;
+pub mod vertex;
 
 pub use error::{Error, Result};
 pub use validate::{validate, ValidateOptions, ValidateReport};

@@ -40,6 +40,10 @@ pub enum Command {
     /// Write a seeded synthetic corpus (for benchmarks and tests).
     #[command(hide = true)]
     GenCorpus(GenCorpusArgs),
+    /// Serve a local Vertex AI batch endpoint (batchPredictionJobs on 127.0.0.1) over a folder or
+    /// a GCS emulator, for tests and offline rehearsals. A model, not Google's service: see
+    /// docs/emulator.md.
+    Emulator(EmulatorArgs),
     /// Print a shell completion script to stdout, e.g.
     /// `batchline completions bash > ~/.local/share/bash-completion/completions/batchline`.
     Completions(CompletionsArgs),
@@ -375,9 +379,153 @@ pub struct GenCorpusArgs {
     pub output: PathBuf,
 }
 
+/// `batchline emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Port on 127.0.0.1; 0 takes a free one. The first line on stdout is the URL it listens on.
+    #[arg(long, default_value_t = 0, value_name = "PORT")]
+    pub port: u16,
+
+    /// Folder that stands for Cloud Storage: gs://BUCKET/KEY is DIR/BUCKET/KEY.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "gcs_endpoint",
+        required_unless_present = "gcs_endpoint"
+    )]
+    pub storage_root: Option<PathBuf>,
+
+    /// A GCS-compatible server (object_store's XML API) to read inputs from and write rows to.
+    #[arg(long, value_name = "URL", requires = "access_token")]
+    pub gcs_endpoint: Option<String>,
+
+    /// Bearer token for --gcs-endpoint [env: BATCHLINE_ACCESS_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    pub access_token: Option<String>,
+
+    /// Seed of the row order and of the failure draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Member order of prediction rows: `current` (request, status, response, processed_time;
+    /// since 2025-11) or `2025` (status, processed_time, request, response; until 2025-09).
+    #[arg(long, default_value = "current", value_parser = ["current", "2025"], value_name = "LAYOUT")]
+    pub row_layout: String,
+
+    /// Share of rows that fail with 500 INTERNAL.
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub fail_internal: f64,
+
+    /// Share of rows that fail with 400 INVALID_ARGUMENT.
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub fail_invalid_argument: f64,
+
+    /// Share of rows blocked by safety (promptFeedback.blockReason = SAFETY, empty status).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub block_safety: f64,
+
+    /// End every job this way: `failed` (code 13, half the rows out), `cancelled` (half the rows
+    /// out) or `expired` (from the queue, no rows). One job: its label emulator_end_state.
+    #[arg(long, value_parser = ["failed", "cancelled", "expired"], value_name = "STATE")]
+    pub end_state: Option<String>,
+
+    /// Time each job stays JOB_STATE_PENDING, e.g. 500ms, 2s, 1m.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub pending_for: String,
+
+    /// Answer the first N creates with 429 RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub reject_creates: u32,
+
+    /// Rows each job finishes per second (0 = as fast as it can).
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub rows_per_second: f64,
+
+    /// Rows per incremental export file.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub export_rows: usize,
+
+    /// Cache model: rows running at once.
+    #[arg(long, default_value_t = 256, value_name = "W")]
+    pub cache_workers: usize,
+
+    /// Cache model: rounds an entry lives after its last use (`inf` for never).
+    #[arg(long, default_value = "5", value_name = "ROUNDS")]
+    pub cache_ttl: String,
+
+    /// Cache model: minimum cached prefix in tokens [default: the model table's, per job model].
+    #[arg(long, value_name = "TOKENS")]
+    pub min_cache_tokens: Option<u64>,
+
+    /// Model facts (JSON, same shape as the built-in table).
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emulator_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "batchline",
+            "emulator",
+            "--port",
+            "0",
+            "--storage-root",
+            "/tmp/s",
+            "--fail-internal",
+            "0.1",
+            "--end-state",
+            "expired",
+            "--row-layout",
+            "2025",
+            "--cache-ttl",
+            "inf",
+        ])
+        .unwrap();
+        let Command::Emulator(e) = cli.command else {
+            panic!("not emulator")
+        };
+        assert_eq!(
+            e.storage_root.as_deref(),
+            Some(std::path::Path::new("/tmp/s"))
+        );
+        assert_eq!(e.fail_internal, 0.1);
+        assert_eq!(e.end_state.as_deref(), Some("expired"));
+        assert_eq!(e.row_layout, "2025");
+        assert_eq!(e.cache_ttl, "inf");
+        // One storage is required, and only one.
+        assert!(Cli::try_parse_from(["batchline", "emulator"]).is_err());
+        assert!(Cli::try_parse_from([
+            "batchline",
+            "emulator",
+            "--storage-root",
+            "d",
+            "--gcs-endpoint",
+            "http://127.0.0.1:1",
+            "--access-token",
+            "t"
+        ])
+        .is_err());
+        assert!(Cli::try_parse_from([
+            "batchline",
+            "emulator",
+            "--gcs-endpoint",
+            "http://127.0.0.1:1"
+        ])
+        .is_err());
+        assert!(Cli::try_parse_from([
+            "batchline",
+            "emulator",
+            "--storage-root",
+            "d",
+            "--end-state",
+            "paused"
+        ])
+        .is_err());
+    }
 
     #[test]
     fn validate_flags_parse() {

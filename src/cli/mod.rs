@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
         args::Command::Completions(a) => cmd::completions::run_completions(a),
         args::Command::Man(a) => cmd::completions::run_man(a),
+        args::Command::Emulator(a) => cmd::emulator::run(a),
     };
     match result {
         Ok(status) => status,

@@ -283,9 +283,21 @@ pub fn cache_bound(rows: &[SimRow<'_>], min_cache_tokens: u64) -> u64 {
 pub fn simulate(rows: &[SimRow<'_>], cfg: &SimConfig) -> SimReport {
     let shared = analyse(rows, cfg.min_cache_tokens, true);
     let order: Vec<u32> = (0..rows.len() as u32).collect();
-    let mut report = simulate_order(rows, &shared, &order, cfg);
+    let mut report = simulate_order(rows, &shared, &order, cfg, None);
     report.bound_tokens = shared.bound;
     report
+}
+
+/// [`simulate`], also giving each row's cached tokens (`per_row[i]` for `rows[i]`; they sum to
+/// the report's `cached_tokens`). The emulator writes them into `cachedContentTokenCount`, so an
+/// emulated job measures exactly what this model predicts.
+pub fn simulate_rows(rows: &[SimRow<'_>], cfg: &SimConfig) -> (SimReport, Vec<u64>) {
+    let shared = analyse(rows, cfg.min_cache_tokens, true);
+    let order: Vec<u32> = (0..rows.len() as u32).collect();
+    let mut per_row = vec![0u64; rows.len()];
+    let mut report = simulate_order(rows, &shared, &order, cfg, Some(&mut per_row));
+    report.bound_tokens = shared.bound;
+    (report, per_row)
 }
 
 /// The order-independent analysis of a set of rows ([`Analysis::new`]), computed once and used to
@@ -318,7 +330,7 @@ impl Analysis {
             cfg.min_cache_tokens, self.min_cache_tokens,
             "analysed minimum"
         );
-        simulate_order(rows, &self.shared, order, cfg)
+        simulate_order(rows, &self.shared, order, cfg, None)
     }
 }
 
@@ -327,6 +339,7 @@ fn simulate_order(
     shared: &Shared,
     order: &[u32],
     cfg: &SimConfig,
+    mut per_row: Option<&mut [u64]>,
 ) -> SimReport {
     let min = cfg.min_cache_tokens;
     let w = cfg.workers.max(1);
@@ -359,6 +372,9 @@ fn simulate_order(
                 if cached > 0 {
                     report.cached_tokens += cached;
                     report.rows_with_hits += 1;
+                    if let Some(out) = per_row.as_deref_mut() {
+                        out[i as usize] = cached;
+                    }
                 }
             }
         }

@@ -720,3 +720,27 @@ fn speed_one_million_rows() {
         );
     }
 }
+
+#[test]
+fn simulate_rows_per_row_figures_sum_to_simulate() {
+    // The emulator writes these per-row figures into cachedContentTokenCount: they must add up to
+    // the report, row for row the hits the report counts.
+    let mut rng = Lcg(11);
+    let rows = random_corpus(&mut rng, 3000);
+    let v = view(&rows);
+    for (w, ttl) in [(1, None), (16, Some(1)), (64, Some(5)), (256, None)] {
+        let cfg = SimConfig {
+            workers: w,
+            ttl_rounds: ttl,
+            min_cache_tokens: 100,
+        };
+        let (report, per_row) = simulate_rows(&v, &cfg);
+        assert_eq!(report, simulate(&v, &cfg), "W={w} ttl={ttl:?}");
+        assert_eq!(per_row.iter().sum::<u64>(), report.cached_tokens);
+        assert_eq!(
+            per_row.iter().filter(|&&c| c > 0).count() as u64,
+            report.rows_with_hits
+        );
+        assert!(report.cached_tokens > 0, "W={w} ttl={ttl:?}");
+    }
+}

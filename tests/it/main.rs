@@ -1,5 +1,6 @@
 mod common;
 mod dist;
+mod emulator;
 mod equivalence;
 mod mutation;
 mod prepare;

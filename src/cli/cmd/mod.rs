@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod completions;
+pub mod emulator;
 pub mod fetch_tokenizer;
 pub mod gen_corpus;
 pub mod prepare;
