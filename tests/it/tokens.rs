@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use batchline::plan::tokens::{
     blocks, locate_model, open_counter, Gemma3Counter, MemoCounter, O200kCounter, TokenCounter,
-    TokenizerError, TokensMode, MODEL_FILE_NAME, MODEL_SHA256,
+    TokenizerError, TokensMode, DEFAULT_MAX_BLOCK, MODEL_FILE_NAME, MODEL_SHA256,
 };
 use rayon::prelude::*;
 
@@ -661,4 +661,156 @@ fn fetch_tokenizer_puts_only_verified_bytes_into_the_cache() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&url));
     assert!(!bad.join(MODEL_FILE_NAME).exists());
+}
+
+/// The sum of `count` over `pieces`, each distinct piece counted once (a run's pieces repeat,
+/// and the unoptimised test build would take minutes to tokenise every one).
+fn by_distinct_piece<'t>(
+    pieces: impl Iterator<Item = &'t str>,
+    count: impl Fn(&str) -> u64,
+) -> u64 {
+    let mut seen = std::collections::HashMap::new();
+    pieces
+        .map(|p| *seen.entry(p).or_insert_with(|| count(p)))
+        .sum()
+}
+
+/// A 10 MiB text part holding one long run, as one request line.
+fn long_run_line(unit: &str) -> (String, String) {
+    const TEN_MIB: usize = 10 << 20;
+    let text = unit.repeat(TEN_MIB / unit.len());
+    let line = serde_json::json!({"request": {
+        "contents": [{"role": "user", "parts": [{"text": text}]}],
+    }});
+    (text, serde_json::to_string(&line).unwrap() + "\n")
+}
+
+/// Issue 19: a long run of one character used to overflow tiktoken's regex stack (exit 101 in
+/// validate, stats and prepare). Now validate estimates it piece by piece and prepare counts it
+/// in every `--tokens` mode. `estimate` is validate's expected finding: `None` for none, else
+/// (code, whether the estimate stopped early).
+fn long_run_is_counted_not_a_panic(unit: &str, estimate: Option<(&str, bool)>) {
+    ensure_model();
+    let model = locate_model(None).expect("the Gemma 3 vocabulary");
+    let model = model.to_str().expect("UTF-8 path");
+    let (text, line) = long_run_line(unit);
+    let ctx = crate::common::TestContext::new();
+    let input = ctx.write("run.jsonl", &line);
+    // validate: the o200k estimate of the text part and the role ("user", one token).
+    let o200k = O200kCounter::new().unwrap();
+    let whole =
+        by_distinct_piece(O200kCounter::pieces(&text), |p| o200k.count(p)) + o200k.count("user");
+    let run = ctx.validate_json(&[&input]);
+    match estimate {
+        None => {
+            assert_eq!(run.findings.len(), 0, "{:?}", run.findings);
+            assert!(whole <= 1 << 20, "{whole}");
+        }
+        Some((code, stopped)) => {
+            assert_eq!(run.findings.len(), 1, "{:?}", run.findings);
+            let f = &run.findings[0];
+            assert_eq!(f.code, code);
+            assert_eq!(f.pointer, "/request");
+            let said: u64 = f
+                .message
+                .split_whitespace()
+                .find_map(|w| w.parse().ok())
+                .expect("a token figure");
+            if stopped {
+                // Counting stops at the first piece past 1.5 × the 1,048,576-token window.
+                assert!(f.message.starts_with("at least "), "{}", f.message);
+                let piece = o200k.count(O200kCounter::pieces(&text).next().unwrap());
+                assert!(said > 1_572_864 && said <= 1_572_864 + piece, "{said}");
+            } else {
+                assert!(f.message.starts_with("about "), "{}", f.message);
+                assert_eq!(said, whole);
+            }
+        }
+    }
+    // prepare, each --tokens mode: exact sums the vocabulary's count of each 4 KiB block.
+    let exact = by_distinct_piece(
+        blocks(text.as_bytes(), DEFAULT_MAX_BLOCK).map(|r| &text[r]),
+        |p| gemma().count(p),
+    );
+    let off = (text.len() as u64).div_ceil(4);
+    // The library path too (prepare sets an over-window request aside before counting it).
+    let memo_counter = gemma();
+    assert_eq!(MemoCounter::new(memo_counter).count(&text), exact);
+    for mode in ["exact", "sample", "off"] {
+        let out_dir = format!("run-{mode}");
+        let out = ctx.run(&[
+            "prepare",
+            &input,
+            "-o",
+            &out_dir,
+            "--tokens",
+            mode,
+            "--tokenizer-model",
+            model,
+            "--format",
+            "json",
+        ]);
+        // Exit 0 even when the request is over the window: prepare sets invalid rows aside.
+        assert_eq!(out.code, 0, "{mode}: {}", out.stderr);
+        let summary: serde_json::Value =
+            serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+        let tokens = &summary["tokens"];
+        assert_eq!(tokens["mode"], mode, "{tokens}");
+        let valid = summary["counts"]["valid"].as_u64().unwrap();
+        let over = estimate.is_some_and(|(code, _)| code.starts_with('E'));
+        assert_eq!(valid, u64::from(!over), "{summary}");
+        match (mode, valid) {
+            (_, 0) => assert_eq!(tokens["prompt_tokens"], 0, "{tokens}"),
+            ("exact", _) => {
+                assert_eq!(tokens["exact"], true);
+                assert_eq!(tokens["prompt_tokens"], exact, "{tokens}");
+            }
+            ("off", _) => {
+                let n = tokens["prompt_tokens"].as_u64().unwrap();
+                // The text's bytes / 4, plus the role's few bytes.
+                assert!((off..=off + 2).contains(&n), "{n} vs {off}");
+            }
+            _ => assert_eq!(tokens["exact"], false),
+        }
+    }
+}
+
+#[test]
+fn ten_mib_of_spaces_is_counted_not_a_panic() {
+    long_run_is_counted_not_a_panic(" ", None);
+}
+
+#[test]
+fn ten_mib_of_one_letter_is_counted_not_a_panic() {
+    long_run_is_counted_not_a_panic("a", Some(("W_CONTEXT_WINDOW", false)));
+}
+
+#[test]
+fn ten_mib_of_one_cjk_character_is_counted_not_a_panic() {
+    long_run_is_counted_not_a_panic("語", Some(("E_CONTEXT_WINDOW", true)));
+}
+
+#[test]
+fn ten_mib_of_the_base64_alphabet_is_counted_not_a_panic() {
+    long_run_is_counted_not_a_panic(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        Some(("W_CONTEXT_WINDOW", false)),
+    );
+}
+
+/// The long-text fuzz seeds (`fuzz/seeds/long_text.txt`, megabyte runs from a few bytes each) pass
+/// the fuzz target's invariants on stable: no panic, no estimate above the text's bytes.
+#[test]
+fn long_text_fuzz_seeds_estimate_without_panic() {
+    let seeds = std::fs::read(root().join("fuzz/seeds/long_text.txt")).unwrap();
+    let seeds: Vec<&[u8]> = seeds
+        .split(|&b| b == b'\n')
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(seeds.len(), 6);
+    seeds.par_iter().for_each(|seed| {
+        let (text, _) = crate::mutation::oracle::long_text_line(seed).unwrap();
+        assert!(text.len() >= 1 << 20, "{} bytes", text.len());
+        crate::mutation::oracle::check_long_text(seed);
+    });
 }
