@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use batchline::plan::tokens::{
-    blocks, locate_model, open_counter, Gemma3Counter, MemoCounter, O200kCounter, TokenCounter,
-    TokenizerError, TokensMode, DEFAULT_MAX_BLOCK, MODEL_FILE_NAME, MODEL_SHA256,
+    blocks, blocks_with, locate_model, open_counter, Gemma3Counter, MemoCounter, O200kCounter,
+    TokenCounter, TokenizerError, TokensMode, DEFAULT_MAX_BLOCK, MODEL_FILE_NAME, MODEL_SHA256,
 };
 use rayon::prelude::*;
 
@@ -813,4 +813,111 @@ fn long_text_fuzz_seeds_estimate_without_panic() {
         assert!(text.len() >= 1 << 20, "{} bytes", text.len());
         crate::mutation::oracle::check_long_text(seed);
     });
+}
+
+/// Issue 19: every normal and user-defined piece of the vocabulary, encoded as text on its own,
+/// has Google's SentencePiece count (`benches/gemma3_pieces.py`): the same four pieces that its
+/// merges never reach (` YYYY` 3, ` yyyy` 3, ` diffformul` 4, ` ::::::::` 3; kitoken alone
+/// returned them as one token), one token for all the others (`> </` included, which kitoken split
+/// at the space), and the sha256 of the whole table.
+#[test]
+fn every_vocabulary_piece_counts_as_sentencepiece() {
+    use sentencepiece_model::{SentencePieceModel, Type};
+    let counter = gemma();
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/tokens/gemma3_pieces.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(reference["model_sha256"], MODEL_SHA256);
+    let model = SentencePieceModel::from_slice(std::fs::read(counter.path()).unwrap()).unwrap();
+    let counts: Vec<(usize, String, u64)> = model
+        .pieces
+        .par_iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.r#type(), Type::Normal | Type::UserDefined))
+        .map(|(i, p)| {
+            let text = p.piece().replace('\u{2581}', " ");
+            let n = counter.count(&text);
+            (i, text, n)
+        })
+        .collect();
+    assert_eq!(counts.len() as u64, reference["pieces"].as_u64().unwrap());
+    let not_one: Vec<serde_json::Value> = counts
+        .iter()
+        .filter(|(_, _, n)| *n != 1)
+        .map(|(i, text, n)| serde_json::json!({"id": i, "text": text, "tokens": n}))
+        .collect();
+    assert_eq!(serde_json::Value::Array(not_one), reference["not_one"]);
+    let table: String = counts
+        .iter()
+        .map(|(i, _, n)| format!("{i}\t{n}\n"))
+        .collect();
+    assert_eq!(
+        batchline::plan::tokens::gemma::sha256_hex(table.as_bytes()),
+        reference["table_sha256"]
+    );
+}
+
+/// Issue 19: newline-free text longer than the block cap is cut between two characters that no
+/// piece of the vocabulary holds side by side, so the blocks sum to SentencePiece's count of the
+/// whole text. Every sample text, at the default 4 KiB cap and at 256 bytes: exact, and no cut
+/// counted as forced. The CJK and Thai texts without newlines (ids 64–66, 4–9 KB, counts from
+/// SentencePiece) and the long Japanese one (id 18) are cut at 4 KiB and still exact.
+#[test]
+fn capped_blocks_cut_where_no_piece_joins_and_stay_exact() {
+    let counter = gemma();
+    let pairs = counter.joined_pairs().expect("gemma3 knows its pairs");
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/tokens/gemma3_pieces.json")).unwrap(),
+    )
+    .unwrap();
+    // The pairs of every piece text can produce, as the reference script found them.
+    assert_eq!(pairs.len() as u64, reference["pairs"].as_u64().unwrap());
+    let counts: std::collections::HashMap<u64, u64> = expected().into_iter().collect();
+    let texts = sample();
+    for cap in [DEFAULT_MAX_BLOCK, 256] {
+        let memo = MemoCounter::new(counter).with_max_block(cap);
+        for s in &texts {
+            assert_eq!(
+                memo.count_stream(s.text.as_bytes()),
+                counts[&s.id],
+                "id {} ({}) at a {cap}-byte cap",
+                s.id,
+                s.kind
+            );
+        }
+        let forced: Vec<(u64, &str, u64)> = texts
+            .iter()
+            .filter_map(|s| {
+                let mut it = blocks_with(s.text.as_bytes(), cap, Some(pairs));
+                it.by_ref().for_each(drop);
+                (it.forced_cuts() > 0).then_some((s.id, s.kind.as_str(), it.forced_cuts()))
+            })
+            .collect();
+        // Only a run with no unjoined pair in half a cap is cut by force (and was exact anyway).
+        let want: &[(u64, &str, u64)] = if cap == 256 {
+            &[(56, "repeat-char", 2)]
+        } else {
+            &[]
+        };
+        assert_eq!(forced, want, "at a {cap}-byte cap");
+        assert_eq!(
+            memo.stats().forced_cuts,
+            want.iter().map(|w| w.2).sum::<u64>()
+        );
+    }
+    let cut: Vec<(u64, usize)> = texts
+        .iter()
+        .filter(|s| {
+            s.kind.ends_with("nl-free") && !s.kind.starts_with("en") && !s.kind.contains("code")
+        })
+        .map(|s| {
+            (
+                s.id,
+                blocks_with(s.text.as_bytes(), DEFAULT_MAX_BLOCK, Some(pairs)).count(),
+            )
+        })
+        .collect();
+    // Id 18 is the sample's long Japanese text without newlines.
+    assert_eq!(cut, [(18, 2), (64, 2), (65, 2), (66, 3)]);
 }

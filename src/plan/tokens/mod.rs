@@ -26,7 +26,8 @@ use std::str::FromStr;
 
 pub use gemma::{cache_dir, locate_model, Gemma3Counter, MODEL_FILE_NAME, MODEL_SHA256};
 pub use memo::{
-    blocks, Blocks, MemoCounter, MemoStats, SampleTally, DEFAULT_MAX_BLOCK, DEFAULT_MAX_ENTRIES,
+    blocks, blocks_with, Blocks, MemoCounter, MemoStats, SampleTally, DEFAULT_MAX_BLOCK,
+    DEFAULT_MAX_ENTRIES,
 };
 pub use o200k::O200kCounter;
 
@@ -44,6 +45,13 @@ pub trait TokenCounter: Send + Sync {
 
     /// The number of tokens of `text`.
     fn count(&self, text: &str) -> u64;
+
+    /// The character pairs this tokenizer may join into one token, when it knows them: text cut
+    /// between two characters that are not such a pair counts exactly the same as a whole. `None`
+    /// (the default) when the tokenizer gives no such guarantee.
+    fn joined_pairs(&self) -> Option<&JoinedPairs> {
+        None
+    }
 
     /// [`count`](Self::count) for bytes: valid UTF-8 is counted as is; invalid sequences (which
     /// JSON strings cannot produce, so only from a caller's bug or a cut inside a character)
@@ -66,6 +74,9 @@ impl<T: TokenCounter + ?Sized> TokenCounter for &T {
     fn count(&self, text: &str) -> u64 {
         (**self).count(text)
     }
+    fn joined_pairs(&self) -> Option<&JoinedPairs> {
+        (**self).joined_pairs()
+    }
     fn count_bytes(&self, text: &[u8]) -> u64 {
         (**self).count_bytes(text)
     }
@@ -81,8 +92,58 @@ impl<T: TokenCounter + ?Sized> TokenCounter for Box<T> {
     fn count(&self, text: &str) -> u64 {
         (**self).count(text)
     }
+    fn joined_pairs(&self) -> Option<&JoinedPairs> {
+        (**self).joined_pairs()
+    }
     fn count_bytes(&self, text: &[u8]) -> u64 {
         (**self).count_bytes(text)
+    }
+}
+
+/// Pairs of characters that occur next to each other inside some piece of a vocabulary
+/// (`▁` read as a space). A SentencePiece BPE token is a piece, so no token of any text spans two
+/// adjacent characters that are not such a pair: cutting there and summing the two counts gives
+/// the whole text's count exactly (merges on either side of the cut are independent, and
+/// user-defined pieces, matched first, cannot span it either).
+#[derive(Debug, Default, Clone)]
+pub struct JoinedPairs {
+    pairs: std::collections::HashSet<u64>,
+}
+
+impl JoinedPairs {
+    /// The pairs of `pieces` (each piece's text; `▁` is read as a space).
+    pub fn from_pieces<'p>(pieces: impl IntoIterator<Item = &'p str>) -> Self {
+        let mut pairs = std::collections::HashSet::new();
+        for piece in pieces {
+            let mut chars = piece.chars().map(|c| if c == '\u{2581}' { ' ' } else { c });
+            let Some(mut prev) = chars.next() else {
+                continue;
+            };
+            for c in chars {
+                pairs.insert(Self::key(prev, c));
+                prev = c;
+            }
+        }
+        JoinedPairs { pairs }
+    }
+
+    /// Whether `a` followed by `b` occurs inside some piece.
+    pub fn joined(&self, a: char, b: char) -> bool {
+        self.pairs.contains(&Self::key(a, b))
+    }
+
+    /// How many distinct pairs there are.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    fn key(a: char, b: char) -> u64 {
+        (u64::from(a) << 32) | u64::from(b)
     }
 }
 
