@@ -921,3 +921,69 @@ fn capped_blocks_cut_where_no_piece_joins_and_stay_exact() {
     // Id 18 is the sample's long Japanese text without newlines.
     assert_eq!(cut, [(18, 2), (64, 2), (65, 2), (66, 3)]);
 }
+
+/// Issue 18 item 9: a damaged cached vocabulary is called damaged, in auto mode (estimates by
+/// bytes, exit 0) as with `--tokens exact` (exit 2), and the message says `fetch-tokenizer`
+/// replaces it; it no longer says "not available".
+#[test]
+fn a_damaged_cached_vocabulary_is_called_damaged() {
+    let ctx = crate::common::TestContext::new();
+    let cache = ctx.dir().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::write(cache.join(MODEL_FILE_NAME), b"a damaged copy").unwrap();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let stats = |extra: &[&str]| {
+        let mut cmd = ctx.command();
+        cmd.args(["stats", &input, "--format", "json"])
+            .args(extra)
+            .env("BATCHLINE_CACHE_DIR", &cache);
+        cmd.output().unwrap()
+    };
+    let out = stats(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let note = summary["tokens"]["note"].as_str().unwrap();
+    assert_eq!(summary["tokens"]["counter"], "bytes/4");
+    assert!(
+        note.starts_with("the gemma3 vocabulary cannot be used: ")
+            && note.contains("the cached Gemma 3 vocabulary is damaged (14 bytes, sha256 ")
+            && note.contains("`batchline fetch-tokenizer` replaces it")
+            && note.ends_with(": sizes estimated at 4 bytes per token")
+            && !note.contains("not available"),
+        "{note}"
+    );
+    let out = stats(&["--tokens", "exact"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the cached Gemma 3 vocabulary is damaged (14 bytes"),
+        "{stderr}"
+    );
+}
+
+/// Issue 18 item 9: a wrong `--tokenizer-model` file is described (its size and sha256 against
+/// the vocabulary's), never to be deleted, and exits 2 like a missing path does (both are a
+/// wrong argument; 3 stays for a file that cannot be read).
+#[test]
+fn a_wrong_tokenizer_model_file_is_described_and_exits_2_like_a_missing_one() {
+    let ctx = crate::common::TestContext::new();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let wrong = ctx.write("other.model", b"not the vocabulary");
+    let out = ctx.run(&["stats", &input, "--tokenizer-model", &wrong]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "other.model: not the Gemma 3 vocabulary `{MODEL_FILE_NAME}` (sha256 {MODEL_SHA256}): \
+             it has 18 bytes and sha256 "
+        )) && out
+            .stderr
+            .contains("where the vocabulary has 4689074 bytes")
+            && !out.stderr.contains("delete"),
+        "{}",
+        out.stderr
+    );
+    let out = ctx.run(&["stats", &input, "--tokenizer-model", "missing.model"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("missing.model"), "{}", out.stderr);
+}

@@ -101,6 +101,8 @@ fn find_and_read(
     if actual != MODEL_SHA256 {
         return Err(TokenizerError::ChecksumMismatch {
             path: candidate,
+            explicit: explicit.is_some(),
+            bytes: bytes.len() as u64,
             expected: MODEL_SHA256,
             actual,
         });

@@ -218,15 +218,17 @@ pub enum TokenizerError {
         /// Where it was looked for, in order.
         searched: Vec<PathBuf>,
     },
-    /// The file exists but is not the expected vocabulary.
-    #[error(
-        "{path}: sha256 {actual} is not the Gemma 3 vocabulary's {expected}; \
-         delete the file and fetch it again (`batchline fetch-tokenizer`)",
-        path = .path.display()
-    )]
+    /// The file exists but is not the expected vocabulary: for a file named with
+    /// `--tokenizer-model` (`explicit`) the message says what is wrong with it, never to delete
+    /// it; for the cached copy, that it is damaged and `batchline fetch-tokenizer` replaces it.
+    #[error("{}", checksum_message(.path, *.explicit, *.bytes, .expected, .actual))]
     ChecksumMismatch {
         /// The file.
         path: PathBuf,
+        /// Whether the user named it (`--tokenizer-model`) rather than it being the cached copy.
+        explicit: bool,
+        /// Its size in bytes.
+        bytes: u64,
         /// The sha256 it should have.
         expected: &'static str,
         /// The sha256 it has.
@@ -257,21 +259,59 @@ pub enum TokenizerError {
     UnknownMode(String),
 }
 
+/// The size in bytes of [`MODEL_FILE_NAME`] as published.
+pub const MODEL_BYTES: u64 = 4_689_074;
+
+fn checksum_message(
+    path: &std::path::Path,
+    explicit: bool,
+    bytes: u64,
+    expected: &str,
+    actual: &str,
+) -> String {
+    let path = path.display();
+    if explicit {
+        let what = if bytes == MODEL_BYTES {
+            format!("it has the vocabulary's size ({MODEL_BYTES} bytes) but sha256 {actual}, so it is a modified or damaged copy")
+        } else {
+            format!("it has {bytes} bytes and sha256 {actual}, where the vocabulary has {MODEL_BYTES} bytes")
+        };
+        format!(
+            "{path}: not the Gemma 3 vocabulary `{MODEL_FILE_NAME}` (sha256 {expected}): {what}; \
+             pass that file to --tokenizer-model, or leave the option out to use the cache folder \
+             (`batchline fetch-tokenizer` fills it)"
+        )
+    } else {
+        format!(
+            "{path}: the cached Gemma 3 vocabulary is damaged ({bytes} bytes, sha256 {actual}, \
+             expected {MODEL_BYTES} bytes with sha256 {expected}); `batchline fetch-tokenizer` \
+             replaces it"
+        )
+    }
+}
+
+/// Why `prepare` and `stats` estimate by bytes when the vocabulary was not asked for explicitly
+/// and could not be opened: not found (fetch it once), or found but unusable (the error says
+/// what is wrong: a damaged cached copy is called damaged).
+pub fn unavailable_note(tokenizer: &str, err: &TokenizerError, bytes_per_token: u64) -> String {
+    let why = match err {
+        TokenizerError::ModelNotFound { .. } => format!(
+            "the {tokenizer} vocabulary is not available (run `batchline fetch-tokenizer` once, or \
+             pass --tokenizer-model)"
+        ),
+        other => format!("the {tokenizer} vocabulary cannot be used: {other}"),
+    };
+    format!("{why}: sizes estimated at {bytes_per_token} bytes per token")
+}
+
+/// Tokenizer errors as the CLI reports them. A vocabulary that is missing or is not the right
+/// file (named with `--tokenizer-model`, or the cached copy) is a usage error, exit 2: the fix is
+/// an argument or a one-time `fetch-tokenizer`, and retrying cannot help. Only a file that exists
+/// but cannot be read is an I/O error (exit 3).
 impl From<TokenizerError> for crate::Error {
     fn from(e: TokenizerError) -> Self {
         match e {
             TokenizerError::Io { path, source } => crate::Error::Io { path, source },
-            TokenizerError::ChecksumMismatch {
-                path,
-                expected,
-                actual,
-            } => crate::Error::BadData {
-                path,
-                message: format!(
-                    "sha256 {actual} is not the Gemma 3 vocabulary's {expected}; delete the \
-                     file and fetch it again (`batchline fetch-tokenizer`)"
-                ),
-            },
             other => crate::Error::Usage(other.to_string()),
         }
     }
