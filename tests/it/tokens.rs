@@ -920,6 +920,13 @@ fn capped_blocks_cut_where_no_piece_joins_and_stay_exact() {
         .collect();
     // Id 18 is the sample's long Japanese text without newlines.
     assert_eq!(cut, [(18, 2), (64, 2), (65, 2), (66, 3)]);
+    // Past 64 KiB the counter itself cuts (kitoken's state is bounded): 88 KB of CJK and Thai
+    // without a newline counts the same whole, in 64 KiB pieces, as in 4 KiB blocks.
+    let long = texts.iter().find(|s| s.id == 66).unwrap().text.repeat(10);
+    assert!(long.len() > 64 << 10);
+    let blocks = MemoCounter::new(counter);
+    assert_eq!(counter.count(&long), blocks.count(&long));
+    assert_eq!(blocks.stats().forced_cuts, 0);
 }
 
 /// Issue 18 item 9: a damaged cached vocabulary is called damaged, in auto mode (estimates by

@@ -34,6 +34,10 @@ pub const MODEL_SHA256: &str = "1299c11d7cf632ef3b4e11937501358ada021bbdf7c47638
 /// characters, as in SentencePiece.
 const MATCHED_SPECIALS: &[SpecialTokenKind] = &[SpecialTokenKind::Priority];
 
+/// The most bytes [`Gemma3Counter::count`] hands kitoken at once (its merge state grows with the
+/// text: tens of bytes per character).
+const MAX_PIECE: usize = 64 << 10;
+
 /// Put before every text handed to kitoken, and its one token taken off the result.
 ///
 /// kitoken returns a part that is itself a vocabulary piece as that one token without merging,
@@ -212,6 +216,15 @@ impl Gemma3Counter {
         ids
     }
 
+    /// Tokens of one piece of at most [`MAX_PIECE`] bytes; its byte length (an upper bound
+    /// under byte fallback) should the tokenizer fail.
+    fn count_piece(&self, text: &str) -> u64 {
+        match self.encode_guarded(text) {
+            Ok(ids) => ids.len().saturating_sub(1) as u64,
+            Err(_) => text.len() as u64,
+        }
+    }
+
     /// kitoken's ids of [`SENTINEL`] followed by `text`.
     fn encode_guarded(&self, text: &str) -> Result<Vec<u32>, kitoken::EncodeError> {
         let mut guarded = String::with_capacity(SENTINEL.len() + text.len());
@@ -237,15 +250,25 @@ impl TokenCounter for Gemma3Counter {
 
     /// The SentencePiece token count of `text`. The vocabulary has byte fallback, so every
     /// text encodes; should the tokenizer ever fail, the UTF-8 byte length (an upper bound under
-    /// byte fallback) is returned instead.
+    /// byte fallback) is returned instead. Text over 64 KiB is counted in pieces cut as
+    /// [`super::blocks_with`] cuts (after newline runs, else between unjoined characters): the
+    /// same count, unless a 32 KiB stretch has no such place (a run of one letter).
     fn count(&self, text: &str) -> u64 {
         if text.is_empty() {
             return 0;
         }
-        match self.encode_guarded(text) {
-            Ok(ids) => ids.len().saturating_sub(1) as u64,
-            Err(_) => text.len() as u64,
+        if text.len() <= MAX_PIECE {
+            return self.count_piece(text);
         }
+        // Longer text is cut as the block memo cuts it (exact but for counted forced cuts,
+        // which need a 64 KiB run without an unjoined pair), so that kitoken's per-character
+        // merge state stays bounded.
+        super::blocks_with(text.as_bytes(), MAX_PIECE, Some(&self.pairs))
+            .map(|range| match text.get(range.clone()) {
+                Some(piece) => self.count_piece(piece),
+                None => range.len() as u64,
+            })
+            .sum()
     }
 }
 
