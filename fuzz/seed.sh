@@ -19,4 +19,13 @@ while IFS= read -r -d '' f; do
         n=$((n + 1))
     done < "$f"
 done < <(find "$here/seeds" "$root/testdata" -type f -name '*.jsonl' -size -64k -print0 2>/dev/null | sort -z)
+# long_text: one seed per line of seeds/long_text.txt (a repeat-count byte, then the unit).
+texts="$here/corpus/long_text"
+mkdir -p "$texts"
+i=0
+while IFS= read -r line || [ -n "$line" ]; do
+    i=$((i + 1))
+    printf '%s' "$line" > "$texts/long_text-$i"
+done < "$here/seeds/long_text.txt"
+echo "seeded $i long texts into $texts"
 echo "seeded $n lines into $lines and $(ls "$files" | wc -l) files into $files"

@@ -375,14 +375,19 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
     let limits = v.request_limits()?;
     // Token counting: the model's own vocabulary where we have it.
     let wanted = opts.tokens.unwrap_or(TokensMode::Exact);
+    let mut unavailable = None;
     let counter: Option<Box<dyn TokenCounter>> = if wanted == TokensMode::Off {
         None
     } else {
         match open_counter(&facts.tokenizer, opts.tokenizer_model.as_deref()) {
             Ok(c) => Some(c),
-            // Without --tokens, a missing vocabulary means estimating by bytes (and saying so);
-            // a vocabulary named with --tokenizer-model that cannot be used is an error.
-            Err(_) if opts.tokens.is_none() && opts.tokenizer_model.is_none() => None,
+            // Without --tokens, a missing or damaged vocabulary means estimating by bytes (and
+            // saying which); a vocabulary named with --tokenizer-model that cannot be used is an
+            // error.
+            Err(e) if opts.tokens.is_none() && opts.tokenizer_model.is_none() => {
+                unavailable = Some(e);
+                None
+            }
             Err(e) => return Err(e.into()),
         }
     };
@@ -393,11 +398,10 @@ fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
             exact: false,
             note: Some(if wanted == TokensMode::Off {
                 format!("--tokens off: sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token")
+            } else if let Some(e) = &unavailable {
+                crate::plan::tokens::unavailable_note(&facts.tokenizer, e, BYTES_PER_TOKEN_OFF)
             } else {
-                format!(
-                    "the {} vocabulary is not available (run `batchline fetch-tokenizer` once, or pass --tokenizer-model): sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token",
-                    facts.tokenizer
-                )
+                format!("sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token")
             }),
         },
         Some(c) => TokenState {

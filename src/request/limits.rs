@@ -3,52 +3,56 @@
 //!
 //! Only requests whose byte length could exceed the window are tokenised (a token covers at least
 //! one byte), so validate stays at parse speed. The estimate uses o200k (`tiktoken-rs`), which is
-//! not Gemini's vocabulary: findings say so, and only a clear excess is an error.
+//! not Gemini's vocabulary: findings say so, and only a clear excess is an error. The tokenizer is
+//! handed at most [`O200kCounter`]'s `MAX_PIECE` bytes at once (a long run of one character
+//! overflowed its regex otherwise), and identical pieces within a request are counted once (so a
+//! long run costs one piece, not its length squared).
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::value::{JsonRef, Kind};
+use xxhash_rust::xxh3::xxh3_64;
 
-/// Pieces of a long string are tokenised this many bytes at a time (cut after whitespace), so
-/// counting can stop early; each cut may shift the count by a token.
-const PIECE_BYTES: usize = 1 << 20;
+use super::value::{JsonRef, Kind};
+use crate::plan::tokens::O200kCounter;
+
+/// Distinct pieces remembered per request (a bound on memory: about 16 bytes each).
+const MEMO_ENTRIES: usize = 1 << 16;
 
 /// Estimated prompt tokens of a request: o200k tokens of every string in it except base64 payloads
 /// (`inlineData.data`), which Vertex bills per media item, not per character. Counting stops once
 /// the total passes `stop_after` (the caller only needs to know that it does): the result is then
-/// a lower bound, and the second value is `true`.
+/// a lower bound, and the second value is `true`. A piece the tokenizer fails on counts as its
+/// byte length (an upper bound), never a panic.
 pub fn estimate_prompt_tokens(request: JsonRef<'_, '_>, stop_after: u64) -> (u64, bool) {
-    static BPE: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
-    let bpe = BPE.get_or_init(|| {
-        tiktoken_rs::o200k_base().expect("invariant: tiktoken-rs ships the o200k vocabulary")
-    });
+    static BPE: OnceLock<Option<O200kCounter>> = OnceLock::new();
+    let Some(bpe) = BPE.get_or_init(|| O200kCounter::new().ok()) else {
+        // tiktoken-rs ships the o200k vocabulary, so this does not happen; without a tokenizer
+        // the byte length is the bound the caller already checked against.
+        return (request_string_bytes(request), false);
+    };
+    let mut memo: HashMap<u64, u64> = HashMap::new();
     let mut total = 0u64;
     let mut stack = vec![(request, false)];
     while let Some((v, in_blob)) = stack.pop() {
         match v.kind() {
             Kind::String if !in_blob => {
-                let mut text = v.as_str().unwrap_or("");
-                while !text.is_empty() {
-                    let mut cut = text.len().min(PIECE_BYTES);
-                    if cut < text.len() {
-                        // After the next whitespace (or any char boundary if there is none soon).
-                        match text[cut..].find(char::is_whitespace) {
-                            Some(i) if i < 4096 => cut += i + 1,
-                            _ => {
-                                while !text.is_char_boundary(cut) {
-                                    cut += 1;
-                                }
+                for piece in O200kCounter::pieces(v.as_str().unwrap_or("")) {
+                    let key = xxh3_64(piece.as_bytes());
+                    let n = match memo.get(&key) {
+                        Some(&n) => n,
+                        None => {
+                            let n = bpe.count_piece_or_bytes(piece);
+                            if memo.len() < MEMO_ENTRIES {
+                                memo.insert(key, n);
                             }
+                            n
                         }
-                        while !text.is_char_boundary(cut) {
-                            cut += 1;
-                        }
-                    }
-                    total += bpe.encode_ordinary(&text[..cut]).len() as u64;
+                    };
+                    total += n;
                     if total > stop_after {
                         return (total, true);
                     }
-                    text = &text[cut..];
                 }
             }
             Kind::Object => {
@@ -62,4 +66,24 @@ pub fn estimate_prompt_tokens(request: JsonRef<'_, '_>, stop_after: u64) -> (u64
         }
     }
     (total, false)
+}
+
+/// Bytes of every string outside base64 payloads (the fallback estimate).
+fn request_string_bytes(request: JsonRef<'_, '_>) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![(request, false)];
+    while let Some((v, in_blob)) = stack.pop() {
+        match v.kind() {
+            Kind::String if !in_blob => total += v.as_str().map_or(0, str::len) as u64,
+            Kind::Object => {
+                for (k, child) in v.members() {
+                    let blob = k == "inlineData" || k == "inline_data";
+                    stack.push((child, in_blob || blob));
+                }
+            }
+            Kind::Array => stack.extend(v.elements().map(|e| (e, in_blob))),
+            _ => {}
+        }
+    }
+    total
 }

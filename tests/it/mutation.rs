@@ -13,7 +13,7 @@ use batchline::request::walk::LineChecker;
 
 #[allow(dead_code)]
 #[path = "../../fuzz/src/lib.rs"]
-mod oracle;
+pub(crate) mod oracle;
 
 use oracle::{
     assert_same_findings, check_file, check_line, finding_set, parse_tree, Node, NodeKind,

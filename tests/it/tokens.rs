@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use batchline::plan::tokens::{
-    blocks, locate_model, open_counter, Gemma3Counter, MemoCounter, O200kCounter, TokenCounter,
-    TokenizerError, TokensMode, MODEL_FILE_NAME, MODEL_SHA256,
+    blocks, blocks_with, locate_model, open_counter, Gemma3Counter, MemoCounter, O200kCounter,
+    TokenCounter, TokenizerError, TokensMode, DEFAULT_MAX_BLOCK, MODEL_FILE_NAME, MODEL_SHA256,
 };
 use rayon::prelude::*;
 
@@ -661,4 +661,336 @@ fn fetch_tokenizer_puts_only_verified_bytes_into_the_cache() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&url));
     assert!(!bad.join(MODEL_FILE_NAME).exists());
+}
+
+/// The sum of `count` over `pieces`, each distinct piece counted once (a run's pieces repeat,
+/// and the unoptimised test build would take minutes to tokenise every one).
+fn by_distinct_piece<'t>(
+    pieces: impl Iterator<Item = &'t str>,
+    count: impl Fn(&str) -> u64,
+) -> u64 {
+    let mut seen = std::collections::HashMap::new();
+    pieces
+        .map(|p| *seen.entry(p).or_insert_with(|| count(p)))
+        .sum()
+}
+
+/// A 10 MiB text part holding one long run, as one request line.
+fn long_run_line(unit: &str) -> (String, String) {
+    const TEN_MIB: usize = 10 << 20;
+    let text = unit.repeat(TEN_MIB / unit.len());
+    let line = serde_json::json!({"request": {
+        "contents": [{"role": "user", "parts": [{"text": text}]}],
+    }});
+    (text, serde_json::to_string(&line).unwrap() + "\n")
+}
+
+/// Issue 19: a long run of one character used to overflow tiktoken's regex stack (exit 101 in
+/// validate, stats and prepare). Now validate estimates it piece by piece and prepare counts it
+/// in every `--tokens` mode. `estimate` is validate's expected finding: `None` for none, else
+/// (code, whether the estimate stopped early).
+fn long_run_is_counted_not_a_panic(unit: &str, estimate: Option<(&str, bool)>) {
+    ensure_model();
+    let model = locate_model(None).expect("the Gemma 3 vocabulary");
+    let model = model.to_str().expect("UTF-8 path");
+    let (text, line) = long_run_line(unit);
+    let ctx = crate::common::TestContext::new();
+    let input = ctx.write("run.jsonl", &line);
+    // validate: the o200k estimate of the text part and the role ("user", one token).
+    let o200k = O200kCounter::new().unwrap();
+    let whole =
+        by_distinct_piece(O200kCounter::pieces(&text), |p| o200k.count(p)) + o200k.count("user");
+    let run = ctx.validate_json(&[&input]);
+    match estimate {
+        None => {
+            assert_eq!(run.findings.len(), 0, "{:?}", run.findings);
+            assert!(whole <= 1 << 20, "{whole}");
+        }
+        Some((code, stopped)) => {
+            assert_eq!(run.findings.len(), 1, "{:?}", run.findings);
+            let f = &run.findings[0];
+            assert_eq!(f.code, code);
+            assert_eq!(f.pointer, "/request");
+            let said: u64 = f
+                .message
+                .split_whitespace()
+                .find_map(|w| w.parse().ok())
+                .expect("a token figure");
+            if stopped {
+                // Counting stops at the first piece past 1.5 × the 1,048,576-token window.
+                assert!(f.message.starts_with("at least "), "{}", f.message);
+                let piece = o200k.count(O200kCounter::pieces(&text).next().unwrap());
+                assert!(said > 1_572_864 && said <= 1_572_864 + piece, "{said}");
+            } else {
+                assert!(f.message.starts_with("about "), "{}", f.message);
+                assert_eq!(said, whole);
+            }
+        }
+    }
+    // prepare, each --tokens mode: exact sums the vocabulary's count of each 4 KiB block.
+    let exact = by_distinct_piece(
+        blocks(text.as_bytes(), DEFAULT_MAX_BLOCK).map(|r| &text[r]),
+        |p| gemma().count(p),
+    );
+    let off = (text.len() as u64).div_ceil(4);
+    // The library path too (prepare sets an over-window request aside before counting it).
+    let memo_counter = gemma();
+    assert_eq!(MemoCounter::new(memo_counter).count(&text), exact);
+    for mode in ["exact", "sample", "off"] {
+        let out_dir = format!("run-{mode}");
+        let out = ctx.run(&[
+            "prepare",
+            &input,
+            "-o",
+            &out_dir,
+            "--tokens",
+            mode,
+            "--tokenizer-model",
+            model,
+            "--format",
+            "json",
+        ]);
+        // Exit 0 even when the request is over the window: prepare sets invalid rows aside.
+        assert_eq!(out.code, 0, "{mode}: {}", out.stderr);
+        let summary: serde_json::Value =
+            serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+        let tokens = &summary["tokens"];
+        assert_eq!(tokens["mode"], mode, "{tokens}");
+        let valid = summary["counts"]["valid"].as_u64().unwrap();
+        let over = estimate.is_some_and(|(code, _)| code.starts_with('E'));
+        assert_eq!(valid, u64::from(!over), "{summary}");
+        match (mode, valid) {
+            (_, 0) => assert_eq!(tokens["prompt_tokens"], 0, "{tokens}"),
+            ("exact", _) => {
+                assert_eq!(tokens["exact"], true);
+                assert_eq!(tokens["prompt_tokens"], exact, "{tokens}");
+            }
+            ("off", _) => {
+                let n = tokens["prompt_tokens"].as_u64().unwrap();
+                // The text's bytes / 4, plus the role's few bytes.
+                assert!((off..=off + 2).contains(&n), "{n} vs {off}");
+            }
+            _ => assert_eq!(tokens["exact"], false),
+        }
+    }
+}
+
+#[test]
+fn ten_mib_of_spaces_is_counted_not_a_panic() {
+    long_run_is_counted_not_a_panic(" ", None);
+}
+
+#[test]
+fn ten_mib_of_one_letter_is_counted_not_a_panic() {
+    long_run_is_counted_not_a_panic("a", Some(("W_CONTEXT_WINDOW", false)));
+}
+
+#[test]
+fn ten_mib_of_one_cjk_character_is_counted_not_a_panic() {
+    long_run_is_counted_not_a_panic("語", Some(("E_CONTEXT_WINDOW", true)));
+}
+
+#[test]
+fn ten_mib_of_the_base64_alphabet_is_counted_not_a_panic() {
+    long_run_is_counted_not_a_panic(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        Some(("W_CONTEXT_WINDOW", false)),
+    );
+}
+
+/// The long-text fuzz seeds (`fuzz/seeds/long_text.txt`, megabyte runs from a few bytes each) pass
+/// the fuzz target's invariants on stable: no panic, no estimate above the text's bytes.
+#[test]
+fn long_text_fuzz_seeds_estimate_without_panic() {
+    let seeds = std::fs::read(root().join("fuzz/seeds/long_text.txt")).unwrap();
+    let seeds: Vec<&[u8]> = seeds
+        .split(|&b| b == b'\n')
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(seeds.len(), 6);
+    seeds.par_iter().for_each(|seed| {
+        let (text, _) = crate::mutation::oracle::long_text_line(seed).unwrap();
+        assert!(text.len() >= 1 << 20, "{} bytes", text.len());
+        crate::mutation::oracle::check_long_text(seed);
+    });
+}
+
+/// Issue 19: every normal and user-defined piece of the vocabulary, encoded as text on its own,
+/// has Google's SentencePiece count (`benches/gemma3_pieces.py`): the same four pieces that its
+/// merges never reach (` YYYY` 3, ` yyyy` 3, ` diffformul` 4, ` ::::::::` 3; kitoken alone
+/// returned them as one token), one token for all the others (`> </` included, which kitoken split
+/// at the space), and the sha256 of the whole table.
+#[test]
+fn every_vocabulary_piece_counts_as_sentencepiece() {
+    use sentencepiece_model::{SentencePieceModel, Type};
+    let counter = gemma();
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/tokens/gemma3_pieces.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(reference["model_sha256"], MODEL_SHA256);
+    let model = SentencePieceModel::from_slice(std::fs::read(counter.path()).unwrap()).unwrap();
+    let counts: Vec<(usize, String, u64)> = model
+        .pieces
+        .par_iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.r#type(), Type::Normal | Type::UserDefined))
+        .map(|(i, p)| {
+            let text = p.piece().replace('\u{2581}', " ");
+            let n = counter.count(&text);
+            (i, text, n)
+        })
+        .collect();
+    assert_eq!(counts.len() as u64, reference["pieces"].as_u64().unwrap());
+    let not_one: Vec<serde_json::Value> = counts
+        .iter()
+        .filter(|(_, _, n)| *n != 1)
+        .map(|(i, text, n)| serde_json::json!({"id": i, "text": text, "tokens": n}))
+        .collect();
+    assert_eq!(serde_json::Value::Array(not_one), reference["not_one"]);
+    let table: String = counts
+        .iter()
+        .map(|(i, _, n)| format!("{i}\t{n}\n"))
+        .collect();
+    assert_eq!(
+        batchline::plan::tokens::gemma::sha256_hex(table.as_bytes()),
+        reference["table_sha256"]
+    );
+}
+
+/// Issue 19: newline-free text longer than the block cap is cut between two characters that no
+/// piece of the vocabulary holds side by side, so the blocks sum to SentencePiece's count of the
+/// whole text. Every sample text, at the default 4 KiB cap and at 256 bytes: exact, and no cut
+/// counted as forced. The CJK and Thai texts without newlines (ids 64–66, 4–9 KB, counts from
+/// SentencePiece) and the long Japanese one (id 18) are cut at 4 KiB and still exact.
+#[test]
+fn capped_blocks_cut_where_no_piece_joins_and_stay_exact() {
+    let counter = gemma();
+    let pairs = counter.joined_pairs().expect("gemma3 knows its pairs");
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/tokens/gemma3_pieces.json")).unwrap(),
+    )
+    .unwrap();
+    // The pairs of every piece text can produce, as the reference script found them.
+    assert_eq!(pairs.len() as u64, reference["pairs"].as_u64().unwrap());
+    let counts: std::collections::HashMap<u64, u64> = expected().into_iter().collect();
+    let texts = sample();
+    for cap in [DEFAULT_MAX_BLOCK, 256] {
+        let memo = MemoCounter::new(counter).with_max_block(cap);
+        for s in &texts {
+            assert_eq!(
+                memo.count_stream(s.text.as_bytes()),
+                counts[&s.id],
+                "id {} ({}) at a {cap}-byte cap",
+                s.id,
+                s.kind
+            );
+        }
+        let forced: Vec<(u64, &str, u64)> = texts
+            .iter()
+            .filter_map(|s| {
+                let mut it = blocks_with(s.text.as_bytes(), cap, Some(pairs));
+                it.by_ref().for_each(drop);
+                (it.forced_cuts() > 0).then_some((s.id, s.kind.as_str(), it.forced_cuts()))
+            })
+            .collect();
+        // Only a run with no unjoined pair in half a cap is cut by force (and was exact anyway).
+        let want: &[(u64, &str, u64)] = if cap == 256 {
+            &[(56, "repeat-char", 2)]
+        } else {
+            &[]
+        };
+        assert_eq!(forced, want, "at a {cap}-byte cap");
+        assert_eq!(
+            memo.stats().forced_cuts,
+            want.iter().map(|w| w.2).sum::<u64>()
+        );
+    }
+    let cut: Vec<(u64, usize)> = texts
+        .iter()
+        .filter(|s| {
+            s.kind.ends_with("nl-free") && !s.kind.starts_with("en") && !s.kind.contains("code")
+        })
+        .map(|s| {
+            (
+                s.id,
+                blocks_with(s.text.as_bytes(), DEFAULT_MAX_BLOCK, Some(pairs)).count(),
+            )
+        })
+        .collect();
+    // Id 18 is the sample's long Japanese text without newlines.
+    assert_eq!(cut, [(18, 2), (64, 2), (65, 2), (66, 3)]);
+    // Past 64 KiB the counter itself cuts (kitoken's state is bounded): 88 KB of CJK and Thai
+    // without a newline counts the same whole, in 64 KiB pieces, as in 4 KiB blocks.
+    let long = texts.iter().find(|s| s.id == 66).unwrap().text.repeat(10);
+    assert!(long.len() > 64 << 10);
+    let blocks = MemoCounter::new(counter);
+    assert_eq!(counter.count(&long), blocks.count(&long));
+    assert_eq!(blocks.stats().forced_cuts, 0);
+}
+
+/// Issue 18 item 9: a damaged cached vocabulary is called damaged, in auto mode (estimates by
+/// bytes, exit 0) as with `--tokens exact` (exit 2), and the message says `fetch-tokenizer`
+/// replaces it; it no longer says "not available".
+#[test]
+fn a_damaged_cached_vocabulary_is_called_damaged() {
+    let ctx = crate::common::TestContext::new();
+    let cache = ctx.dir().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::write(cache.join(MODEL_FILE_NAME), b"a damaged copy").unwrap();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let stats = |extra: &[&str]| {
+        let mut cmd = ctx.command();
+        cmd.args(["stats", &input, "--format", "json"])
+            .args(extra)
+            .env("BATCHLINE_CACHE_DIR", &cache);
+        cmd.output().unwrap()
+    };
+    let out = stats(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let note = summary["tokens"]["note"].as_str().unwrap();
+    assert_eq!(summary["tokens"]["counter"], "bytes/4");
+    assert!(
+        note.starts_with("the gemma3 vocabulary cannot be used: ")
+            && note.contains("the cached Gemma 3 vocabulary is damaged (14 bytes, sha256 ")
+            && note.contains("`batchline fetch-tokenizer` replaces it")
+            && note.ends_with(": sizes estimated at 4 bytes per token")
+            && !note.contains("not available"),
+        "{note}"
+    );
+    let out = stats(&["--tokens", "exact"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the cached Gemma 3 vocabulary is damaged (14 bytes"),
+        "{stderr}"
+    );
+}
+
+/// Issue 18 item 9: a wrong `--tokenizer-model` file is described (its size and sha256 against
+/// the vocabulary's), never to be deleted, and exits 2 like a missing path does (both are a
+/// wrong argument; 3 stays for a file that cannot be read).
+#[test]
+fn a_wrong_tokenizer_model_file_is_described_and_exits_2_like_a_missing_one() {
+    let ctx = crate::common::TestContext::new();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let wrong = ctx.write("other.model", b"not the vocabulary");
+    let out = ctx.run(&["stats", &input, "--tokenizer-model", &wrong]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "other.model: not the Gemma 3 vocabulary `{MODEL_FILE_NAME}` (sha256 {MODEL_SHA256}): \
+             it has 18 bytes and sha256 "
+        )) && out
+            .stderr
+            .contains("where the vocabulary has 4689074 bytes")
+            && !out.stderr.contains("delete"),
+        "{}",
+        out.stderr
+    );
+    let out = ctx.run(&["stats", &input, "--tokenizer-model", "missing.model"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("missing.model"), "{}", out.stderr);
 }

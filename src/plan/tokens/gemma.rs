@@ -15,10 +15,10 @@
 
 use std::path::{Path, PathBuf};
 
-use kitoken::{Kitoken, SpecialTokenKind};
+use kitoken::{Definition, Kitoken, SpecialTokenKind};
 use sha2::{Digest, Sha256};
 
-use super::{TokenCounter, TokenizerError};
+use super::{JoinedPairs, TokenCounter, TokenizerError};
 
 /// The vocabulary's file name, in the cache folder and in google/gemma_pytorch.
 pub const MODEL_FILE_NAME: &str = "gemma3_cleaned_262144_v2.spiece.model";
@@ -33,6 +33,20 @@ pub const MODEL_SHA256: &str = "1299c11d7cf632ef3b4e11937501358ada021bbdf7c47638
 /// pieces (`<bos>`, `<eos>`, `<pad>`) and `<unk>` are not matched: in text they are plain
 /// characters, as in SentencePiece.
 const MATCHED_SPECIALS: &[SpecialTokenKind] = &[SpecialTokenKind::Priority];
+
+/// The most bytes [`Gemma3Counter::count`] hands kitoken at once (its merge state grows with the
+/// text: tens of bytes per character).
+const MAX_PIECE: usize = 64 << 10;
+
+/// Put before every text handed to kitoken, and its one token taken off the result.
+///
+/// kitoken returns a part that is itself a vocabulary piece as that one token without merging,
+/// while SentencePiece only gets there by merges, and for four pieces (`▁YYYY`, `▁yyyy`,
+/// `▁::::::::`, `▁diffformul`) its merges stop at 3–4 tokens. With this character in front, the
+/// part is never a piece, so kitoken merges as SentencePiece does. `⁂` (U+2042) is a piece of
+/// its own and occurs in no other piece (checked against the vocabulary by
+/// `benches/gemma3_pieces.py`), so it never merges with the text and adds exactly one token.
+const SENTINEL: &str = "\u{2042}";
 
 /// The cache folder for downloaded tokenizer data: `$BATCHLINE_CACHE_DIR` if set, else
 /// `$XDG_CACHE_HOME/batchline` (when absolute), else `$HOME/.cache/batchline`. `None` when none
@@ -91,6 +105,8 @@ fn find_and_read(
     if actual != MODEL_SHA256 {
         return Err(TokenizerError::ChecksumMismatch {
             path: candidate,
+            explicit: explicit.is_some(),
+            bytes: bytes.len() as u64,
             expected: MODEL_SHA256,
             actual,
         });
@@ -112,6 +128,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Exact token counts for Gemini 2.0/2.5/3.0 models (the `gemma3` tokenizer).
 pub struct Gemma3Counter {
     tokenizer: Kitoken,
+    pairs: JoinedPairs,
     path: PathBuf,
 }
 
@@ -144,12 +161,42 @@ impl Gemma3Counter {
     }
 
     fn from_verified(path: PathBuf, bytes: &[u8]) -> Result<Self, TokenizerError> {
+        let load_error = |message: String| TokenizerError::Load {
+            what: path.display().to_string(),
+            message,
+        };
+        let mut definition =
+            Definition::from_sentencepiece_slice(bytes).map_err(|e| load_error(e.to_string()))?;
+        // kitoken splits the text before each run of `▁` (a space) when the model keeps extra
+        // whitespace, and merges within each part only. SentencePiece's BPE does not split: it
+        // merges over the whole text, and this vocabulary has pieces across a space (`>▁</`,
+        // `.▁`). So: no split; user-defined pieces (newline, tab and space runs, tags) still
+        // come out first, as SentencePiece freezes them.
+        definition.config.split.clear();
+        let pairs = {
+            let kitoken::Model::BytePair { vocab, .. } = &definition.model else {
+                return Err(load_error("not a BPE vocabulary".to_owned()));
+            };
+            let texts = vocab.iter().map(|t| &t.bytes[..]);
+            // User-defined pieces only: control pieces (`<bos>`) are plain characters in text.
+            let specials = definition
+                .specials
+                .iter()
+                .filter(|t| MATCHED_SPECIALS.contains(&t.kind))
+                .map(|t| &t.bytes[..]);
+            JoinedPairs::from_pieces(
+                texts
+                    .chain(specials)
+                    .filter_map(|b| std::str::from_utf8(b).ok()),
+            )
+        };
         let tokenizer =
-            Kitoken::from_sentencepiece_slice(bytes).map_err(|e| TokenizerError::Load {
-                what: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        Ok(Gemma3Counter { tokenizer, path })
+            Kitoken::from_definition(definition).map_err(|e| load_error(e.to_string()))?;
+        Ok(Gemma3Counter {
+            tokenizer,
+            pairs,
+            path,
+        })
     }
 
     /// The vocabulary file this counter was loaded from.
@@ -159,9 +206,31 @@ impl Gemma3Counter {
 
     /// The token ids of `text` (no BOS/EOS), for tests and diagnostics.
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        self.tokenizer
-            .encode(text, MATCHED_SPECIALS)
-            .unwrap_or_default()
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let mut ids = self.encode_guarded(text).unwrap_or_default();
+        if !ids.is_empty() {
+            ids.remove(0);
+        }
+        ids
+    }
+
+    /// Tokens of one piece of at most [`MAX_PIECE`] bytes; its byte length (an upper bound
+    /// under byte fallback) should the tokenizer fail.
+    fn count_piece(&self, text: &str) -> u64 {
+        match self.encode_guarded(text) {
+            Ok(ids) => ids.len().saturating_sub(1) as u64,
+            Err(_) => text.len() as u64,
+        }
+    }
+
+    /// kitoken's ids of [`SENTINEL`] followed by `text`.
+    fn encode_guarded(&self, text: &str) -> Result<Vec<u32>, kitoken::EncodeError> {
+        let mut guarded = String::with_capacity(SENTINEL.len() + text.len());
+        guarded.push_str(SENTINEL);
+        guarded.push_str(text);
+        self.tokenizer.encode(&guarded, MATCHED_SPECIALS)
     }
 }
 
@@ -174,17 +243,32 @@ impl TokenCounter for Gemma3Counter {
         true
     }
 
+    /// The character pairs inside the vocabulary's pieces (33,873; see [`JoinedPairs`]).
+    fn joined_pairs(&self) -> Option<&JoinedPairs> {
+        Some(&self.pairs)
+    }
+
     /// The SentencePiece token count of `text`. The vocabulary has byte fallback, so every
     /// text encodes; should the tokenizer ever fail, the UTF-8 byte length (an upper bound under
-    /// byte fallback) is returned instead.
+    /// byte fallback) is returned instead. Text over 64 KiB is counted in pieces cut as
+    /// [`super::blocks_with`] cuts (after newline runs, else between unjoined characters): the
+    /// same count, unless a 32 KiB stretch has no such place (a run of one letter).
     fn count(&self, text: &str) -> u64 {
         if text.is_empty() {
             return 0;
         }
-        match self.tokenizer.encode(text, MATCHED_SPECIALS) {
-            Ok(ids) => ids.len() as u64,
-            Err(_) => text.len() as u64,
+        if text.len() <= MAX_PIECE {
+            return self.count_piece(text);
         }
+        // Longer text is cut as the block memo cuts it (exact but for counted forced cuts,
+        // which need a 64 KiB run without an unjoined pair), so that kitoken's per-character
+        // merge state stays bounded.
+        super::blocks_with(text.as_bytes(), MAX_PIECE, Some(&self.pairs))
+            .map(|range| match text.get(range.clone()) {
+                Some(piece) => self.count_piece(piece),
+                None => range.len() as u64,
+            })
+            .sum()
     }
 }
 

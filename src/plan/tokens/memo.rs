@@ -6,13 +6,14 @@
 //! SentencePiece matches before any merge and never merges with a neighbour, so cutting after a
 //! run and summing the parts gives exactly the whole-text count (measured: identical on all 5,233
 //! documents of the prepare issue, and on the committed test sample). A newline-free stretch
-//! longer than the cap (default [`DEFAULT_MAX_BLOCK`], 4 KiB) is cut by force: before the last
-//! space or tab run that starts in the second half of the window (a run of two or more spaces or
-//! of tabs is a user-defined piece too, so that cut is exact; before a single space it is exact
-//! unless a piece spans `x▁`), else at the last UTF-8 character boundary inside the cap. A forced
-//! cut may change the count by a token or so (usually one more); forced cuts are counted in
-//! [`MemoStats::forced_cuts`] so a report can bound the error. For o200k (an estimate anyway) the
-//! same cuts are used: its pre-tokenizer also splits at newlines.
+//! longer than the cap (default [`DEFAULT_MAX_BLOCK`], 4 KiB) is cut, when the counter knows its
+//! [`JoinedPairs`] (Gemma 3), between the last two characters in the second half of the window
+//! that no piece holds side by side: exact, since no token can span it. Where there is no such
+//! place, or the counter gives no pairs (o200k), the cut is forced: without pairs before the last
+//! space or tab run in the second half of the window, else (and always with pairs) at the last
+//! UTF-8 character boundary inside the cap. A forced cut may change the count by a token or so;
+//! forced cuts are counted in [`MemoStats::forced_cuts`] so a report can bound the error. For
+//! o200k (an estimate anyway) the newline cuts are used too: its pre-tokenizer splits there.
 //!
 //! **The cache.** Blocks are keyed by xxh3-64 of their bytes (no copy of the text is kept); a
 //! 64-bit collision would reuse another block's count (probability about n²/2⁶⁵ for n distinct
@@ -35,7 +36,7 @@ use std::sync::Mutex;
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::TokenCounter;
+use super::{JoinedPairs, TokenCounter};
 
 /// Default cap on the length of a newline-free block, in bytes.
 pub const DEFAULT_MAX_BLOCK: usize = 4096;
@@ -49,11 +50,24 @@ const SHARDS: usize = 1 << SHARD_BITS;
 /// The byte ranges of the blocks of `text` (see the module documentation for where it is cut).
 /// Ranges are contiguous, non-empty and cover `text`. `max_block` below 16 is taken as 16.
 pub fn blocks(text: &[u8], max_block: usize) -> Blocks<'_> {
+    blocks_with(text, max_block, None)
+}
+
+/// [`blocks`] for a tokenizer whose [`JoinedPairs`] are known: a newline-free stretch longer than
+/// the cap is cut, where it can be, between the last two characters in the second half of the
+/// window that no piece joins (exact, and not counted as forced); only where there is no such
+/// place (a long run of one letter, say) is it cut at a character boundary and counted.
+pub fn blocks_with<'t>(
+    text: &'t [u8],
+    max_block: usize,
+    pairs: Option<&'t JoinedPairs>,
+) -> Blocks<'t> {
     Blocks {
         text,
         pos: 0,
         max: max_block.max(16),
         forced: 0,
+        pairs,
     }
 }
 
@@ -64,10 +78,12 @@ pub struct Blocks<'t> {
     pos: usize,
     max: usize,
     forced: u64,
+    pairs: Option<&'t JoinedPairs>,
 }
 
 impl Blocks<'_> {
-    /// Cuts made by the size cap so far (not after a newline run).
+    /// Cuts made by the size cap so far at places where a token may span the cut (with
+    /// [`JoinedPairs`], only those; without, every cut not after a newline run).
     pub fn forced_cuts(&self) -> u64 {
         self.forced
     }
@@ -91,9 +107,19 @@ impl Iterator for Blocks<'_> {
             end
         } else if rest.len() <= self.max {
             rest.len()
+        } else if let Some(p) = self
+            .pairs
+            .and_then(|pairs| unjoined_cut(rest, self.max, pairs))
+        {
+            p
         } else {
             self.forced += 1;
-            forced_cut(rest, self.max)
+            if self.pairs.is_some() {
+                // No piece-free place; a space run gives no exactness guarantee beyond the pairs.
+                char_cut(rest, self.max)
+            } else {
+                forced_cut(rest, self.max)
+            }
         };
         self.pos = start + len;
         Some(start..start + len)
@@ -114,11 +140,57 @@ fn forced_cut(rest: &[u8], max: usize) -> usize {
             return p;
         }
     }
+    char_cut(rest, max)
+}
+
+/// The last UTF-8 character boundary at or before `max` (`rest` is longer than `max`). Never 0.
+fn char_cut(rest: &[u8], max: usize) -> usize {
     let mut p = max;
-    while p > 1 && (rest[p] & 0xC0) == 0x80 {
+    while p > 1 && is_continuation(rest[p]) {
         p -= 1;
     }
     p
+}
+
+fn is_continuation(b: u8) -> bool {
+    (b & 0xC0) == 0x80
+}
+
+/// The character that starts at byte `p` of `text`, if valid UTF-8 starts there.
+fn char_at(text: &[u8], p: usize) -> Option<char> {
+    let len = match text.get(p)? {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    };
+    std::str::from_utf8(text.get(p..p + len)?)
+        .ok()?
+        .chars()
+        .next()
+}
+
+/// The last character boundary in `[max/2, max]` of `rest` (longer than `max`) between two
+/// characters that `pairs` does not join, if any.
+fn unjoined_cut(rest: &[u8], max: usize, pairs: &JoinedPairs) -> Option<usize> {
+    let lo = max / 2;
+    let mut p = char_cut(rest, max);
+    let mut right = char_at(rest, p);
+    while p > lo {
+        let mut q = p - 1;
+        while q > 0 && is_continuation(rest[q]) {
+            q -= 1;
+        }
+        let left = char_at(rest, q);
+        if let (Some(a), Some(b)) = (left, right) {
+            if !pairs.joined(a, b) {
+                return Some(p);
+            }
+        }
+        right = left;
+        p = q;
+    }
+    None
 }
 
 type Map = HashMap<u64, u32, crate::plan::prehashed::BuildPrehashed>;
@@ -135,7 +207,8 @@ pub struct MemoStats {
     pub tokenised_blocks: u64,
     /// Bytes that were tokenised.
     pub tokenised_bytes: u64,
-    /// Cuts forced by the size cap (each may move the count by about a token).
+    /// Cuts by the size cap where a token may span the cut (each may move the count by about a
+    /// token); exact cap cuts between unjoined characters are not counted.
     pub forced_cuts: u64,
     /// Distinct blocks remembered.
     pub entries: u64,
@@ -295,7 +368,7 @@ impl<'a> MemoCounter<'a> {
     /// Calls `f(range, tokens)` for each block of `text` in order, with its (memoised) count.
     pub fn for_each_block(&self, text: &[u8], mut f: impl FnMut(Range<usize>, u64)) {
         let mut local = Local::default();
-        let mut it = blocks(text, self.max_block);
+        let mut it = blocks_with(text, self.max_block, self.inner.joined_pairs());
         for range in it.by_ref() {
             let n = self.block_tokens(&text[range.clone()], &mut local);
             f(range, u64::from(n));
@@ -350,7 +423,7 @@ impl<'a> MemoCounter<'a> {
         };
         let mut tally = SampleTally::default();
         let mut local = Local::default();
-        let mut it = blocks(text, self.max_block);
+        let mut it = blocks_with(text, self.max_block, self.inner.joined_pairs());
         for range in it.by_ref() {
             let block = &text[range];
             let hash = xxh3_64(block);
@@ -389,6 +462,10 @@ impl TokenCounter for MemoCounter<'_> {
     }
 
     /// The inner counter's exactness (forced cuts aside; see [`MemoStats::forced_cuts`]).
+    fn joined_pairs(&self) -> Option<&JoinedPairs> {
+        self.inner.joined_pairs()
+    }
+
     fn exact(&self) -> bool {
         self.inner.exact()
     }

@@ -26,7 +26,8 @@ use std::str::FromStr;
 
 pub use gemma::{cache_dir, locate_model, Gemma3Counter, MODEL_FILE_NAME, MODEL_SHA256};
 pub use memo::{
-    blocks, Blocks, MemoCounter, MemoStats, SampleTally, DEFAULT_MAX_BLOCK, DEFAULT_MAX_ENTRIES,
+    blocks, blocks_with, Blocks, MemoCounter, MemoStats, SampleTally, DEFAULT_MAX_BLOCK,
+    DEFAULT_MAX_ENTRIES,
 };
 pub use o200k::O200kCounter;
 
@@ -44,6 +45,13 @@ pub trait TokenCounter: Send + Sync {
 
     /// The number of tokens of `text`.
     fn count(&self, text: &str) -> u64;
+
+    /// The character pairs this tokenizer may join into one token, when it knows them: text cut
+    /// between two characters that are not such a pair counts exactly the same as a whole. `None`
+    /// (the default) when the tokenizer gives no such guarantee.
+    fn joined_pairs(&self) -> Option<&JoinedPairs> {
+        None
+    }
 
     /// [`count`](Self::count) for bytes: valid UTF-8 is counted as is; invalid sequences (which
     /// JSON strings cannot produce, so only from a caller's bug or a cut inside a character)
@@ -66,6 +74,9 @@ impl<T: TokenCounter + ?Sized> TokenCounter for &T {
     fn count(&self, text: &str) -> u64 {
         (**self).count(text)
     }
+    fn joined_pairs(&self) -> Option<&JoinedPairs> {
+        (**self).joined_pairs()
+    }
     fn count_bytes(&self, text: &[u8]) -> u64 {
         (**self).count_bytes(text)
     }
@@ -81,8 +92,58 @@ impl<T: TokenCounter + ?Sized> TokenCounter for Box<T> {
     fn count(&self, text: &str) -> u64 {
         (**self).count(text)
     }
+    fn joined_pairs(&self) -> Option<&JoinedPairs> {
+        (**self).joined_pairs()
+    }
     fn count_bytes(&self, text: &[u8]) -> u64 {
         (**self).count_bytes(text)
+    }
+}
+
+/// Pairs of characters that occur next to each other inside some piece of a vocabulary
+/// (`▁` read as a space). A SentencePiece BPE token is a piece, so no token of any text spans two
+/// adjacent characters that are not such a pair: cutting there and summing the two counts gives
+/// the whole text's count exactly (merges on either side of the cut are independent, and
+/// user-defined pieces, matched first, cannot span it either).
+#[derive(Debug, Default, Clone)]
+pub struct JoinedPairs {
+    pairs: std::collections::HashSet<u64>,
+}
+
+impl JoinedPairs {
+    /// The pairs of `pieces` (each piece's text; `▁` is read as a space).
+    pub fn from_pieces<'p>(pieces: impl IntoIterator<Item = &'p str>) -> Self {
+        let mut pairs = std::collections::HashSet::new();
+        for piece in pieces {
+            let mut chars = piece.chars().map(|c| if c == '\u{2581}' { ' ' } else { c });
+            let Some(mut prev) = chars.next() else {
+                continue;
+            };
+            for c in chars {
+                pairs.insert(Self::key(prev, c));
+                prev = c;
+            }
+        }
+        JoinedPairs { pairs }
+    }
+
+    /// Whether `a` followed by `b` occurs inside some piece.
+    pub fn joined(&self, a: char, b: char) -> bool {
+        self.pairs.contains(&Self::key(a, b))
+    }
+
+    /// How many distinct pairs there are.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    fn key(a: char, b: char) -> u64 {
+        (u64::from(a) << 32) | u64::from(b)
     }
 }
 
@@ -157,15 +218,17 @@ pub enum TokenizerError {
         /// Where it was looked for, in order.
         searched: Vec<PathBuf>,
     },
-    /// The file exists but is not the expected vocabulary.
-    #[error(
-        "{path}: sha256 {actual} is not the Gemma 3 vocabulary's {expected}; \
-         delete the file and fetch it again (`batchline fetch-tokenizer`)",
-        path = .path.display()
-    )]
+    /// The file exists but is not the expected vocabulary: for a file named with
+    /// `--tokenizer-model` (`explicit`) the message says what is wrong with it, never to delete
+    /// it; for the cached copy, that it is damaged and `batchline fetch-tokenizer` replaces it.
+    #[error("{}", checksum_message(.path, *.explicit, *.bytes, .expected, .actual))]
     ChecksumMismatch {
         /// The file.
         path: PathBuf,
+        /// Whether the user named it (`--tokenizer-model`) rather than it being the cached copy.
+        explicit: bool,
+        /// Its size in bytes.
+        bytes: u64,
         /// The sha256 it should have.
         expected: &'static str,
         /// The sha256 it has.
@@ -196,21 +259,59 @@ pub enum TokenizerError {
     UnknownMode(String),
 }
 
+/// The size in bytes of [`MODEL_FILE_NAME`] as published.
+pub const MODEL_BYTES: u64 = 4_689_074;
+
+fn checksum_message(
+    path: &std::path::Path,
+    explicit: bool,
+    bytes: u64,
+    expected: &str,
+    actual: &str,
+) -> String {
+    let path = path.display();
+    if explicit {
+        let what = if bytes == MODEL_BYTES {
+            format!("it has the vocabulary's size ({MODEL_BYTES} bytes) but sha256 {actual}, so it is a modified or damaged copy")
+        } else {
+            format!("it has {bytes} bytes and sha256 {actual}, where the vocabulary has {MODEL_BYTES} bytes")
+        };
+        format!(
+            "{path}: not the Gemma 3 vocabulary `{MODEL_FILE_NAME}` (sha256 {expected}): {what}; \
+             pass that file to --tokenizer-model, or leave the option out to use the cache folder \
+             (`batchline fetch-tokenizer` fills it)"
+        )
+    } else {
+        format!(
+            "{path}: the cached Gemma 3 vocabulary is damaged ({bytes} bytes, sha256 {actual}, \
+             expected {MODEL_BYTES} bytes with sha256 {expected}); `batchline fetch-tokenizer` \
+             replaces it"
+        )
+    }
+}
+
+/// Why `prepare` and `stats` estimate by bytes when the vocabulary was not asked for explicitly
+/// and could not be opened: not found (fetch it once), or found but unusable (the error says
+/// what is wrong: a damaged cached copy is called damaged).
+pub fn unavailable_note(tokenizer: &str, err: &TokenizerError, bytes_per_token: u64) -> String {
+    let why = match err {
+        TokenizerError::ModelNotFound { .. } => format!(
+            "the {tokenizer} vocabulary is not available (run `batchline fetch-tokenizer` once, or \
+             pass --tokenizer-model)"
+        ),
+        other => format!("the {tokenizer} vocabulary cannot be used: {other}"),
+    };
+    format!("{why}: sizes estimated at {bytes_per_token} bytes per token")
+}
+
+/// Tokenizer errors as the CLI reports them. A vocabulary that is missing or is not the right
+/// file (named with `--tokenizer-model`, or the cached copy) is a usage error, exit 2: the fix is
+/// an argument or a one-time `fetch-tokenizer`, and retrying cannot help. Only a file that exists
+/// but cannot be read is an I/O error (exit 3).
 impl From<TokenizerError> for crate::Error {
     fn from(e: TokenizerError) -> Self {
         match e {
             TokenizerError::Io { path, source } => crate::Error::Io { path, source },
-            TokenizerError::ChecksumMismatch {
-                path,
-                expected,
-                actual,
-            } => crate::Error::BadData {
-                path,
-                message: format!(
-                    "sha256 {actual} is not the Gemma 3 vocabulary's {expected}; delete the \
-                     file and fetch it again (`batchline fetch-tokenizer`)"
-                ),
-            },
             other => crate::Error::Usage(other.to_string()),
         }
     }
