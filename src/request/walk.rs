@@ -1049,6 +1049,8 @@ impl<'w, 'i> Walk<'w, 'i> {
         // One bit per field (no message has more than 64, checked at compile time).
         let mut seen: u64 = 0;
         let lookup = FieldLookup::of(m);
+        // Built on the object's first repeated field only.
+        let mut repeats: Option<Repeats> = None;
         let start = self.entries.len();
         for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
@@ -1066,12 +1068,12 @@ impl<'w, 'i> Walk<'w, 'i> {
                     if seen & bit != 0 {
                         // The same value twice is harmless; two values are ambiguous: readers
                         // take the first, the last, or refuse, and the rules checked the first.
-                        let last = self.entries.len() - 1;
-                        let same_value = self.entries[start..last]
-                            .iter()
-                            .find(|e| e.field == i as u16)
-                            .is_some_and(|e| canonically_equal(e.value, mv));
-                        let (code, what) = if dup_spelling(v, field, key) {
+                        // Both facts are worked out once per object and field, so a field
+                        // repeated 100k times costs linear time (issue 18).
+                        let repeats = repeats.get_or_insert_with(|| Repeats::of(v, lookup));
+                        let first = repeats.first_hash(i, &self.entries[start..]);
+                        let same_value = first == canonical_hash_of(mv);
+                        let (code, what) = if repeats.both_spellings(i) {
                             (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
                         } else if same_value {
                             (
@@ -1168,18 +1170,65 @@ const _: () = {
     }
 };
 
-/// Whether `v` has the field both as `json_name` and `snake_name` (so a repeat is a spelling clash).
-/// Whether two values are canonically equal (see [`super::canon`]); for the rare repeated field.
-#[cold]
-fn canonically_equal(a: JsonRef<'_, '_>, b: JsonRef<'_, '_>) -> bool {
-    let mut scratch = super::canon::CanonScratch::default();
-    super::canon::canonical_hash(a, &mut scratch) == super::canon::canonical_hash(b, &mut scratch)
+/// What [`Walk::message`] needs to judge a repeated field, computed once per object.
+struct Repeats {
+    /// Bit `i`: the object has field `i` spelled as its `json_name`.
+    camel: u64,
+    /// Bit `i`: the object has field `i` spelled as its `snake_name`.
+    snake: u64,
+    /// Canonical hash of the first value of each repeated field, as found.
+    first: Vec<(usize, u128)>,
 }
 
-fn dup_spelling(v: JsonRef<'_, '_>, field: &Field, _key: &str) -> bool {
-    field.json_name != field.snake_name
-        && v.members().any(|(k, _)| k == field.json_name)
-        && v.members().any(|(k, _)| k == field.snake_name)
+impl Repeats {
+    /// One pass over the object's members.
+    #[cold]
+    fn of(v: JsonRef<'_, '_>, lookup: FieldLookup) -> Self {
+        let (mut camel, mut snake) = (0u64, 0u64);
+        for (k, _) in v.members() {
+            if let Some((i, field)) = lookup.find(k) {
+                if k == field.json_name {
+                    camel |= 1 << i;
+                }
+                if k == field.snake_name && field.snake_name != field.json_name {
+                    snake |= 1 << i;
+                }
+            }
+        }
+        Repeats {
+            camel,
+            snake,
+            first: Vec::new(),
+        }
+    }
+
+    /// Whether the object has field `i` both as `json_name` and `snake_name` (so a repeat is a
+    /// spelling clash; a field whose two names are one never clashes).
+    fn both_spellings(&self, i: usize) -> bool {
+        (self.camel & self.snake) & (1 << i) != 0
+    }
+
+    /// The canonical hash of the first value of field `i` among `entries` (the object's members
+    /// so far), found once.
+    #[cold]
+    fn first_hash(&mut self, i: usize, entries: &[Entry<'_, '_>]) -> u128 {
+        if let Some(&(_, h)) = self.first.iter().find(|(f, _)| *f == i) {
+            return h;
+        }
+        let h = entries
+            .iter()
+            .find(|e| e.field == i as u16)
+            .map_or(0, |e| canonical_hash_of(e.value));
+        self.first.push((i, h));
+        h
+    }
+}
+
+/// The canonical hash of a value (see [`super::canon`]); for the rare repeated field.
+#[cold]
+fn canonical_hash_of(v: JsonRef<'_, '_>) -> u128 {
+    let mut scratch = super::canon::CanonScratch::default();
+    super::canon::canonical_hash(v, &mut scratch)
 }
 
 /// Where the walk is, for the whole-job statistics: kept out of line, as it runs only when a key

@@ -1,5 +1,6 @@
 mod common;
 mod equivalence;
+mod hardening;
 mod mutation;
 mod prepare;
 mod schema_gen;

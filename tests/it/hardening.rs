@@ -1,0 +1,194 @@
+//! Regression tests of issue 18 (hardening): hostile sizes of one object, a closed stdout, and the
+//! other promises the issue found unpinned. Expected values come from outside the code under test:
+//! byte offsets found in the generated text with `match_indices`, hand counts, literals.
+
+use crate::common::TestContext;
+
+/// Members per hostile shape: large enough that a scan per member (the old behaviour) would be
+/// 400 million steps, small enough for a debug build.
+const N: usize = 20_000;
+
+const CONTENTS: &str = r#""contents":[{"role":"user","parts":[{"text":"hi"}]}]"#;
+
+/// `n` copies of `item(i)` joined by commas.
+fn joined(n: usize, item: impl Fn(usize) -> String) -> String {
+    (0..n).map(item).collect::<Vec<_>>().join(",")
+}
+
+/// 1-based columns of every occurrence of `needle` in `line`.
+fn columns_of(line: &str, needle: &str) -> Vec<u64> {
+    line.match_indices(needle)
+        .map(|(at, _)| at as u64 + 1)
+        .collect()
+}
+
+// Issue 18 item 1: one object with 25k/50k/100k members took 9/38/151 s (a hang); every shape
+// below was quadratic in the number of members. These tests pin the findings and counts of each
+// shape; `benches/validate.rs` (`hostile_members`) shows the time per MB.
+
+#[test]
+fn validate_a_field_repeated_20k_times_reports_each_repeat_at_its_own_key() {
+    let ctx = TestContext::new();
+    let line = format!(
+        r#"{{"request":{{{CONTENTS},"generationConfig":{{{}}}}}}}"#,
+        joined(N, |_| r#""temperature":0.5"#.to_string())
+    );
+    ctx.write("in.jsonl", format!("{line}\n"));
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 0, "the same value repeated is a warning only");
+    let dups = run.with_code("W_DUPLICATE_KEY");
+    assert_eq!(dups.len(), N - 1);
+    assert_eq!(run.findings.len(), N - 1);
+    // Each repeat (not the first) at its own key, in order.
+    let keys = columns_of(&line, r#""temperature""#);
+    assert_eq!(keys.len(), N);
+    let got: Vec<u64> = dups.iter().map(|f| f.column).collect();
+    assert_eq!(got, keys[1..]);
+    assert!(dups
+        .iter()
+        .all(|f| f.pointer == "/request/generationConfig/temperature"));
+}
+
+#[test]
+fn validate_a_field_repeated_with_other_values_is_an_error_at_each_repeat() {
+    let ctx = TestContext::new();
+    // The first value differs from all the others: every repeat is ambiguous.
+    let line = format!(
+        r#"{{"request":{{{CONTENTS},"generationConfig":{{{}}}}}}}"#,
+        joined(N, |i| format!(
+            r#""temperature":{}"#,
+            if i == 0 { "0.5" } else { "1" }
+        ))
+    );
+    ctx.write("in.jsonl", format!("{line}\n"));
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 1);
+    assert_eq!(
+        run.summary.total.by_code["E_DUPLICATE_FIELD"],
+        (N - 1) as u64
+    );
+    assert_eq!(run.summary.total.invalid, 1);
+}
+
+#[test]
+fn validate_20k_unknown_fields_are_each_reported_at_their_key() {
+    let ctx = TestContext::new();
+    let line = format!(
+        r#"{{"request":{{{CONTENTS},{}}}}}"#,
+        joined(N, |i| format!(r#""u{i}":1"#))
+    );
+    ctx.write("in.jsonl", format!("{line}\n"));
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 1);
+    let unknown = run.with_code("E_UNKNOWN_FIELD");
+    assert_eq!(unknown.len(), N);
+    assert_eq!(run.findings.len(), N);
+    for (i, f) in unknown.iter().enumerate().step_by(997) {
+        assert_eq!(f.pointer, format!("/request/u{i}"));
+        assert_eq!(f.column, columns_of(&line, &format!(r#""u{i}":"#))[0]);
+    }
+    // The last one too.
+    let last = unknown.last().unwrap();
+    assert_eq!(last.pointer, format!("/request/u{}", N - 1));
+}
+
+#[test]
+fn validate_20k_labels_give_one_count_warning() {
+    let ctx = TestContext::new();
+    let line = format!(
+        r#"{{"request":{{{CONTENTS},"labels":{{{}}}}}}}"#,
+        joined(N, |i| format!(r#""k{i}":"v""#))
+    );
+    ctx.write("in.jsonl", format!("{line}\n"));
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 0);
+    assert_eq!(run.findings.len(), 1, "{:?}", run.tuples());
+    let f = &run.findings[0];
+    assert_eq!(f.code, "W_UNCONFIRMED_LIMIT");
+    assert_eq!(f.pointer, "/request/labels");
+    assert!(
+        f.message.starts_with(&format!("{N} labels;")),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn validate_20k_top_level_members_are_counted_once_each() {
+    let ctx = TestContext::new();
+    let line = format!(
+        r#"{{"request":{{{CONTENTS}}},{}}}"#,
+        joined(N, |i| format!(r#""x{i}":1"#))
+    );
+    ctx.write("in.jsonl", format!("{line}\n"));
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 0);
+    assert!(run.findings.is_empty(), "{:?}", &run.tuples()[..3]);
+    let extra = &run.summary.total.extra_members;
+    assert_eq!(extra.len(), N);
+    assert!(extra.values().all(|&n| n == 1));
+    assert_eq!(extra.get("x0"), Some(&1));
+    assert_eq!(extra.get(&format!("x{}", N - 1)), Some(&1));
+}
+
+#[test]
+fn validate_20k_function_declarations_give_one_range_error() {
+    let ctx = TestContext::new();
+    let line = format!(
+        r#"{{"request":{{{CONTENTS},"tools":[{{"functionDeclarations":[{}]}}]}}}}"#,
+        joined(N, |i| format!(r#"{{"name":"f{i}"}}"#))
+    );
+    ctx.write("in.jsonl", format!("{line}\n"));
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 1);
+    assert_eq!(run.findings.len(), 1, "{:?}", run.tuples());
+    let f = &run.findings[0];
+    assert_eq!(f.code, "E_RANGE");
+    assert_eq!(f.pointer, "/request/tools/0/functionDeclarations");
+    assert!(f
+        .message
+        .starts_with(&format!("{N} function declarations;")));
+}
+
+#[test]
+fn validate_20k_parts_each_with_a_finding_are_located_in_order() {
+    let ctx = TestContext::new();
+    // Every part carries an unknown member: one finding per element of a long array.
+    let line = format!(
+        r#"{{"request":{{"contents":[{{"role":"user","parts":[{}]}}]}}}}"#,
+        joined(N, |i| format!(r#"{{"text":"t{i}","bogus":{i}}}"#))
+    );
+    ctx.write("in.jsonl", format!("{line}\n"));
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 1);
+    let unknown = run.with_code("E_UNKNOWN_FIELD");
+    assert_eq!(unknown.len(), N);
+    let keys = columns_of(&line, r#""bogus""#);
+    let got: Vec<u64> = unknown.iter().map(|f| f.column).collect();
+    assert_eq!(got, keys);
+    assert_eq!(
+        unknown[N - 1].pointer,
+        format!("/request/contents/0/parts/{}/bogus", N - 1)
+    );
+}
+
+#[test]
+fn prepare_a_line_with_20k_repeats_and_members_is_sent_once() {
+    let ctx = TestContext::new();
+    let line = format!(
+        r#"{{"request":{{{CONTENTS},"generationConfig":{{{}}}}},{}}}"#,
+        joined(N, |_| r#""temperature":0.5"#.to_string()),
+        joined(N, |i| format!(r#""x{i}":1"#))
+    );
+    ctx.write("in.jsonl", format!("{line}\n{line}\n"));
+    let out = ctx.run(&["prepare", "in.jsonl", "-o", "run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    let counts = &summary["counts"];
+    assert_eq!(counts["lines"], 2, "{counts}");
+    assert_eq!(counts["unique"], 1, "{counts}");
+    assert_eq!(counts["duplicates"], 1, "{counts}");
+    assert_eq!(counts["invalid"], 0, "{counts}");
+    assert_eq!(summary["shards"][0]["requests"], 1);
+}
