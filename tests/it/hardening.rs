@@ -2,6 +2,8 @@
 //! other promises the issue found unpinned. Expected values come from outside the code under test:
 //! byte offsets found in the generated text with `match_indices`, hand counts, literals.
 
+use std::process::Stdio;
+
 use crate::common::TestContext;
 
 /// Members per hostile shape: large enough that a scan per member (the old behaviour) would be
@@ -191,4 +193,62 @@ fn prepare_a_line_with_20k_repeats_and_members_is_sent_once() {
     assert_eq!(counts["duplicates"], 1, "{counts}");
     assert_eq!(counts["invalid"], 0, "{counts}");
     assert_eq!(summary["shards"][0]["requests"], 1);
+}
+
+// Issue 18 item 7: a closed stdout turned any result into exit 0, so `validate bad.jsonl | head -1`
+// passed in CI.
+
+/// Runs `batchline <args>` with the read end of its stdout closed before it prints anything;
+/// returns the exit code and stderr.
+fn run_with_closed_stdout(ctx: &TestContext, args: &[&str]) -> (i32, String) {
+    let mut child = ctx
+        .command()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn batchline");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for batchline");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn validate_keeps_its_verdict_when_stdout_is_closed() {
+    let ctx = TestContext::new();
+    let bad = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"bogus":1}}"#;
+    ctx.write("bad.jsonl", format!("{bad}\n").repeat(2000));
+    let good = r#"{"request":{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}}"#;
+    ctx.write("good.jsonl", format!("{good}\n"));
+    for format in ["human", "json", "github"] {
+        let (code, stderr) =
+            run_with_closed_stdout(&ctx, &["validate", "bad.jsonl", "--format", format]);
+        assert_eq!(code, 1, "--format {format}: {stderr}");
+        assert_eq!(stderr, "", "a closed pipe is not an error to report");
+        let (code, _) =
+            run_with_closed_stdout(&ctx, &["validate", "good.jsonl", "--format", format]);
+        assert_eq!(code, 0, "--format {format}");
+    }
+}
+
+#[test]
+fn prepare_keeps_its_verdict_when_stdout_is_closed() {
+    let ctx = TestContext::new();
+    // A type conflict between the two lines fails the one shard's whole job: exit 1.
+    ctx.write(
+        "in.jsonl",
+        concat!(
+            r#"{"request":{"contents":[{"role":"user","parts":[{"text":"a"}]}]},"meta":{"k":"one"}}"#,
+            "\n",
+            r#"{"request":{"contents":[{"role":"user","parts":[{"text":"b"}]}]},"meta":{"k":2}}"#,
+            "\n",
+        ),
+    );
+    let (code, stderr) = run_with_closed_stdout(&ctx, &["prepare", "in.jsonl", "-o", "run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr, "");
 }
