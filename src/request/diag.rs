@@ -157,6 +157,9 @@ codes! {
     E_JOB_REPEATED_CONFLICT = (Error, Job, "array and non-array"),
     /// An object key that is not a valid column name.
     E_JOB_COLUMN_NAME = (Error, Job, "invalid column name"),
+    /// Two keys of one object (or of one column path, across lines) that differ only in letter
+    /// case: the import's column names ignore case.
+    E_JOB_COLUMN_CASE = (Error, Job, "column names differ only in case"),
     /// Objects nested deeper than the import allows.
     E_JOB_DEPTH = (Error, Job, "nested too deep"),
     /// An empty object.

@@ -159,6 +159,7 @@ impl LineChecker {
                     job,
                     line_index,
                     line_offset,
+                    members_seen: 0,
                 };
                 let kind = match JsonRef::root(&t.0) {
                     Some(root) if root.kind() == Kind::Object => {
@@ -432,6 +433,8 @@ struct Walk<'w, 'i> {
     job: &'w mut JobStats,
     line_index: u64,
     line_offset: u64,
+    /// Members entered so far on this line (document order), for [`Seen::order`].
+    members_seen: u64,
 }
 
 impl<'w, 'i> Walk<'w, 'i> {
@@ -441,6 +444,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         self.path.set_root(root);
         for (n, (key, value)) in root.members().enumerate() {
             let h = child_hash(job::ROOT_HASH, key);
+            self.members_seen += 1;
             self.path.push(Seg::Member(key, n as u32));
             self.key_column(h, key);
             if key == "request" {
@@ -530,7 +534,13 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
         if new_kinds != 0 {
             stat.kinds |= bits;
-            let seen = seen_at(&self.path, self.line_index, self.line_offset, false);
+            let seen = seen_at(
+                &self.path,
+                self.line_index,
+                self.line_offset,
+                self.members_seen,
+                false,
+            );
             // Kind bits are the low six; the highest new one takes `seen`, the others a copy.
             let new_kinds = new_kinds & 0x3f;
             if new_kinds != 0 {
@@ -551,7 +561,13 @@ impl<'w, 'i> Walk<'w, 'i> {
                         Some((_, n)) => *n += 1,
                         slot @ None => {
                             *slot = Some((
-                                seen_at(&self.path, self.line_index, self.line_offset, flag_at_key),
+                                seen_at(
+                                    &self.path,
+                                    self.line_index,
+                                    self.line_offset,
+                                    self.members_seen,
+                                    flag_at_key,
+                                ),
                                 1,
                             ))
                         }
@@ -657,6 +673,7 @@ impl<'w, 'i> Walk<'w, 'i> {
                     self.object_bits(v, h, depth);
                     for (n, (key, mv)) in v.members().enumerate() {
                         let ch = child_hash(h, key);
+                        self.members_seen += 1;
                         self.path.push(Seg::Member(key, n as u32));
                         self.key_column(ch, key);
                         self.value(mv, Expect::Ty(field.ty, None), ch, depth + 1, parent_msg);
@@ -1028,6 +1045,7 @@ impl<'w, 'i> Walk<'w, 'i> {
     fn free_object(&mut self, v: JsonRef<'i, 'i>, h: u64, depth: usize) {
         for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
+            self.members_seen += 1;
             self.path.push(Seg::Member(key, n as u32));
             self.key_column(ch, key);
             self.value(mv, Expect::Free, ch, depth + 1, None);
@@ -1054,6 +1072,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         let start = self.entries.len();
         for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
+            self.members_seen += 1;
             self.path.push(Seg::Member(key, n as u32));
             self.key_column(ch, key);
             let found = lookup.find(key);
@@ -1235,10 +1254,11 @@ fn canonical_hash_of(v: JsonRef<'_, '_>) -> u128 {
 /// path shows something new.
 #[cold]
 #[inline(never)]
-fn seen_at(path: &Path<'_>, line: u64, line_offset: u64, at_key: bool) -> Seen {
+fn seen_at(path: &Path<'_>, line: u64, line_offset: u64, order: u64, at_key: bool) -> Seen {
     Seen {
         line,
         line_offset,
+        order,
         pointer: path.pointer(),
         key_nth: path.key_nth(),
         at_key,

@@ -252,3 +252,125 @@ fn prepare_keeps_its_verdict_when_stdout_is_closed() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(stderr, "");
 }
+
+// Issue 18 item 3: keys that differ only in case (`id` and `ID`) are one column at import, so the
+// whole job fails; validate passed them, and `--key-field REQUEST` was accepted.
+
+const REQUEST: &str = r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#;
+
+#[test]
+fn validate_keys_differing_only_in_case_fail_the_whole_job_at_every_depth() {
+    let ctx = TestContext::new();
+    let lines = [
+        // One object, top level.
+        format!(r#"{{"request":{REQUEST},"id":"a","ID":"b"}}"#),
+        // One map inside the request.
+        r#"{"request":{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"labels":{"env":"a","Env":"b"}}}"#.to_string(),
+        // Two elements of one array make one column path.
+        format!(r#"{{"request":{REQUEST},"meta":[{{"k":1}},{{"K":2}}]}}"#),
+        // Same spelling twice, and camelCase beside snake_case, are not case collisions.
+        format!(r#"{{"request":{REQUEST},"tag":"a"}}"#),
+        format!(r#"{{"request":{REQUEST},"tag":"b"}}"#),
+    ];
+    ctx.write("in.jsonl", lines.join("\n") + "\n");
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 1);
+    type Place<'a> = (u64, u64, &'a str, Option<u64>, Option<&'a str>);
+    let found: Vec<Place<'_>> = run
+        .with_code("E_JOB_COLUMN_CASE")
+        .iter()
+        .map(|f| {
+            (
+                f.line,
+                f.column,
+                f.pointer.as_str(),
+                f.related_line,
+                f.related_pointer.as_deref(),
+            )
+        })
+        .collect();
+    let col = |line: usize, needle: &str| lines[line].find(needle).unwrap() as u64 + 1;
+    assert_eq!(
+        found,
+        vec![
+            (1, col(0, r#""ID""#), "/ID", Some(1), Some("/id")),
+            (
+                2,
+                col(1, r#""Env""#),
+                "/request/labels/Env",
+                Some(2),
+                Some("/request/labels/env")
+            ),
+            (3, col(2, r#""K""#), "/meta/1/K", Some(3), Some("/meta/0/k")),
+        ]
+    );
+    assert_eq!(run.summary.total.job_errors, 3);
+    // Beside them only the label rule (label keys are lower case), at the same key.
+    assert_eq!(run.findings.len(), 4, "{:?}", run.tuples());
+    let label = run.with_code("E_LABEL");
+    assert_eq!((label[0].line, label[0].column), (2, col(1, r#""Env""#)));
+    let message = &run.with_code("E_JOB_COLUMN_CASE")[0].message;
+    assert!(
+        message.starts_with("key `id` (line 1) and key `ID` (line 1) differ only in letter case"),
+        "{message}"
+    );
+}
+
+#[test]
+fn prepare_checks_case_collisions_per_shard() {
+    let ctx = TestContext::new();
+    ctx.copy_testdata("invalid/E_JOB_COLUMN_CASE.jsonl");
+    let summary = |out: &crate::common::Output| -> serde_json::Value {
+        serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap()
+    };
+    // Both lines in one shard: that job would fail.
+    let out = ctx.run(&[
+        "prepare",
+        "E_JOB_COLUMN_CASE.jsonl",
+        "-o",
+        "one",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(summary(&out)["shard_job_errors"], 1);
+    // One line per shard: neither job has both spellings.
+    let out = ctx.run(&[
+        "prepare",
+        "E_JOB_COLUMN_CASE.jsonl",
+        "-o",
+        "split",
+        "--format",
+        "json",
+        "--max-requests",
+        "1",
+    ]);
+    assert_eq!(summary(&out)["shard_job_errors"], 0, "{}", out.stdout);
+    assert_eq!(summary(&out)["shards"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn prepare_refuses_a_key_field_equal_to_request_ignoring_case() {
+    let ctx = TestContext::new();
+    ctx.write("in.jsonl", format!("{{\"request\":{REQUEST}}}\n"));
+    for key in ["request", "REQUEST", "Request"] {
+        let out = ctx.run(&["prepare", "in.jsonl", "-o", "run", "--key-field", key]);
+        assert_eq!(out.code, 2, "--key-field {key}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("--key-field `{key}` must be a plain column name")),
+            "{}",
+            out.stderr
+        );
+        assert!(!ctx.dir().join("run").exists(), "nothing is written");
+    }
+    let out = ctx.run(&[
+        "prepare",
+        "in.jsonl",
+        "-o",
+        "run",
+        "--key-field",
+        "requests",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

@@ -141,6 +141,7 @@ const JOB_FIXTURE_EXPECTED: &[(&str, u64, Option<u64>)] = &[
     ("E_JOB_TYPE_CONFLICT", 3, Some(1)),
     ("E_JOB_REPEATED_CONFLICT", 3, Some(1)),
     ("E_JOB_COLUMN_NAME", 2, None),
+    ("E_JOB_COLUMN_CASE", 2, Some(1)),
     ("E_JOB_DEPTH", 2, None),
     ("E_JOB_EMPTY_OBJECT", 2, None),
     ("W_JOB_NULL", 2, None),
@@ -335,6 +336,7 @@ fn validate_fixture_findings_are_exact() {
     E_INTEGER.jsonl:3:104 E_INTEGER /request/generationConfig/maxOutputTokens
     E_INVALID_UTF8.jsonl:1:61 E_INVALID_UTF8 -
     E_INVALID_UTF8.jsonl:2:58 E_INVALID_UTF8 -
+    E_JOB_COLUMN_CASE.jsonl:2:91 E_JOB_COLUMN_CASE /ID ~1
     E_JOB_COLUMN_NAME.jsonl:2:99 W_DEPRECATED_FIELD /request/generationConfig/responseMimeType
     E_JOB_COLUMN_NAME.jsonl:2:137 W_DEPRECATED_FIELD /request/generationConfig/responseJsonSchema
     E_JOB_COLUMN_NAME.jsonl:2:159 E_JOB_COLUMN_NAME /request/generationConfig/responseJsonSchema/$defs
