@@ -87,6 +87,8 @@ codes! {
     // ---- the generated schema ----
     /// A field that is not in the schema.
     E_UNKNOWN_FIELD = (Error, Row, "unknown field"),
+    /// A field that is not in the schema, set to `null`: read as unset, and seen accepted.
+    W_UNKNOWN_FIELD_NULL = (Warning, Row, "unknown field set to null"),
     /// A field that exists only in the v1beta1 API.
     W_BETA_FIELD = (Warning, Row, "v1beta1-only field"),
     /// A field that Google's SDK sends but the REST schema does not have.

@@ -369,7 +369,7 @@ fn flag_message(code: Code, column: &str, count: u64) -> String {
         Code::E_JOB_EMPTY_OBJECT => {
             let last = last_token(column);
             let fix = if matches!(last.as_str(), "googleSearch" | "google_search") {
-                "; write `{\"excludeDomains\": []}` instead of `{}`"
+                "; write `{\"excludeDomains\": []}` (or `{\"timeRangeFilter\": null}`, seen accepted in batch) instead of `{}`"
             } else if matches!(
                 last.as_str(),
                 "codeExecution" | "code_execution" | "urlContext" | "url_context"

@@ -1136,6 +1136,15 @@ impl<'w, 'i> Walk<'w, 'i> {
                     if let Some(why) = rules::sdk_only_field(m, key) {
                         self.findings
                             .at_key(Code::W_SDK_FIELD, &self.path, &[], why);
+                    } else if mv.kind() == Kind::Null {
+                        // Protobuf JSON reads a null as "unset" and Vertex ran such lines
+                        // (docs/policy.md, "Unknown members set to null").
+                        self.findings.at_key(
+                            Code::W_UNKNOWN_FIELD_NULL,
+                            &self.path,
+                            &[],
+                            format!("unknown field `{key}` in {} is null: Vertex reads a null as unset and has run such lines, so it is dropped and reaches the model as nothing (it still makes the object non-empty for the import)", msg.name),
+                        );
                     } else {
                         let names = msg.fields.iter().map(|f| {
                             if key.contains('_') {

@@ -374,3 +374,68 @@ fn prepare_refuses_a_key_field_equal_to_request_ignoring_case() {
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+// Issue 18 item 10: `"google_search": {"timeRangeFilter": null}` ran on Vertex (a public
+// repository holds the prediction rows) but was an error; a member with a value stays one.
+
+#[test]
+fn validate_an_unknown_member_set_to_null_is_a_warning_and_one_with_a_value_an_error() {
+    let ctx = TestContext::new();
+    let line = |search: &str| {
+        format!(
+            r#"{{"request":{{"contents":[{{"role":"user","parts":[{{"text":"news"}}]}}],"tools":[{{"google_search":{search}}}]}}}}"#
+        )
+    };
+    let null = line(r#"{"timeRangeFilter":null}"#);
+    ctx.write("null.jsonl", format!("{null}\n"));
+    let run = ctx.validate_json(&["null.jsonl"]);
+    assert_eq!(run.out.code, 0, "{:?}", run.tuples());
+    let key = null.find(r#""timeRangeFilter""#).unwrap() as u64 + 1;
+    let value = null.find("null}").unwrap() as u64 + 1;
+    let pointer = "/request/tools/0/google_search/timeRangeFilter";
+    assert_eq!(
+        run.tuples(),
+        vec![
+            (
+                1,
+                key,
+                "W_UNKNOWN_FIELD_NULL".to_string(),
+                pointer.to_string()
+            ),
+            (1, value, "W_JOB_NULL".to_string(), pointer.to_string()),
+        ]
+    );
+    let message = &run.findings[0].message;
+    assert!(message.contains("dropped"), "{message}");
+    for valued in [r#"{"timeRangeFilter":{}}"#, r#"{"timeRangeFilter":1}"#] {
+        ctx.write("valued.jsonl", format!("{}\n", line(valued)));
+        let run = ctx.validate_json(&["valued.jsonl"]);
+        assert_eq!(run.out.code, 1, "{valued}");
+        let unknown = run.with_code("E_UNKNOWN_FIELD");
+        assert_eq!(unknown.len(), 1, "{valued}");
+        assert_eq!(unknown[0].pointer, pointer);
+        assert!(run.with_code("W_UNKNOWN_FIELD_NULL").is_empty());
+    }
+}
+
+#[test]
+fn validate_an_empty_google_search_suggests_both_working_forms() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "in.jsonl",
+        format!(
+            "{}\n",
+            r#"{"request":{"contents":[{"role":"user","parts":[{"text":"news"}]}],"tools":[{"googleSearch":{}}]}}"#
+        ),
+    );
+    let run = ctx.validate_json(&["in.jsonl"]);
+    let empty = run.with_code("E_JOB_EMPTY_OBJECT");
+    assert_eq!(empty.len(), 1);
+    assert!(
+        empty[0]
+            .message
+            .contains(r#"write `{"excludeDomains": []}` (or `{"timeRangeFilter": null}`, seen accepted in batch) instead of `{}`"#),
+        "{}",
+        empty[0].message
+    );
+}

@@ -394,6 +394,8 @@ fn validate_fixture_findings_are_exact() {
     W_NUMERIC_STRING_KEY.jsonl:3:7 W_NUMERIC_STRING_KEY /id
     W_SINGLE_FOR_REPEATED.jsonl:1:24 W_SINGLE_FOR_REPEATED /request/contents
     W_SINGLE_FOR_REPEATED.jsonl:2:24 W_SINGLE_FOR_REPEATED /request/contents
+    W_UNKNOWN_FIELD_NULL.jsonl:1:119 W_UNKNOWN_FIELD_NULL /request/tools/0/google_search/timeRangeFilter
+    W_UNKNOWN_FIELD_NULL.jsonl:1:137 W_JOB_NULL /request/tools/0/google_search/timeRangeFilter
     ");
 }
 
