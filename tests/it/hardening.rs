@@ -439,3 +439,35 @@ fn validate_an_empty_google_search_suggests_both_working_forms() {
         empty[0].message
     );
 }
+
+// Issue 18 item 9 (last bullet): `--max-bytes 0.5` silently became 1 byte.
+
+#[test]
+fn prepare_refuses_a_max_bytes_below_one_request() {
+    let ctx = TestContext::new();
+    let shortest = batchline::cli::args::SHORTEST_REQUEST_LINE;
+    ctx.write("in.jsonl", format!("{shortest}\n"));
+    // The floor is a request batchline accepts: it validates clean.
+    let run = ctx.validate_json(&["in.jsonl"]);
+    assert_eq!(run.out.code, 0);
+    assert!(run.findings.is_empty(), "{:?}", run.tuples());
+    let out = ctx.run(&["prepare", "in.jsonl", "-o", "run", "--max-bytes", "0.5"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`0.5` is below one request") && out.stderr.contains("takes 52 bytes"),
+        "{}",
+        out.stderr
+    );
+    assert!(!ctx.dir().join("run").exists());
+    // With --no-key the shortest line fits a shard of exactly its size.
+    let out = ctx.run(&[
+        "prepare",
+        "in.jsonl",
+        "-o",
+        "run",
+        "--max-bytes",
+        "53",
+        "--no-key",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
