@@ -3,6 +3,7 @@ mod equivalence;
 mod hardening;
 mod mutation;
 mod prepare;
+mod promises;
 mod schema_gen;
 mod tokens;
 mod validate;
