@@ -8,8 +8,15 @@
 //!   padded scratch, simd-json parse, schema walk, whole-job bookkeeping).
 //! - `validate/validate_bytes`: the library's whole per-file validate on all threads (chunks in
 //!   parallel, findings placed, job findings folded), as `batchline validate` runs it minus I/O.
+//! - `hostile_members/<shape>/<members>`: one line whose one object (or array) has 10k or 100k
+//!   members, validated whole (`validate_bytes`, findings placed), for each shape of issue 18:
+//!   a repeated field, distinct map keys, top-level members, function declarations, parts that
+//!   each carry a finding, unknown fields. Time per MB must not grow from 10k to 100k (it grew
+//!   tenfold and more when these were quadratic).
 //!
-//! `cargo bench --bench validate`; `BATCHLINE_BENCH_MB=8` for a quick run. See docs/BENCHMARKS.md.
+//! `cargo bench --bench validate`; `BATCHLINE_BENCH_MB=8` for a quick run;
+//! `cargo bench --bench validate -- hostile_members` for the hostile shapes alone. See
+//! docs/BENCHMARKS.md.
 
 mod common;
 
@@ -113,9 +120,79 @@ fn bench_validate(c: &mut Criterion) {
     group.finish();
 }
 
+/// One line of `shape` with `n` members, as built by the size-adversarial tests of
+/// `tests/it/hardening.rs`.
+fn hostile_line(shape: &str, n: usize) -> Vec<u8> {
+    let contents = r#""contents":[{"role":"user","parts":[{"text":"hi"}]}]"#;
+    let join = |item: &dyn Fn(usize) -> String| (0..n).map(item).collect::<Vec<_>>().join(",");
+    let line = match shape {
+        "repeated_field" => format!(
+            r#"{{"request":{{{contents},"generationConfig":{{{}}}}}}}"#,
+            join(&|_| r#""temperature":0.5"#.to_string())
+        ),
+        "map_keys" => format!(
+            r#"{{"request":{{{contents},"labels":{{{}}}}}}}"#,
+            join(&|i| format!(r#""k{i}":"v""#))
+        ),
+        "top_level" => format!(
+            r#"{{"request":{{{contents}}},{}}}"#,
+            join(&|i| format!(r#""x{i}":1"#))
+        ),
+        "function_declarations" => format!(
+            r#"{{"request":{{{contents},"tools":[{{"functionDeclarations":[{}]}}]}}}}"#,
+            join(&|i| format!(r#"{{"name":"f{i}"}}"#))
+        ),
+        "parts_with_findings" => format!(
+            r#"{{"request":{{"contents":[{{"role":"user","parts":[{}]}}]}}}}"#,
+            join(&|i| format!(r#"{{"text":"t{i}","bogus":{i}}}"#))
+        ),
+        "unknown_fields" => format!(
+            r#"{{"request":{{{contents},{}}}}}"#,
+            join(&|i| format!(r#""u{i}":1"#))
+        ),
+        _ => unreachable!("a shape listed in bench_hostile"),
+    };
+    let mut bytes = line.into_bytes();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn bench_hostile(c: &mut Criterion) {
+    let opts = ValidateOptions {
+        // Every finding is placed (located in its line), as `--max-errors 0` does.
+        max_kept: 0,
+        ..ValidateOptions::default()
+    };
+    let limits = limits(&opts);
+    let mut group = c.benchmark_group("hostile_members");
+    group.sampling_mode(FLAT);
+    group.sample_size(10);
+    for shape in [
+        "repeated_field",
+        "map_keys",
+        "top_level",
+        "function_declarations",
+        "parts_with_findings",
+        "unknown_fields",
+    ] {
+        for n in [10_000, 100_000] {
+            let data = hostile_line(shape, n);
+            group.throughput(Throughput::Bytes(data.len() as u64));
+            group.bench_with_input(BenchmarkId::new(shape, n), &data, |b, data| {
+                b.iter(|| {
+                    let (report, diagnostics) = validate_bytes("bench.jsonl", data, &opts, limits);
+                    assert_eq!(report.lines, 1);
+                    black_box(diagnostics)
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = bench_validate
+    targets = bench_validate, bench_hostile
 }
 criterion_main!(benches);

@@ -16,7 +16,7 @@ use crate::input::{open_input, split_chunks, ChunkConfig, Line, LineIter, MmapCh
 use crate::models::ModelTable;
 use crate::request::diag::{Code, Diagnostic, Finding, Scope, Severity};
 use crate::request::job::JobStats;
-use crate::request::locate::{locate_finding, locate_nth};
+use crate::request::locate::{locate_finding, locate_nth, Locator};
 use crate::request::schema;
 use crate::request::value::JsonRef;
 use crate::request::walk::{syntax_column, LineChecker, LineKind, RequestLimits};
@@ -507,12 +507,21 @@ fn check_chunk<V: LineVisitor>(
         let mut has_error = false;
         // Keep whole lines: the findings of a line are ordered by column only later.
         let keep_line = keep == 0 || r.diags.len() < keep;
+        // Past a few findings, one index of the line beats a scan per finding.
+        let mut locator =
+            (checker.findings.items.len() > LOCATOR_ABOVE).then(|| Locator::new(line.bytes));
         for f in &checker.findings.items {
             *r.by_code.entry(f.code).or_default() += 1;
             has_error |= f.code.severity() == Severity::Error;
             if keep_line {
-                r.diags
-                    .push(place(name, line.bytes, line.offset, i as u64, f));
+                r.diags.push(place(
+                    name,
+                    line.bytes,
+                    line.offset,
+                    i as u64,
+                    f,
+                    locator.as_mut(),
+                ));
             }
         }
         if has_error {
@@ -523,12 +532,26 @@ fn check_chunk<V: LineVisitor>(
     r
 }
 
-/// Turns a line finding into a diagnostic with a chunk-local 0-based line number.
-fn place(name: &str, line: &[u8], offset: usize, index: u64, f: &Finding) -> Diagnostic {
+/// Lines with more findings than this are located through a [`Locator`].
+const LOCATOR_ABOVE: usize = 8;
+
+/// Turns a line finding into a diagnostic with a chunk-local 0-based line number; `locator`, when
+/// given, indexes `line`.
+fn place(
+    name: &str,
+    line: &[u8],
+    offset: usize,
+    index: u64,
+    f: &Finding,
+    locator: Option<&mut Locator<'_>>,
+) -> Diagnostic {
     let col = match f.code {
         Code::E_JSON_SYNTAX | Code::E_NUL_BYTE | Code::E_INVALID_UTF8 => syntax_column(line),
         Code::W_BLANK_LINE | Code::E_NOT_OBJECT | Code::E_MISSING_REQUEST => 1,
-        _ => locate_finding(line, f) + 1,
+        _ => match locator {
+            Some(l) => l.locate_finding(f) + 1,
+            None => locate_finding(line, f) + 1,
+        },
     };
     Diagnostic {
         file: name.to_string(),

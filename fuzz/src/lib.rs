@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use batchline::input::ChunkConfig;
 use batchline::models::ModelTable;
 use batchline::request::diag::{Code, Diagnostic, Finding, Scope};
-use batchline::request::locate::locate_finding;
+use batchline::request::locate::{locate_finding, Locator};
 use batchline::request::walk::{syntax_column, LineChecker, LineKind, RequestLimits};
 use batchline::validate::{validate_bytes, FileReport, ValidateOptions};
 
@@ -540,7 +540,8 @@ pub fn finding_set(findings: &[Finding]) -> Vec<(Code, String, bool)> {
 /// - no panic, and checking it twice with one checker gives the same findings;
 /// - syntax findings have an empty pointer and a column inside the line (on a char boundary when
 ///   the line is UTF-8);
-/// - every other finding's pointer resolves in the line, and [`locate_finding`] returns the
+/// - every other finding's pointer resolves in the line, [`Locator`] agrees with
+///   [`locate_finding`], and [`locate_finding`] returns the
 ///   position that the pointer and the finding's `key_nth` pick (the value's first byte, or the
 ///   key's quote for key findings), also through repeated keys; `key_nth` is empty when the line
 ///   has no repeated keys, and `serde_json`'s `Value::pointer` agrees then;
@@ -684,6 +685,13 @@ fn check_finding_position(line: &[u8], tree: Option<&Node>, f: &Finding, utf8: b
         assert!(f.pointer.is_empty(), "{f:?}");
     }
     let off = locate_finding(line, f);
+    // The indexed locator `validate` uses on lines with many findings agrees with the scan.
+    assert_eq!(
+        Locator::new(line).locate_finding(f),
+        off,
+        "Locator and locate_finding differ on {f:?} in {:?}",
+        shown()
+    );
     assert!(
         off <= line.len(),
         "locate past the end: {f:?} in {:?}",

@@ -188,7 +188,7 @@ pub struct PlanArgs {
 
     /// Bytes per shard, e.g. 1GB, 500MB. A request that alone exceeds it (with its key member)
     /// makes prepare refuse, naming the line.
-    #[arg(long, default_value = "1GB", value_name = "SIZE")]
+    #[arg(long, default_value = "1GB", value_name = "SIZE", value_parser = max_bytes_arg)]
     pub max_bytes: String,
 
     /// Name of the top-level member that carries each request's key through Vertex.
@@ -462,6 +462,26 @@ pub struct EmulatorArgs {
     pub pricing: Option<PathBuf>,
 }
 
+/// The shortest request line batchline accepts as valid. A shard smaller than it and its newline
+/// cannot hold a single request, so such a `--max-bytes` is refused (issue 18: `0.5` became 1 byte
+/// and then refused every request one by one).
+pub const SHORTEST_REQUEST_LINE: &str = r#"{"request":{"contents":[{"parts":[{"text":"x"}]}]}}"#;
+
+/// Checks `--max-bytes` at parse time (a usage error, exit 2): a size [`parse_size`] reads, of at
+/// least one request ([`SHORTEST_REQUEST_LINE`] and its newline). The string is kept as given.
+fn max_bytes_arg(s: &str) -> Result<String, String> {
+    let min = SHORTEST_REQUEST_LINE.len() as u64 + 1;
+    match crate::corpus::parse_size(s) {
+        None => Err(format!(
+            "cannot read `{s}` as a size: use e.g. 1GB, 500MB or 1048576"
+        )),
+        Some(n) if n < min => Err(format!(
+            "`{s}` is below one request: a shard must hold at least one request line, and the shortest one batchline accepts takes {min} bytes"
+        )),
+        Some(_) => Ok(s.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,6 +545,36 @@ mod tests {
             "paused"
         ])
         .is_err());
+    }
+
+    #[test]
+    fn max_bytes_below_one_request_is_refused() {
+        let parse = |v: &str| {
+            Cli::try_parse_from(["batchline", "prepare", "a", "-o", "r", "--max-bytes", v])
+        };
+        for small in ["0.5", "0", "1", "51", "0.05KB"] {
+            let err = parse(small)
+                .err()
+                .unwrap_or_else(|| panic!("{small} accepted"));
+            assert_eq!(err.exit_code(), 2);
+            assert!(
+                err.to_string().contains("below one request"),
+                "{small}: {err}"
+            );
+        }
+        let Err(err) = parse("12 parsecs") else {
+            panic!("12 parsecs accepted")
+        };
+        assert!(
+            err.to_string()
+                .contains("cannot read `12 parsecs` as a size"),
+            "{err}"
+        );
+        for fits in ["52", "1KB", "1GB"] {
+            assert!(parse(fits).is_ok(), "{fits}");
+        }
+        // 51 bytes and a newline, counted by hand from the literal.
+        assert_eq!(SHORTEST_REQUEST_LINE.len(), 51);
     }
 
     #[test]

@@ -1,4 +1,8 @@
 //! One printer for every output format, so `--format` and `--quiet` are handled once.
+//!
+//! A closed stdout (`batchline validate in.jsonl | head -1`) stops the printing and nothing else:
+//! the printer swallows the broken pipe, so the command still ends with the exit status its
+//! result earns (1 when the input has errors), which CI pipelines rely on.
 
 use std::io::{IsTerminal, Write};
 
@@ -15,7 +19,59 @@ pub struct Printer {
     /// Summary only.
     pub quiet: bool,
     color: bool,
-    out: std::io::BufWriter<std::io::Stdout>,
+    out: std::io::BufWriter<PipeGuard<std::io::Stdout>>,
+}
+
+/// A writer that turns a broken pipe into silence: after the reader goes away, every write
+/// succeeds without writing, so printing stops but the command goes on to its verdict. Other
+/// errors (a full disk behind a redirect) still surface.
+#[derive(Debug)]
+pub struct PipeGuard<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> PipeGuard<W> {
+    /// Guards `inner`.
+    pub fn new(inner: W) -> Self {
+        PipeGuard {
+            inner,
+            closed: false,
+        }
+    }
+
+    /// True once a write met a broken pipe.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+}
+
+impl<W: Write> Write for PipeGuard<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
 }
 
 impl Printer {
@@ -28,7 +84,7 @@ impl Printer {
             format,
             quiet,
             color,
-            out: std::io::BufWriter::new(std::io::stdout()),
+            out: std::io::BufWriter::new(PipeGuard::new(std::io::stdout())),
         }
     }
 
@@ -210,6 +266,46 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that went away: every write fails as a closed pipe does.
+    struct Closed(usize);
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            self.0 += 1;
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn pipe_guard_swallows_a_broken_pipe_and_stops_writing() {
+        let mut w = PipeGuard::new(Closed(0));
+        assert!(!w.closed());
+        assert_eq!(w.write(b"abc").unwrap(), 3);
+        assert!(w.closed());
+        writeln!(w, "more").unwrap();
+        w.flush().unwrap();
+        // Only the first write reached the closed pipe.
+        assert_eq!(w.inner.0, 1);
+    }
+
+    #[test]
+    fn pipe_guard_passes_other_errors_on() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut w = PipeGuard::new(Full);
+        assert_eq!(w.write(b"x").unwrap_err().to_string(), "disk full");
+        assert!(!w.closed());
+    }
 
     #[test]
     fn github_escaping_and_thousands() {

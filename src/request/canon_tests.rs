@@ -512,7 +512,7 @@ fn arb_small_value() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(crate::request::proptest_settings::config(512))]
 
     #[test]
     fn reserialised_values_hash_equal(value in arb_value(), seed in any::<u64>()) {

@@ -87,6 +87,8 @@ codes! {
     // ---- the generated schema ----
     /// A field that is not in the schema.
     E_UNKNOWN_FIELD = (Error, Row, "unknown field"),
+    /// A field that is not in the schema, set to `null`: read as unset, and seen accepted.
+    W_UNKNOWN_FIELD_NULL = (Warning, Row, "unknown field set to null"),
     /// A field that exists only in the v1beta1 API.
     W_BETA_FIELD = (Warning, Row, "v1beta1-only field"),
     /// A field that Google's SDK sends but the REST schema does not have.
@@ -157,6 +159,9 @@ codes! {
     E_JOB_REPEATED_CONFLICT = (Error, Job, "array and non-array"),
     /// An object key that is not a valid column name.
     E_JOB_COLUMN_NAME = (Error, Job, "invalid column name"),
+    /// Two keys of one object (or of one column path, across lines) that differ only in letter
+    /// case: the import's column names ignore case.
+    E_JOB_COLUMN_CASE = (Error, Job, "column names differ only in case"),
     /// Objects nested deeper than the import allows.
     E_JOB_DEPTH = (Error, Job, "nested too deep"),
     /// An empty object.

@@ -76,6 +76,9 @@ pub struct Seen {
     pub line: u64,
     /// Byte offset of the line's start in the file.
     pub line_offset: u64,
+    /// How many object members the walk had entered on the line when it got here: orders two
+    /// places of one line as the document does.
+    pub order: u64,
     /// Concrete pointer with array indexes.
     pub pointer: String,
     /// Which occurrence of a repeated key each pointer step means (see
@@ -230,11 +233,74 @@ impl JobStats {
                 }
             }
         }
+        out.extend(case_collisions(self.paths.values()));
         out.sort_by(|a, b| {
             (a.at.line, &a.at.pointer, a.code).cmp(&(b.at.line, &b.at.pointer, b.code))
         });
         out
     }
+}
+
+/// One finding per pair of columns of one object whose names differ only in ASCII letter case
+/// (`id` and `ID`), at the column that appears later, with the earlier one as the other side: the
+/// import's column names ignore case, so the two are one column twice and the whole job fails
+/// (issue 18). Linear: the paths are grouped by their parent column and lower-cased last key.
+fn case_collisions<'a>(paths: impl Iterator<Item = &'a PathStat>) -> Vec<JobFinding> {
+    let mut groups: HashMap<(&str, String), Vec<(&Seen, &PathStat)>> = HashMap::new();
+    for stat in paths {
+        let Some(first) = first_seen(stat) else {
+            continue;
+        };
+        let (parent, key) = stat
+            .column
+            .rsplit_once('/')
+            .unwrap_or(("", stat.column.as_str()));
+        if !key.bytes().any(|b| b.is_ascii_alphabetic()) {
+            continue;
+        }
+        groups
+            .entry((parent, key.to_ascii_lowercase()))
+            .or_default()
+            .push((first, stat));
+    }
+    let mut out = Vec::new();
+    for (_, mut sides) in groups {
+        if sides.len() < 2 {
+            continue;
+        }
+        // First appearance decides which is "earlier"; on one line, the document's order.
+        sides.sort_by_key(|(seen, _)| (seen.line, seen.order));
+        let (first, first_stat) = sides[0];
+        for &(later, stat) in &sides[1..] {
+            let mut at = later.clone();
+            at.at_key = true;
+            let mut related = first.clone();
+            related.at_key = true;
+            out.push(JobFinding {
+                code: Code::E_JOB_COLUMN_CASE,
+                at,
+                related: Some(related),
+                occurrences: 1,
+                message: format!(
+                    "key `{}` (line {}) and key `{}` (line {}) differ only in letter case: the import's column names ignore case, so they are one column given twice and the whole job would fail; spell the key one way on every line",
+                    last_token(&first_stat.column),
+                    first.line + 1,
+                    last_token(&stat.column),
+                    later.line + 1,
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The earliest recorded occurrence of a path (by line).
+fn first_seen(stat: &PathStat) -> Option<&Seen> {
+    stat.kind_first
+        .iter()
+        .flatten()
+        .chain(stat.flag_first.iter().flatten().map(|(s, _)| s))
+        .min_by_key(|s| (s.line, s.order))
 }
 
 /// A whole-job finding before it is placed in a file.
@@ -303,7 +369,7 @@ fn flag_message(code: Code, column: &str, count: u64) -> String {
         Code::E_JOB_EMPTY_OBJECT => {
             let last = last_token(column);
             let fix = if matches!(last.as_str(), "googleSearch" | "google_search") {
-                "; write `{\"excludeDomains\": []}` instead of `{}`"
+                "; write `{\"excludeDomains\": []}` (or `{\"timeRangeFilter\": null}`, seen accepted in batch) instead of `{}`"
             } else if matches!(
                 last.as_str(),
                 "codeExecution" | "code_execution" | "urlContext" | "url_context"

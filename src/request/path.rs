@@ -6,10 +6,47 @@
 //! works out (from the line's tape) which occurrence of each repeated key it went through, and the
 //! finding carries that next to its pointer (see [`Finding::key_nth`]).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::diag::{push_pointer_token, Code, Finding};
 use super::value::JsonRef;
+
+/// Containers with more children than this get a [`Children`] index the first time a finding
+/// inside them needs its step resolved; smaller ones are scanned (cheaper than building one).
+const INDEX_ABOVE: usize = 32;
+
+/// The children of one large container, indexed by position, so that resolving a step costs O(1)
+/// rather than a scan of the siblings before it (issue 18: a finding on each of 100k members of
+/// one object made the walk quadratic).
+#[derive(Debug, Clone)]
+struct Children<'a> {
+    /// [`JsonRef::id`] of the container.
+    of: usize,
+    /// Per position: which occurrence of its key the member is (0 for array elements), and the
+    /// value.
+    items: Vec<(u32, JsonRef<'a, 'a>)>,
+}
+
+impl<'a> Children<'a> {
+    fn of(v: JsonRef<'a, 'a>) -> Self {
+        let items = if v.kind() == super::value::Kind::Object {
+            let mut seen: HashMap<&'a str, u32> = HashMap::with_capacity(v.len());
+            v.members()
+                .map(|(k, mv)| {
+                    let n = seen.entry(k).or_insert(0);
+                    let nth = *n;
+                    *n += 1;
+                    (nth, mv)
+                })
+                .collect()
+        } else {
+            v.elements().map(|e| (0, e)).collect()
+        };
+        Children { of: v.id(), items }
+    }
+}
 
 /// One step from a value to a child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +69,9 @@ pub struct Path<'a> {
     segs: Vec<Seg<'a>>,
     /// The line's root value, to tell which occurrence of a repeated key a step means.
     root: Option<JsonRef<'a, 'a>>,
+    /// Per step depth, the index of the last large container resolved at that depth (the walk
+    /// visits containers in document order, so each is indexed at most once per line).
+    children: RefCell<Vec<Option<Children<'a>>>>,
 }
 
 impl<'a> Path<'a> {
@@ -40,16 +80,22 @@ impl<'a> Path<'a> {
         Path {
             segs: Vec::new(),
             root: None,
+            children: RefCell::default(),
         }
     }
     /// A path reusing `segs`' allocation (must be empty).
     pub fn from_vec(segs: Vec<Seg<'a>>) -> Self {
-        Path { segs, root: None }
+        Path {
+            segs,
+            root: None,
+            children: RefCell::default(),
+        }
     }
     /// Sets the line's root value, which [`Seg::Member`] steps start from. Without one, findings
     /// are located by their pointer alone (the first member of each repeated key).
     pub fn set_root(&mut self, root: JsonRef<'a, 'a>) {
         self.root = Some(root);
+        self.children.get_mut().clear();
     }
     /// Gives the allocation back.
     pub fn into_vec(self) -> Vec<Seg<'a>> {
@@ -103,8 +149,18 @@ impl<'a> Path<'a> {
         let Some(mut v) = self.root else {
             return out;
         };
+        let mut cache = self.children.borrow_mut();
         for (n, seg) in self.segs.iter().enumerate() {
             let next = match *seg {
+                Seg::Member(_, position) if v.len() > INDEX_ABOVE => {
+                    let children = indexed(&mut cache, n, v);
+                    let found = children.items.get(position as usize).copied();
+                    if let Some((nth, _)) = found.filter(|(nth, _)| *nth > 0) {
+                        out.resize(n, 0);
+                        out.push(nth);
+                    }
+                    found.map(|(_, mv)| mv)
+                }
                 Seg::Member(key, position) => {
                     let mut nth = 0u32;
                     let mut found = None;
@@ -122,6 +178,9 @@ impl<'a> Path<'a> {
                     found
                 }
                 Seg::Key(key) => v.get(key),
+                Seg::Index(i) if v.len() > INDEX_ABOVE => {
+                    indexed(&mut cache, n, v).items.get(i).map(|(_, e)| *e)
+                }
                 Seg::Index(i) => v.elements().nth(i),
             };
             match next {
@@ -131,6 +190,22 @@ impl<'a> Path<'a> {
         }
         out
     }
+}
+
+/// The index of container `v` at step depth `n`, built on first use.
+fn indexed<'c, 'a>(
+    cache: &'c mut Vec<Option<Children<'a>>>,
+    n: usize,
+    v: JsonRef<'a, 'a>,
+) -> &'c Children<'a> {
+    if cache.len() <= n {
+        cache.resize_with(n + 1, || None);
+    }
+    let slot = &mut cache[n];
+    if slot.as_ref().is_none_or(|c| c.of != v.id()) {
+        *slot = Some(Children::of(v));
+    }
+    slot.as_ref().expect("invariant: filled above")
 }
 
 /// Collects the findings of one line.

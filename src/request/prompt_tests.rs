@@ -403,7 +403,7 @@ fn corpus_streams_are_well_formed() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(crate::request::proptest_settings::config(256))]
 
     /// Two streams share k full blocks iff their first k chain hashes agree.
     #[test]

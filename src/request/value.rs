@@ -56,6 +56,12 @@ impl<'t, 'i> JsonRef<'t, 'i> {
         Some(JsonRef { nodes: span(tape) })
     }
 
+    /// An identity of this value within its tape (the address of its node), to tell two values
+    /// of one parse apart without comparing them.
+    pub fn id(&self) -> usize {
+        self.nodes.as_ptr() as usize
+    }
+
     /// The JSON type.
     pub fn kind(&self) -> Kind {
         match self.nodes[0] {

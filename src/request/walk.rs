@@ -159,6 +159,7 @@ impl LineChecker {
                     job,
                     line_index,
                     line_offset,
+                    members_seen: 0,
                 };
                 let kind = match JsonRef::root(&t.0) {
                     Some(root) if root.kind() == Kind::Object => {
@@ -432,6 +433,8 @@ struct Walk<'w, 'i> {
     job: &'w mut JobStats,
     line_index: u64,
     line_offset: u64,
+    /// Members entered so far on this line (document order), for [`Seen::order`].
+    members_seen: u64,
 }
 
 impl<'w, 'i> Walk<'w, 'i> {
@@ -441,6 +444,7 @@ impl<'w, 'i> Walk<'w, 'i> {
         self.path.set_root(root);
         for (n, (key, value)) in root.members().enumerate() {
             let h = child_hash(job::ROOT_HASH, key);
+            self.members_seen += 1;
             self.path.push(Seg::Member(key, n as u32));
             self.key_column(h, key);
             if key == "request" {
@@ -530,7 +534,13 @@ impl<'w, 'i> Walk<'w, 'i> {
         }
         if new_kinds != 0 {
             stat.kinds |= bits;
-            let seen = seen_at(&self.path, self.line_index, self.line_offset, false);
+            let seen = seen_at(
+                &self.path,
+                self.line_index,
+                self.line_offset,
+                self.members_seen,
+                false,
+            );
             // Kind bits are the low six; the highest new one takes `seen`, the others a copy.
             let new_kinds = new_kinds & 0x3f;
             if new_kinds != 0 {
@@ -551,7 +561,13 @@ impl<'w, 'i> Walk<'w, 'i> {
                         Some((_, n)) => *n += 1,
                         slot @ None => {
                             *slot = Some((
-                                seen_at(&self.path, self.line_index, self.line_offset, flag_at_key),
+                                seen_at(
+                                    &self.path,
+                                    self.line_index,
+                                    self.line_offset,
+                                    self.members_seen,
+                                    flag_at_key,
+                                ),
                                 1,
                             ))
                         }
@@ -657,6 +673,7 @@ impl<'w, 'i> Walk<'w, 'i> {
                     self.object_bits(v, h, depth);
                     for (n, (key, mv)) in v.members().enumerate() {
                         let ch = child_hash(h, key);
+                        self.members_seen += 1;
                         self.path.push(Seg::Member(key, n as u32));
                         self.key_column(ch, key);
                         self.value(mv, Expect::Ty(field.ty, None), ch, depth + 1, parent_msg);
@@ -1028,6 +1045,7 @@ impl<'w, 'i> Walk<'w, 'i> {
     fn free_object(&mut self, v: JsonRef<'i, 'i>, h: u64, depth: usize) {
         for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
+            self.members_seen += 1;
             self.path.push(Seg::Member(key, n as u32));
             self.key_column(ch, key);
             self.value(mv, Expect::Free, ch, depth + 1, None);
@@ -1049,9 +1067,12 @@ impl<'w, 'i> Walk<'w, 'i> {
         // One bit per field (no message has more than 64, checked at compile time).
         let mut seen: u64 = 0;
         let lookup = FieldLookup::of(m);
+        // Built on the object's first repeated field only.
+        let mut repeats: Option<Repeats> = None;
         let start = self.entries.len();
         for (n, (key, mv)) in v.members().enumerate() {
             let ch = child_hash(h, key);
+            self.members_seen += 1;
             self.path.push(Seg::Member(key, n as u32));
             self.key_column(ch, key);
             let found = lookup.find(key);
@@ -1066,12 +1087,12 @@ impl<'w, 'i> Walk<'w, 'i> {
                     if seen & bit != 0 {
                         // The same value twice is harmless; two values are ambiguous: readers
                         // take the first, the last, or refuse, and the rules checked the first.
-                        let last = self.entries.len() - 1;
-                        let same_value = self.entries[start..last]
-                            .iter()
-                            .find(|e| e.field == i as u16)
-                            .is_some_and(|e| canonically_equal(e.value, mv));
-                        let (code, what) = if dup_spelling(v, field, key) {
+                        // Both facts are worked out once per object and field, so a field
+                        // repeated 100k times costs linear time (issue 18).
+                        let repeats = repeats.get_or_insert_with(|| Repeats::of(v, lookup));
+                        let first = repeats.first_hash(i, &self.entries[start..]);
+                        let same_value = first == canonical_hash_of(mv);
+                        let (code, what) = if repeats.both_spellings(i) {
                             (Code::E_DUPLICATE_FIELD, "is given twice, in camelCase and snake_case; protobuf JSON parsing rejects that")
                         } else if same_value {
                             (
@@ -1115,6 +1136,15 @@ impl<'w, 'i> Walk<'w, 'i> {
                     if let Some(why) = rules::sdk_only_field(m, key) {
                         self.findings
                             .at_key(Code::W_SDK_FIELD, &self.path, &[], why);
+                    } else if mv.kind() == Kind::Null {
+                        // Protobuf JSON reads a null as "unset" and Vertex ran such lines
+                        // (docs/policy.md, "Unknown members set to null").
+                        self.findings.at_key(
+                            Code::W_UNKNOWN_FIELD_NULL,
+                            &self.path,
+                            &[],
+                            format!("unknown field `{key}` in {} is null: Vertex reads a null as unset and has run such lines, so it is dropped and reaches the model as nothing (it still makes the object non-empty for the import)", msg.name),
+                        );
                     } else {
                         let names = msg.fields.iter().map(|f| {
                             if key.contains('_') {
@@ -1168,28 +1198,76 @@ const _: () = {
     }
 };
 
-/// Whether `v` has the field both as `json_name` and `snake_name` (so a repeat is a spelling clash).
-/// Whether two values are canonically equal (see [`super::canon`]); for the rare repeated field.
-#[cold]
-fn canonically_equal(a: JsonRef<'_, '_>, b: JsonRef<'_, '_>) -> bool {
-    let mut scratch = super::canon::CanonScratch::default();
-    super::canon::canonical_hash(a, &mut scratch) == super::canon::canonical_hash(b, &mut scratch)
+/// What [`Walk::message`] needs to judge a repeated field, computed once per object.
+struct Repeats {
+    /// Bit `i`: the object has field `i` spelled as its `json_name`.
+    camel: u64,
+    /// Bit `i`: the object has field `i` spelled as its `snake_name`.
+    snake: u64,
+    /// Canonical hash of the first value of each repeated field, as found.
+    first: Vec<(usize, u128)>,
 }
 
-fn dup_spelling(v: JsonRef<'_, '_>, field: &Field, _key: &str) -> bool {
-    field.json_name != field.snake_name
-        && v.members().any(|(k, _)| k == field.json_name)
-        && v.members().any(|(k, _)| k == field.snake_name)
+impl Repeats {
+    /// One pass over the object's members.
+    #[cold]
+    fn of(v: JsonRef<'_, '_>, lookup: FieldLookup) -> Self {
+        let (mut camel, mut snake) = (0u64, 0u64);
+        for (k, _) in v.members() {
+            if let Some((i, field)) = lookup.find(k) {
+                if k == field.json_name {
+                    camel |= 1 << i;
+                }
+                if k == field.snake_name && field.snake_name != field.json_name {
+                    snake |= 1 << i;
+                }
+            }
+        }
+        Repeats {
+            camel,
+            snake,
+            first: Vec::new(),
+        }
+    }
+
+    /// Whether the object has field `i` both as `json_name` and `snake_name` (so a repeat is a
+    /// spelling clash; a field whose two names are one never clashes).
+    fn both_spellings(&self, i: usize) -> bool {
+        (self.camel & self.snake) & (1 << i) != 0
+    }
+
+    /// The canonical hash of the first value of field `i` among `entries` (the object's members
+    /// so far), found once.
+    #[cold]
+    fn first_hash(&mut self, i: usize, entries: &[Entry<'_, '_>]) -> u128 {
+        if let Some(&(_, h)) = self.first.iter().find(|(f, _)| *f == i) {
+            return h;
+        }
+        let h = entries
+            .iter()
+            .find(|e| e.field == i as u16)
+            .map_or(0, |e| canonical_hash_of(e.value));
+        self.first.push((i, h));
+        h
+    }
+}
+
+/// The canonical hash of a value (see [`super::canon`]); for the rare repeated field.
+#[cold]
+fn canonical_hash_of(v: JsonRef<'_, '_>) -> u128 {
+    let mut scratch = super::canon::CanonScratch::default();
+    super::canon::canonical_hash(v, &mut scratch)
 }
 
 /// Where the walk is, for the whole-job statistics: kept out of line, as it runs only when a key
 /// path shows something new.
 #[cold]
 #[inline(never)]
-fn seen_at(path: &Path<'_>, line: u64, line_offset: u64, at_key: bool) -> Seen {
+fn seen_at(path: &Path<'_>, line: u64, line_offset: u64, order: u64, at_key: bool) -> Seen {
     Seen {
         line,
         line_offset,
+        order,
         pointer: path.pointer(),
         key_nth: path.key_nth(),
         at_key,

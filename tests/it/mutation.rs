@@ -7,7 +7,7 @@
 //! things; the mutations live here. Fixed case counts keep this at a few seconds in debug.
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
 
 use batchline::request::walk::LineChecker;
 
@@ -368,11 +368,20 @@ fn job_findings(line: &[u8]) -> Vec<(String, String, Option<String>)> {
     v
 }
 
+/// 256 cases from a fixed seed (`PROPTEST_RNG_SEED` names another, to explore), so a failure in
+/// CI reproduces anywhere; failing cases are persisted beside this file
+/// (`proptest-regressions/`) and replayed first, until they become named regression tests below.
 fn config() -> Config {
+    let seed = std::env::var("PROPTEST_RNG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x6261_7463_686c_696e);
     Config {
         cases: 256,
-        // Failures are kept as named regression tests below, not in a proptest-regressions file.
-        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
+            "proptest-regressions",
+        ))),
         ..Config::default()
     }
 }

@@ -181,13 +181,36 @@ fn memo_counts_each_distinct_block_once_across_threads() {
     let sequential: Vec<u64> = requests.iter().map(|r| counter.count(r)).collect();
     assert_eq!(parallel, sequential);
     let stats = memo.stats();
-    // The shared document is tokenised once (give or take a race on first sight), the
-    // questions once each.
+    // Each distinct block is tokenised once, except that threads meeting a block for the first
+    // time at the same moment may each tokenise it: at most one copy per thread.
+    let distinct = distinct_block_bytes(&requests, memo.max_block());
+    let threads = rayon::current_num_threads() as u64;
     assert!(
-        stats.tokenised_bytes < doc.len() as u64 * 3,
-        "{stats:?} for a {}-byte document",
-        doc.len()
+        stats.tokenised_bytes >= distinct && stats.tokenised_bytes <= distinct * threads,
+        "{stats:?}: {distinct} distinct bytes, {threads} threads"
     );
+    // On one thread there is no race: exactly the distinct blocks, each once.
+    let memo = MemoCounter::new(counter);
+    for r in &requests {
+        memo.count_stream(r.as_bytes());
+    }
+    let stats = memo.stats();
+    assert_eq!(stats.tokenised_bytes, distinct, "{stats:?}");
+    assert_eq!(
+        stats.bytes,
+        requests.iter().map(|r| r.len() as u64).sum::<u64>()
+    );
+}
+
+/// Bytes of the distinct blocks of `texts`, each counted once (a set of the blocks' bytes).
+fn distinct_block_bytes(texts: &[String], max_block: usize) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    texts
+        .iter()
+        .flat_map(|t| blocks(t.as_bytes(), max_block).map(move |r| &t.as_bytes()[r]))
+        .filter(|b| seen.insert(*b))
+        .map(|b| b.len() as u64)
+        .sum()
 }
 
 #[test]

@@ -141,6 +141,7 @@ const JOB_FIXTURE_EXPECTED: &[(&str, u64, Option<u64>)] = &[
     ("E_JOB_TYPE_CONFLICT", 3, Some(1)),
     ("E_JOB_REPEATED_CONFLICT", 3, Some(1)),
     ("E_JOB_COLUMN_NAME", 2, None),
+    ("E_JOB_COLUMN_CASE", 2, Some(1)),
     ("E_JOB_DEPTH", 2, None),
     ("E_JOB_EMPTY_OBJECT", 2, None),
     ("W_JOB_NULL", 2, None),
@@ -335,6 +336,7 @@ fn validate_fixture_findings_are_exact() {
     E_INTEGER.jsonl:3:104 E_INTEGER /request/generationConfig/maxOutputTokens
     E_INVALID_UTF8.jsonl:1:61 E_INVALID_UTF8 -
     E_INVALID_UTF8.jsonl:2:58 E_INVALID_UTF8 -
+    E_JOB_COLUMN_CASE.jsonl:2:91 E_JOB_COLUMN_CASE /ID ~1
     E_JOB_COLUMN_NAME.jsonl:2:99 W_DEPRECATED_FIELD /request/generationConfig/responseMimeType
     E_JOB_COLUMN_NAME.jsonl:2:137 W_DEPRECATED_FIELD /request/generationConfig/responseJsonSchema
     E_JOB_COLUMN_NAME.jsonl:2:159 E_JOB_COLUMN_NAME /request/generationConfig/responseJsonSchema/$defs
@@ -392,6 +394,8 @@ fn validate_fixture_findings_are_exact() {
     W_NUMERIC_STRING_KEY.jsonl:3:7 W_NUMERIC_STRING_KEY /id
     W_SINGLE_FOR_REPEATED.jsonl:1:24 W_SINGLE_FOR_REPEATED /request/contents
     W_SINGLE_FOR_REPEATED.jsonl:2:24 W_SINGLE_FOR_REPEATED /request/contents
+    W_UNKNOWN_FIELD_NULL.jsonl:1:119 W_UNKNOWN_FIELD_NULL /request/tools/0/google_search/timeRangeFilter
+    W_UNKNOWN_FIELD_NULL.jsonl:1:137 W_JOB_NULL /request/tools/0/google_search/timeRangeFilter
     ");
 }
 

@@ -70,9 +70,10 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
             .key_field
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !key_ok || plan.key_field == "request" {
+    // Column names ignore case at import: `REQUEST` beside `request` is one column twice.
+    if !key_ok || plan.key_field.eq_ignore_ascii_case("request") {
         return Err(Error::Usage(format!(
-            "--key-field `{}` must be a plain column name (letters, digits, `_`, starting with a letter) other than `request`",
+            "--key-field `{}` must be a plain column name (letters, digits, `_`, starting with a letter) other than `request` in any letter case (the import's column names ignore case)",
             plan.key_field
         )));
     }
