@@ -263,6 +263,44 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Inputs smaller than this together get no progress bar: they take well under a second.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A progress bar over the inputs' bytes, on a terminal and for inputs above
+/// [`PROGRESS_MIN_BYTES`]; `what` is its first message (the stage).
+pub(crate) fn input_bar(
+    inputs: &[String],
+    quiet: bool,
+    what: &str,
+) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter(|n| n.as_str() != "-")
+        .filter_map(|n| std::fs::metadata(n).ok())
+        .map(|m| m.len())
+        .sum();
+    (total >= PROGRESS_MIN_BYTES).then(|| byte_bar(total, what))
+}
+
+/// A bar of `total` bytes with rate and ETA, on stderr; `what` is its message (the stage).
+pub(crate) fn byte_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg:10} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("invariant: the template is valid")
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

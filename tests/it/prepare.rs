@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common::files_of;
 use batchline::run::index::{read_index, NOT_SENT};
 
 fn bin() -> Command {
@@ -38,24 +39,6 @@ fn summary_of(stdout: &str) -> serde_json::Value {
 
 fn testdata(p: &str) -> String {
     format!("{}/testdata/{p}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Every file of a run folder, by relative path.
-fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
 }
 
 /// Shard lines as (shard, position, key, request JSON value).

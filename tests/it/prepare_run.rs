@@ -2,27 +2,9 @@
 //! shards, thousands of shards under a small file limit, a run folder whose name is not UTF-8,
 //! `--strict` on a finished run, bad destinations, and what makes an input the same input.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::{pricing_file, testdata, TestContext};
-
-fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
+use crate::common::{files_of, pricing_file, testdata, TestContext};
 
 fn manifest(run: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()

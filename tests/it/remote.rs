@@ -78,23 +78,6 @@ fn tags(moto: &Moto, url: &str) -> BTreeMap<String, Option<String>> {
         .collect()
 }
 
-fn local_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 fn manifest(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes).unwrap()
 }
@@ -137,7 +120,7 @@ fn prepare_to_gcs_equals_the_local_run_byte_for_byte_with_a_multipart_shard_over
     args.extend(common);
     let out = run(Some(&moto), &args, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let want = local_files(&local);
+    let want = crate::common::files_of(&local);
     let got = objects(&moto, "gs://runs/r1");
     // The same files, the shards and the index byte for byte (report.json names the run).
     let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
@@ -258,7 +241,7 @@ fn an_interrupted_remote_prepare_is_rebuilt_and_a_foreign_prefix_refused() {
     let mut largs = args.to_vec();
     largs[3] = local.to_str().unwrap();
     assert_eq!(run(None, &largs, &[]).code, 0);
-    let want = local_files(&local);
+    let want = crate::common::files_of(&local);
     let got = objects(&moto, "s3://runs/r2");
     assert!(!got.contains_key(".batchline-lock"), "the lock is released");
     assert!(want.len() > 6, "several shards: {:?}", want.keys());
@@ -303,7 +286,7 @@ fn upload_publishes_a_local_run_and_resumes_after_an_interruption() {
         &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let want = local_files(&local);
+    let want = crate::common::files_of(&local);
     let files = want.len() - 2; // the marker and the manifest are not counted as files
                                 // Killed after the first file: no manifest at the destination.
     let up: &[&str] = &["upload", local.to_str().unwrap(), "gs://pub/run"];

@@ -141,7 +141,7 @@ pub fn run_prepare(args: PrepareArgs) -> Result<ExitStatus> {
 
 /// A progress bar (on a terminal, for large inputs): bytes scanned, then the stage.
 fn attach_progress(opts: &mut PrepareOptions, quiet: bool) -> Option<indicatif::ProgressBar> {
-    let bar = super::validate::progress_bar(&opts.validate.inputs, quiet, "scanning")?;
+    let bar = crate::cli::output::input_bar(&opts.validate.inputs, quiet, "scanning")?;
     let (b1, b2) = (bar.clone(), bar.clone());
     opts.validate.progress = Some(Arc::new(move |n| b1.inc(n)));
     opts.stage = Some(Arc::new(move |stage| b2.set_message(stage.to_string())));

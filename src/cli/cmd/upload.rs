@@ -89,13 +89,5 @@ fn progress(src: &Run, quiet: bool) -> Option<indicatif::ProgressBar> {
     }
     let m = src.manifest().ok()??;
     let total: u64 = m.shards.iter().chain(&m.files).map(|f| f.bytes).sum();
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} uploading [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .expect("invariant: the template is valid")
-        .progress_chars("=> "),
-    );
-    Some(bar)
+    Some(crate::cli::output::byte_bar(total, "uploading"))
 }

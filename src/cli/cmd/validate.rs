@@ -1,6 +1,5 @@
 //! `batchline validate FILE…`
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -13,9 +12,6 @@ use crate::error::{Error, Result};
 use crate::models::ModelTable;
 use crate::request::diag::Severity;
 use crate::validate::{validate, FileReport, ValidateOptions};
-
-/// Inputs larger than this get a progress bar (on a terminal).
-const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 /// Runs `validate`.
 pub fn run(args: ValidateArgs) -> Result<ExitStatus> {
@@ -34,7 +30,7 @@ pub fn run(args: ValidateArgs) -> Result<ExitStatus> {
         max_kept: args.max_errors,
         progress: None,
     };
-    let bar = progress_bar(&opts.inputs, args.quiet, "validating");
+    let bar = crate::cli::output::input_bar(&opts.inputs, args.quiet, "validating");
     if let Some(bar) = &bar {
         let bar = bar.clone();
         opts.progress = Some(Arc::new(move |n| bar.inc(n)));
@@ -143,36 +139,4 @@ fn human_summary(p: &mut Printer, f: &FileReport, deny_warnings: bool) -> std::i
         ))?;
     }
     Ok(())
-}
-
-/// A progress bar over the inputs' bytes, on a terminal and for inputs above
-/// [`PROGRESS_MIN_BYTES`]; `what` is its first message (the stage).
-pub(crate) fn progress_bar(
-    inputs: &[String],
-    quiet: bool,
-    what: &str,
-) -> Option<indicatif::ProgressBar> {
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let total: u64 = inputs
-        .iter()
-        .filter(|n| n.as_str() != "-")
-        .filter_map(|n| std::fs::metadata(n).ok())
-        .map(|m| m.len())
-        .sum();
-    if total < PROGRESS_MIN_BYTES {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {msg:10} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .expect("invariant: the template is valid")
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(bar)
 }

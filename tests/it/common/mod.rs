@@ -408,3 +408,21 @@ pub fn redact(ctx: &TestContext, s: &str) -> String {
     s.replace(&ctx.dir().to_string_lossy().into_owned(), "[TEMP]")
         .replace(&crate_root().to_string_lossy().into_owned(), "[ROOT]")
 }
+
+/// Every file under `dir` (at any depth) with its bytes, by path relative to `dir`.
+pub fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
