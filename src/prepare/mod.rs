@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::input::{open_input, InputBytes};
+use crate::input::Input;
 use crate::models::ModelFacts;
 use crate::plan::cache::{families_by, Analysis, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
@@ -139,7 +139,7 @@ impl Default for PrepareOptions {
 /// Everything the scan produced.
 struct Scanned {
     names: Vec<String>,
-    data: Vec<InputBytes>,
+    data: Vec<Input>,
     files: Vec<FileReport>,
     diagnostics: Vec<Diagnostic>,
     job: JobStats,
@@ -194,7 +194,7 @@ fn scan_inputs(
         tokens,
     };
     for name in &v.inputs {
-        let data = open_input(name, v.mmap)?;
+        let data = crate::input::open(name, v.mmap, &v.remote)?;
         let key_config = opts.key_config;
         let scan = scan_bytes(name, &data, v, limits, move || {
             PlanVisitor::new(key_config, setup)
@@ -290,22 +290,27 @@ fn mtime_secs(meta: &std::fs::Metadata) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn input_entries(names: &[String], data: &[InputBytes]) -> Result<Vec<InputEntry>> {
+fn input_entries(names: &[String], data: &[Input]) -> Result<Vec<InputEntry>> {
     names
         .iter()
         .zip(data)
-        .map(|(name, bytes)| {
-            let mtime = if name == "-" {
-                0
-            } else {
-                mtime_secs(&std::fs::metadata(name).map_err(|e| Error::io(name, e))?)
+        .map(|(name, input)| {
+            // An object is identified by the version read (its generation, else its entity
+            // tag); a local file by its modification time.
+            let (mtime, generation) = match &input.object {
+                Some(o) => (0, o.generation.clone().or_else(|| o.etag.clone())),
+                None if name == "-" => (0, None),
+                None => (
+                    mtime_secs(&std::fs::metadata(name).map_err(|e| Error::io(name, e))?),
+                    None,
+                ),
             };
             Ok(InputEntry {
                 path: name.clone(),
-                size: bytes.len() as u64,
+                size: input.len() as u64,
                 mtime,
-                generation: None,
-                checksum: content_checksum(bytes),
+                generation,
+                checksum: content_checksum(input),
             })
         })
         .collect()
@@ -417,10 +422,10 @@ fn already_prepared(
             return Ok(None);
         }
     }
-    let data: Vec<InputBytes> = v
+    let data: Vec<Input> = v
         .inputs
         .iter()
-        .map(|name| open_input(name, v.mmap))
+        .map(|name| crate::input::open(name, v.mmap, &v.remote))
         .collect::<Result<_>>()?;
     let now = input_entries(&v.inputs, &data)?;
     if !same_inputs(&now, &m.inputs) || !run.intact(m)? {
