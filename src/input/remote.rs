@@ -174,10 +174,24 @@ fn expand_one(name: &str, opts: &RemoteOptions) -> Result<Vec<String>> {
             .expect("invariant: a pattern without a trailing / has a wildcard");
         (segs[..first_wild].join("/"), Some(segs))
     };
+    // A failed listing names the pattern the user wrote, not the prefix listed.
+    let name_it = |e: Error| match e {
+        Error::Remote { message, .. } => Error::Remote {
+            url: name.to_string(),
+            message,
+        },
+        other => other,
+    };
     let mut keys: Vec<String> = match &segments {
-        None => store.list(&dir)?.into_iter().map(|(n, _)| n).collect(),
+        None => store
+            .list(&dir)
+            .map_err(name_it)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect(),
         Some(segs) => store
-            .list_all(&dir)?
+            .list_all(&dir)
+            .map_err(name_it)?
             .into_iter()
             .filter(|key| {
                 let parts: Vec<&str> = key.split('/').collect();
@@ -396,6 +410,14 @@ fn check_free_space(dir: &Path, need: u64) -> Result<()> {
 }
 
 fn free_bytes(dir: &Path) -> Result<u64> {
+    // Test hook (debug builds only): where a test cannot mount a small filesystem.
+    #[cfg(debug_assertions)]
+    if let Some(n) = std::env::var("BATCHLINE_TEST_SPILL_FREE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return Ok(n);
+    }
     let st = rustix::fs::statvfs(dir).map_err(|e| Error::io(dir, e.into()))?;
     Ok(st.f_bavail.saturating_mul(st.f_frsize))
 }

@@ -2,6 +2,7 @@ mod common;
 mod equivalence;
 mod mutation;
 mod prepare;
+mod remote_inputs;
 mod schema_gen;
 mod store;
 mod tokens;
