@@ -158,20 +158,21 @@ fn expand_one(name: &str, opts: &RemoteOptions) -> Result<Vec<String>> {
         prefix: String::new(),
     };
     let store = Store::open(&root, &opts.cloud)?;
-    let (dir, segments) = if let Some(folder) = after_bucket.strip_suffix('/') {
+    let (dir, segments) = if name.ends_with('/') {
+        let folder = after_bucket.strip_suffix('/').unwrap_or(after_bucket);
         if folder.contains(['*', '?']) {
             return Err(Error::Usage(format!(
-                "{name}: a prefix ending in `/` cannot hold `*` or `?`; write a glob such as {}*",
-                name
+                "{name}: a prefix ending in `/` cannot hold `*` or `?`; write a glob such as {name}*"
             )));
         }
         (folder.to_string(), None)
     } else {
         let segs: Vec<&str> = after_bucket.split('/').collect();
-        let first_wild = segs
-            .iter()
-            .position(|s| s.contains(['*', '?']))
-            .expect("invariant: a pattern without a trailing / has a wildcard");
+        let Some(first_wild) = segs.iter().position(|s| s.contains(['*', '?'])) else {
+            return Err(Error::Usage(format!(
+                "{name}: `*` and `?` are not supported in bucket names; name the bucket"
+            )));
+        };
         (segs[..first_wild].join("/"), Some(segs))
     };
     // A failed listing names the pattern the user wrote, not the prefix listed.
@@ -493,7 +494,13 @@ mod tests {
         )
         .unwrap();
         let body: Vec<u8> = (0..100u8).collect();
-        for k in ["in/b.jsonl", "in/a.jsonl", "in/c.txt", "in/sub/d.jsonl"] {
+        for k in [
+            "in/b.jsonl",
+            "in/a.jsonl",
+            "in/c.txt",
+            "in/sub/d.jsonl",
+            "top.jsonl",
+        ] {
             root.put(k, &body, crate::store::Durability::Normal)
                 .unwrap();
         }
@@ -521,6 +528,23 @@ mod tests {
                 "memory://remote-unit/in/b.jsonl"
             ])
         );
+        assert_eq!(
+            expand_inputs(&names(&["memory://remote-unit/"]), &opts).unwrap(),
+            names(&["memory://remote-unit/top.jsonl"]),
+            "the bucket's root"
+        );
+        for (pattern, says) in [
+            (
+                "memory://remote-*/in/a.jsonl",
+                "not supported in bucket names",
+            ),
+            ("memory://remote-unit/i*/", "cannot hold `*` or `?`"),
+        ] {
+            let e = expand_inputs(&names(&[pattern]), &opts)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(pattern) && e.contains(says), "{e}");
+        }
         let err = expand_inputs(&names(&["memory://remote-unit/in/*.csv"]), &opts).unwrap_err();
         assert_eq!(
             err.to_string(),
