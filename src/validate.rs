@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::input::{open_input, split_chunks, ChunkConfig, Line, LineIter, MmapChoice, BOM};
+use crate::input::{split_chunks, ChunkConfig, Line, LineIter, MmapChoice, RemoteOptions, BOM};
 use crate::models::ModelTable;
 use crate::request::diag::{Code, Diagnostic, Finding, Scope, Severity};
 use crate::request::job::JobStats;
@@ -43,6 +43,10 @@ pub struct ValidateOptions {
     pub max_kept: usize,
     /// Called as input bytes are finished.
     pub progress: Option<Progress>,
+    /// How inputs on object stores and HTTP(S) are reached (endpoints, credentials) and where
+    /// they are spilled. Patterns among `inputs` must be expanded first
+    /// ([`crate::input::expand_inputs`]).
+    pub remote: RemoteOptions,
 }
 
 impl ValidateOptions {
@@ -67,6 +71,7 @@ impl Default for ValidateOptions {
             chunk: ChunkConfig::default(),
             max_kept: 1000,
             progress: None,
+            remote: RemoteOptions::default(),
         }
     }
 }
@@ -170,7 +175,7 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateReport> {
     let mut diagnostics = Vec::new();
     let mut truncated = false;
     for name in &opts.inputs {
-        let data = open_input(name, opts.mmap)?;
+        let data = crate::input::open(name, opts.mmap, &opts.remote)?;
         let (report, mut diags) = pool.install(|| validate_bytes(name, &data, opts, limits));
         files.push(report);
         diagnostics.append(&mut diags);

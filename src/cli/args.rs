@@ -119,6 +119,16 @@ pub struct InputArgs {
     /// Bytes per parallel chunk (testing knob).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub chunk_bytes: Option<usize>,
+
+    /// Folder that holds gs://, s3:// and https:// inputs while they are read [default: the
+    /// system temp folder].
+    #[arg(
+        long,
+        env = "BATCHLINE_SPILL_DIR",
+        value_name = "DIR",
+        long_help = "Folder that holds gs://, s3:// and https:// inputs while they are read: each is downloaded with parallel ranged reads into an unnamed file there (gone when the command ends, also on error), then mapped like a local file. Its free space is checked against the object's size first. Default: the system temp folder ($TMPDIR, else /tmp)."
+    )]
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// `batchline validate`.
@@ -152,6 +162,10 @@ pub struct ValidateArgs {
     /// Print only the summary (human format) or nothing but annotations (github).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Storage options (for gs://, s3:// and https:// inputs).
+    #[command(flatten)]
+    pub cloud: CloudArgs,
 }
 
 /// Planning options shared by `prepare` and `stats`.
@@ -321,6 +335,10 @@ pub struct StatsArgs {
     /// Planning options.
     #[command(flatten)]
     pub plan: PlanArgs,
+
+    /// Storage options (for gs://, s3:// and https:// inputs).
+    #[command(flatten)]
+    pub cloud: CloudArgs,
 }
 
 /// `batchline upload`.

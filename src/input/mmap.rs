@@ -79,16 +79,30 @@ pub fn open_path(path: &Path, choice: MmapChoice) -> Result<InputBytes> {
             std::io::Error::other("is a directory, not a JSONL file"),
         ));
     }
-    let want_map = meta.is_file()
+    bytes_of_file(file, meta.is_file(), meta.len(), choice, path)
+}
+
+/// The bytes of an open file of `len` bytes: mapped or read, by `choice` (the one decision, for
+/// local inputs and for the spill files of remote ones). `regular`: a regular file (only those
+/// are mapped).
+pub(crate) fn bytes_of_file(
+    file: File,
+    regular: bool,
+    len: u64,
+    choice: MmapChoice,
+    path: &Path,
+) -> Result<InputBytes> {
+    let want_map = regular
         && match choice {
-            MmapChoice::Auto => meta.len() >= MMAP_MIN_BYTES,
-            MmapChoice::Always => meta.len() > 0,
+            MmapChoice::Auto => len >= MMAP_MIN_BYTES,
+            MmapChoice::Always => len > 0,
             MmapChoice::Never => false,
         };
     if want_map {
         // SAFETY: the map is read-only. Another process truncating or rewriting the file while we
         // read it may give torn data or SIGBUS, the documented hazard of mapping; ripgrep and every
-        // mmap-based tool accept it for regular files, and `--no-mmap` avoids it.
+        // mmap-based tool accept it for regular files, and `--no-mmap` avoids it. (A spill file
+        // has no name, so no other process can reach it.)
         match unsafe { memmap2::MmapOptions::new().map(&file) } {
             Ok(map) => {
                 #[cfg(unix)]
@@ -98,7 +112,7 @@ pub fn open_path(path: &Path, choice: MmapChoice) -> Result<InputBytes> {
             Err(_) => { /* fall back to reading below */ }
         }
     }
-    let mut buf = Vec::with_capacity(meta.len() as usize);
+    let mut buf = Vec::with_capacity(len as usize);
     let mut file = file;
     file.read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
     Ok(InputBytes::Owned(buf))

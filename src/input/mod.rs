@@ -1,32 +1,33 @@
 //! Reading inputs: local files memory-mapped (or read), stdin read fully, then cut into chunks at
 //! newline boundaries and processed in parallel, with exact line numbers.
 //!
-//! This module knows nothing of requests; it hands out lines. See [`chunk`] for the split and
-//! [`mmap`] for the one place that decides between mapping and reading.
+//! This module knows nothing of requests; it hands out lines. See [`chunk`] for the split,
+//! [`mmap`] for the one place that decides between mapping and reading, and [`remote`] for
+//! inputs on object stores and HTTP(S) (fetched into a spill file, then mapped).
 
 pub mod chunk;
 pub mod lines;
 pub mod mmap;
+pub mod remote;
 pub mod stamp;
 
 pub use chunk::{split_chunks, ChunkConfig};
 pub use lines::{Line, LineIter};
 pub use mmap::{open_input, open_path, InputBytes, MmapChoice};
+pub use remote::{expand_inputs, open, Input, ObjectIdentity, RemoteOptions};
 
 /// A UTF-8 byte order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub use crate::store::url_scheme;
 
-/// The usage error for a URL-like input: such names are not local paths (the operating system
-/// would read `gs://b/x` as the folder `gs:`), and reading inputs from object stores is not
-/// built yet, so they are refused instead of misread.
+/// The usage error for a URL given to [`open_input`], which opens local files and stdin only:
+/// such names are not local paths (the operating system would read `gs://b/x` as the folder
+/// `gs:`), so they are refused instead of misread; [`open`] fetches them.
 pub fn url_not_supported(name: &str, scheme: &str) -> crate::error::Error {
-    crate::error::Error::Usage(if scheme == "gs" {
-        format!("{name}: inputs in Cloud Storage (gs://) are not supported yet; copy the file with `gcloud storage cp` and give the local path")
-    } else {
-        format!("{name}: inputs at {scheme}:// URLs are not supported yet")
-    })
+    crate::error::Error::Usage(format!(
+        "{name}: a {scheme}:// URL is not a local file; open it with input::open"
+    ))
 }
 
 #[cfg(test)]

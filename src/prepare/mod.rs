@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::input::stamp::{stamp, Stamp};
-use crate::input::{open_input, InputBytes};
+use crate::input::Input;
 use crate::models::ModelFacts;
 use crate::plan::cache::{families_by, Analysis, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
@@ -142,7 +142,7 @@ impl Default for PrepareOptions {
 /// Everything the scan produced.
 struct Scanned {
     names: Vec<String>,
-    data: Vec<InputBytes>,
+    data: Vec<Input>,
     files: Vec<FileReport>,
     diagnostics: Vec<Diagnostic>,
     job: JobStats,
@@ -200,7 +200,7 @@ fn scan_inputs(
         stamps: Vec::new(),
     };
     for name in &v.inputs {
-        let data = open_input(name, v.mmap)?;
+        let data = crate::input::open(name, v.mmap, &v.remote)?;
         let key_config = opts.key_config;
         let scan = scan_bytes(name, &data, v, limits, move || {
             PlanVisitor::new(key_config, setup)
@@ -345,22 +345,27 @@ fn mtime_secs(meta: &std::fs::Metadata) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn input_entries(names: &[String], data: &[InputBytes]) -> Result<Vec<InputEntry>> {
+fn input_entries(names: &[String], data: &[Input]) -> Result<Vec<InputEntry>> {
     names
         .iter()
         .zip(data)
-        .map(|(name, bytes)| {
-            let mtime = if name == "-" {
-                0
-            } else {
-                mtime_secs(&std::fs::metadata(name).map_err(|e| Error::io(name, e))?)
+        .map(|(name, input)| {
+            // An object is identified by the version read (its generation, else its entity
+            // tag); a local file by its modification time.
+            let (mtime, generation) = match &input.object {
+                Some(o) => (0, o.generation.clone().or_else(|| o.etag.clone())),
+                None if name == "-" => (0, None),
+                None => (
+                    mtime_secs(&std::fs::metadata(name).map_err(|e| Error::io(name, e))?),
+                    None,
+                ),
             };
             Ok(InputEntry {
                 path: name.clone(),
-                size: bytes.len() as u64,
+                size: input.len() as u64,
                 mtime,
-                generation: None,
-                checksum: content_checksum(bytes),
+                generation,
+                checksum: content_checksum(input),
             })
         })
         .collect()
@@ -471,20 +476,45 @@ fn already_prepared(
     {
         return Ok(None);
     }
+    // Objects are judged by a metadata request: the same size and version (generation, else
+    // entity tag) as recorded means the same bytes, without downloading them again. Local files
+    // are read and checksummed.
+    let mut now: Vec<Option<InputEntry>> = Vec::with_capacity(m.inputs.len());
     for (name, entry) in v.inputs.iter().zip(&m.inputs) {
-        let Ok(meta) = std::fs::metadata(name) else {
-            return Ok(None);
-        };
-        if entry.size != meta.len() {
-            return Ok(None);
+        match Location::parse(name)? {
+            Location::Local(path) => {
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    return Ok(None);
+                };
+                if entry.size != meta.len() {
+                    return Ok(None);
+                }
+                now.push(None);
+            }
+            loc @ Location::Object { .. } => {
+                let store = crate::store::Store::open(&loc, &v.remote.cloud)?;
+                let Some(meta) = store.head("")? else {
+                    return Ok(None);
+                };
+                let version = meta.version.clone().or_else(|| meta.etag.clone());
+                if meta.size != entry.size || version.is_none() || version != entry.generation {
+                    return Ok(None);
+                }
+                now.push(Some(entry.clone()));
+            }
+            Location::Http(_) => return Ok(None),
         }
     }
-    let data: Vec<InputBytes> = v
-        .inputs
+    let local: Vec<usize> = (0..now.len()).filter(|&i| now[i].is_none()).collect();
+    let names: Vec<String> = local.iter().map(|&i| v.inputs[i].clone()).collect();
+    let data: Vec<Input> = names
         .iter()
-        .map(|name| open_input(name, v.mmap))
+        .map(|name| crate::input::open(name, v.mmap, &v.remote))
         .collect::<Result<_>>()?;
-    let now = input_entries(&v.inputs, &data)?;
+    for (k, entry) in input_entries(&names, &data)?.into_iter().enumerate() {
+        now[local[k]] = Some(entry);
+    }
+    let now: Vec<InputEntry> = now.into_iter().flatten().collect();
     if !same_inputs(&now, &m.inputs) || !run.intact(m)? {
         return Ok(None);
     }

@@ -273,6 +273,25 @@ impl Store {
         }
     }
 
+    /// Bytes `range` of the object, only if it is still the version `seen` (same size, and the
+    /// same entity tag and generation where the store reports them; the condition is sent with
+    /// the request, and the response's own metadata is checked too). `Ok(None)` when the object
+    /// changed or is gone. A local store checks the size only.
+    pub fn get_range_if(
+        &self,
+        name: &str,
+        range: std::ops::Range<u64>,
+        seen: &Meta,
+    ) -> Result<Option<bytes::Bytes>> {
+        match &self.backend {
+            Backend::Local(_) => match self.head(name)? {
+                Some(m) if m.size == seen.size => self.get_range(name, range).map(Some),
+                _ => Ok(None),
+            },
+            Backend::Object(o) => o.get_range_if(name, range, seen, &self.describe(name)),
+        }
+    }
+
     /// What the store knows of the object, or `None` when it does not exist.
     pub fn head(&self, name: &str) -> Result<Option<Meta>> {
         match &self.backend {

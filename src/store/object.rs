@@ -136,6 +136,39 @@ impl ObjectBackend {
         block_on(self.store.get_range(&path, range)).map_err(|e| remote_error(url, e))
     }
 
+    /// Bytes `range` of the object only if it is still the version `seen` (by entity tag and
+    /// generation where the store has them); `Ok(None)` when it changed or is gone.
+    pub(super) fn get_range_if(
+        &self,
+        name: &str,
+        range: std::ops::Range<u64>,
+        seen: &Meta,
+        url: &str,
+    ) -> Result<Option<bytes::Bytes>> {
+        let path = self.path(name);
+        let opts = object_store::GetOptions {
+            if_match: seen.etag.clone(),
+            version: seen.version.clone(),
+            range: Some(range.into()),
+            ..Default::default()
+        };
+        let got = block_on(async {
+            let r = self.store.get_opts(&path, opts).await?;
+            let m = r.meta.clone();
+            r.bytes().await.map(|b| (m, b))
+        });
+        match got {
+            // A store that ignores the condition still says which object it sent.
+            Ok((m, b)) => Ok((m.size == seen.size
+                && (seen.etag.is_none() || m.e_tag == seen.etag)
+                && (seen.version.is_none() || m.version.is_none() || m.version == seen.version))
+                .then_some(b)),
+            Err(object_store::Error::Precondition { .. })
+            | Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(remote_error(url, e)),
+        }
+    }
+
     pub(super) fn head(&self, name: &str, url: &str) -> Result<Option<Meta>> {
         let path = self.path(name);
         match block_on(self.store.head(&path)) {

@@ -8,6 +8,7 @@ mod prepare;
 mod prepare_run;
 mod promises;
 mod remote;
+mod remote_inputs;
 mod schema_gen;
 mod store;
 mod tokens;

@@ -710,27 +710,43 @@ fn a_line_with_two_requests_is_not_sent_nor_merged() {
 }
 
 #[test]
-fn cloud_storage_inputs_are_refused_not_read_as_local_paths() {
-    // `gs://b/in.jsonl` as a local path is the file `gs:/b/in.jsonl`: inputs in object stores are
-    // refused with a usage error until remote inputs are read (runs on gs:// are written: see
-    // tests/it/remote.rs).
+fn cloud_storage_inputs_are_fetched_not_read_as_local_paths() {
+    // `gs://bucket/in.jsonl` read as a local path would be the file `gs:/bucket/in.jsonl`, which
+    // exists here and is valid: the commands must go to the storage server instead (here a
+    // closed port, so they fail with exit 3 naming the object) and write nothing. Reading real
+    // objects: tests/it/remote_inputs.rs.
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("gs:/bucket")).unwrap();
+    std::fs::copy(
+        testdata("prepare/dups.jsonl"),
+        dir.path().join("gs:/bucket/in.jsonl"),
+    )
+    .unwrap();
     for args in [
         vec!["validate", "gs://bucket/in.jsonl"],
         vec!["stats", "gs://bucket/in.jsonl"],
         vec!["prepare", "gs://bucket/in.jsonl", "-o", "run"],
     ] {
-        let out = bin().current_dir(dir.path()).args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let out = bin()
+            .current_dir(dir.path())
+            .args(&args)
+            .args(["--retries", "0"])
+            .env("BATCHLINE_GCS_ENDPOINT", "http://127.0.0.1:9")
+            .env("BATCHLINE_ACCESS_TOKEN", "test-token")
+            .env("GCE_METADATA_HOST", "127.0.0.1:9")
+            .env("GCE_METADATA_ROOT", "127.0.0.1:9")
+            .env("GCE_METADATA_IP", "127.0.0.1:9")
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
         assert!(
-            err.contains("gs://bucket/")
-                && err.contains("Cloud Storage (gs://) are not supported yet"),
+            err.starts_with("error: gs://bucket/in.jsonl: the request failed"),
             "{args:?}: {err}"
         );
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
+            1,
             "{args:?} wrote something"
         );
     }

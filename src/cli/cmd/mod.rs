@@ -98,3 +98,55 @@ pub(crate) fn cloud_config(a: &CloudArgs) -> Result<CloudConfig> {
         parts_in_flight: a.parts_in_flight,
     })
 }
+
+/// How remote inputs are reached (the storage flags), where they are spilled, and a download
+/// progress bar (on a terminal, unless `quiet`).
+pub(crate) fn remote_options(
+    input: &InputArgs,
+    cloud: &CloudArgs,
+    quiet: bool,
+) -> Result<crate::input::RemoteOptions> {
+    Ok(crate::input::RemoteOptions {
+        cloud: cloud_config(cloud)?,
+        spill_dir: input.spill_dir.clone(),
+        progress: if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            None
+        } else {
+            Some(download_bar())
+        },
+    })
+}
+
+/// One bar per download: bytes, rate and ETA, cleared when it ends.
+fn download_bar() -> crate::input::remote::DownloadProgress {
+    use crate::input::remote::DownloadEvent;
+    let bar: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+    std::sync::Arc::new(move |event| {
+        let mut bar = bar.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            DownloadEvent::Start { url, size } => {
+                let b = indicatif::ProgressBar::new(size);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                    )
+                    .expect("invariant: the template is valid")
+                    .progress_chars("=> "),
+                );
+                b.set_message(format!("downloading {url}"));
+                b.enable_steady_tick(std::time::Duration::from_millis(120));
+                *bar = Some(b);
+            }
+            DownloadEvent::Advance(n) => {
+                if let Some(b) = bar.as_ref() {
+                    b.inc(n);
+                }
+            }
+            DownloadEvent::Finish => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+            }
+        }
+    })
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::{chunk_config, mmap_choice};
-use crate::cli::args::{Format, InputArgs, OrderArg, PlanArgs, PrepareArgs, StatsArgs};
+use crate::cli::args::{CloudArgs, Format, InputArgs, OrderArg, PlanArgs, PrepareArgs, StatsArgs};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::{thousands, Printer};
 use crate::corpus::parse_size;
@@ -88,6 +88,7 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
             chunk: chunk_config(input),
             max_kept: 1000,
             progress: None,
+            remote: Default::default(),
         },
         order: match plan.order {
             OrderArg::Input => Order::Input,
@@ -130,6 +131,7 @@ pub fn run_prepare(args: PrepareArgs) -> Result<ExitStatus> {
     let mut opts = options(&args.input, &args.plan)?;
     opts.run = super::location_arg(&args.output)?;
     opts.cloud = super::cloud_config(&args.cloud)?;
+    remote_inputs(&mut opts, &args.input, &args.cloud, args.plan.quiet)?;
     opts.strict = args.strict;
     let bar = attach_progress(&mut opts, args.plan.quiet);
     let report = prepare(&opts);
@@ -148,9 +150,24 @@ fn attach_progress(opts: &mut PrepareOptions, quiet: bool) -> Option<indicatif::
     Some(bar)
 }
 
+/// The storage settings and spill folder for remote inputs, and the inputs with their patterns
+/// expanded to objects (in lexical order).
+fn remote_inputs(
+    opts: &mut PrepareOptions,
+    input: &InputArgs,
+    cloud: &CloudArgs,
+    quiet: bool,
+) -> Result<()> {
+    opts.validate.remote = super::remote_options(input, cloud, quiet)?;
+    opts.validate.inputs =
+        crate::input::expand_inputs(&opts.validate.inputs, &opts.validate.remote)?;
+    Ok(())
+}
+
 /// Runs `stats`.
 pub fn run_stats(args: StatsArgs) -> Result<ExitStatus> {
     let mut opts = options(&args.input, &args.plan)?;
+    remote_inputs(&mut opts, &args.input, &args.cloud, args.plan.quiet)?;
     let bar = attach_progress(&mut opts, args.plan.quiet);
     let report = stats(&opts);
     if let Some(bar) = bar {

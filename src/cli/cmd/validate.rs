@@ -29,7 +29,9 @@ pub fn run(args: ValidateArgs) -> Result<ExitStatus> {
         chunk: chunk_config(&args.input),
         max_kept: args.max_errors,
         progress: None,
+        remote: super::remote_options(&args.input, &args.cloud, args.quiet)?,
     };
+    opts.inputs = crate::input::expand_inputs(&opts.inputs, &opts.remote)?;
     let bar = crate::cli::output::input_bar(&opts.inputs, args.quiet, "validating");
     if let Some(bar) = &bar {
         let bar = bar.clone();
