@@ -201,7 +201,9 @@ fn write_group(
         (0..jobs.len())
             .filter(|&j| jobs[j].next.load(Ordering::Relaxed) < jobs[j].units())
             .min_by_key(|&j| {
-                let left = jobs[j].units() - jobs[j].next.load(Ordering::Relaxed);
+                let left = jobs[j]
+                    .units()
+                    .saturating_sub(jobs[j].next.load(Ordering::Relaxed));
                 (
                     jobs[j].active.load(Ordering::Relaxed),
                     std::cmp::Reverse(left),

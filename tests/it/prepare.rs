@@ -741,7 +741,7 @@ fn cloud_storage_inputs_are_fetched_not_read_as_local_paths() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
         assert!(
-            err.starts_with("error: gs://bucket/in.jsonl: the request failed"),
+            err.starts_with("error: gs://bucket/in.jsonl: cannot reach the storage service (network, endpoint or proxy)"),
             "{args:?}: {err}"
         );
         assert_eq!(

@@ -415,7 +415,7 @@ fn a_missing_object_or_bucket_is_named_with_exit_3() {
         ),
         (
             vec!["validate", "gs://nosuchbucket/in/*.jsonl"],
-            "error: gs://nosuchbucket/in/*.jsonl: the request failed: Error performing list request",
+            "error: gs://nosuchbucket/in/*.jsonl: the bucket does not exist (HTTP 404 NoSuchBucket: The specified bucket does not exist)",
         ),
     ] {
         let out = run(&moto, dir.path(), &args, &[]);
