@@ -33,6 +33,17 @@ pub enum Command {
     /// same size and checksum are skipped, so an interrupted upload resumes; the manifest goes last.
     #[command(after_long_help = EXIT_TABLE)]
     Upload(UploadArgs),
+    /// Create one Vertex AI batch job per shard of a run on Cloud Storage; a re-run creates jobs
+    /// only for shards that have none. Jobs are recorded in the run's state.json.
+    #[command(after_long_help = EXIT_TABLE)]
+    Submit(SubmitArgs),
+    /// Show each job of a run: state, row counts, error, and how long it has waited; records
+    /// what it saw in state.json.
+    #[command(after_long_help = EXIT_TABLE)]
+    Status(JobsArgs),
+    /// Cancel the run's jobs that have not ended.
+    #[command(after_long_help = EXIT_TABLE)]
+    Cancel(JobsArgs),
     /// Put the Gemma 3 tokenizer vocabulary (4.69 MB; exact token counts for Gemini 2.x and 3.0)
     /// into the cache folder, checked by sha256. The one command that uses the network; counting
     /// never downloads.
@@ -336,6 +347,82 @@ pub struct UploadArgs {
     pub dest: String,
 
     /// Storage endpoints, credentials and upload tunables.
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// How to reach Vertex AI.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Vertex AI")]
+pub struct VertexArgs {
+    /// The Vertex AI endpoint (the emulator's URL, a private endpoint) [default: chosen from the
+    /// location: https://LOCATION-aiplatform.googleapis.com, or https://aiplatform.googleapis.com
+    /// for global].
+    #[arg(long, env = "BATCHLINE_VERTEX_ENDPOINT", value_name = "URL")]
+    pub vertex_endpoint: Option<String>,
+}
+
+/// `batchline submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The finished run on Cloud Storage (gs://bucket/prefix).
+    #[arg(value_name = "RUN")]
+    pub run: std::ffi::OsString,
+
+    /// Google Cloud project id or number.
+    #[arg(long, value_name = "PROJECT")]
+    pub project: String,
+
+    /// Vertex AI location, e.g. us-central1 or global.
+    #[arg(long, value_name = "LOCATION")]
+    pub location: String,
+
+    /// The model: a short name (gemini-2.5-flash) or a full resource name
+    /// (publishers/google/models/…, projects/…/models/… for tuned models).
+    #[arg(long, value_name = "MODEL")]
+    pub model: String,
+
+    /// Print the create bodies that would be sent, send nothing and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Vertex endpoint.
+    #[command(flatten)]
+    pub vertex: VertexArgs,
+
+    /// Storage endpoints and credentials (the token also serves Vertex).
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `batchline status` and `batchline cancel`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// A run with jobs (gs://bucket/prefix, as given to submit).
+    #[arg(value_name = "RUN")]
+    pub run: std::ffi::OsString,
+
+    /// Vertex endpoint.
+    #[command(flatten)]
+    pub vertex: VertexArgs,
+
+    /// Storage endpoints and credentials (the token also serves Vertex).
     #[command(flatten)]
     pub cloud: CloudArgs,
 
