@@ -44,6 +44,10 @@ pub enum Command {
     /// Cancel the run's jobs that have not ended.
     #[command(after_long_help = EXIT_TABLE)]
     Cancel(JobsArgs),
+    /// Poll the run's jobs (with backoff) until every one has ended: exit 0 when all succeeded,
+    /// 1 when any failed, was cancelled or expired, 3 on a service failure or --timeout.
+    #[command(after_long_help = EXIT_TABLE)]
+    Wait(WaitArgs),
     /// Put the Gemma 3 tokenizer vocabulary (4.69 MB; exact token counts for Gemini 2.x and 3.0)
     /// into the cache folder, checked by sha256. The one command that uses the network; counting
     /// never downloads.
@@ -433,6 +437,26 @@ pub struct JobsArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `batchline wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The run, endpoints and output format, as for `status`.
+    #[command(flatten)]
+    pub jobs: JobsArgs,
+
+    /// Give up after this long (e.g. 90s, 30m, 12h), leaving the jobs running; exit 3.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// The shortest pause between polls; pauses grow with jitter up to --max-poll-interval.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub poll_interval: String,
+
+    /// The longest pause between polls.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub max_poll_interval: String,
 }
 
 /// `batchline fetch-tokenizer`.

@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         args::Command::Submit(a) => cmd::submit::run(a),
         args::Command::Status(a) => cmd::status::run(a),
         args::Command::Cancel(a) => cmd::cancel::run(a),
+        args::Command::Wait(a) => cmd::wait::run(a),
         args::Command::FetchTokenizer(a) => cmd::fetch_tokenizer::run(a),
         args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
         args::Command::Completions(a) => cmd::completions::run_completions(a),

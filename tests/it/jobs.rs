@@ -422,3 +422,164 @@ fn submit_refuses_a_local_run_and_says_to_upload_it() {
     assert!(err.contains("batchline upload the run to gs://"), "{err}");
     assert!(!ctx.dir().join("run/state.json").exists());
 }
+
+#[test]
+fn submit_prints_googles_message_exits_3_and_keeps_no_reservation_of_an_unsent_shard() {
+    let Some(s) = Setup::start(&["--reject-creates", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    let out = s.submit(run, &["--retries", "0"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("429 RESOURCE_EXHAUSTED: Quota exceeded for aiplatform.googleapis.com/batch_prediction_jobs (emulated by --reject-creates)."),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("test-token"), "{}", out.stderr);
+    assert!(s.jobs().is_empty());
+    // The refused shard and the two never sent are free again: a re-run creates all three.
+    assert_eq!(s.state()["jobs"], json!({}));
+    let out = s.submit(run, &["--retries", "0", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(json_lines(&out.stdout)[3]["created"], 3);
+    assert_eq!(s.jobs().len(), 3);
+}
+
+#[test]
+fn submit_records_the_job_of_a_stale_reservation_instead_of_creating_a_second() {
+    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+        return;
+    };
+    let run = s.prepare();
+    // Learn the run id and the bodies from a dry run.
+    let out = s.submit(run, &["--dry-run", "--format", "json"]);
+    let body0 = json_lines(&out.stdout)[0]["body"].clone();
+    let run_id = body0["labels"]["batchline_run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // An earlier submit created shard 0's job and died before recording its name.
+    let mut o = ClientOptions::new("p", "us-central1");
+    o.endpoint = Some(s.url.clone());
+    o.auth = AuthConfig::Token("test".into());
+    let client = VertexClient::new(&o).unwrap();
+    let body: BatchPredictionJob = serde_json::from_value(body0.clone()).unwrap();
+    let existing = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.create(&body))
+        .unwrap();
+    let state = json!({
+        "format_version": 1, "run_id": run_id, "project": "p", "location": "us-central1",
+        "jobs": {"shards/shard-00000.jsonl": {
+            "name": null, "display_name": "batchline r1 shard-00000",
+            "output_prefix": "gs://runs/r1/output/shard-00000/", "body": body0,
+            "state": "RESERVED", "reserved_at": "2026-01-01T00:00:00Z"}}
+    });
+    s.store(run)
+        .put(
+            "state.json",
+            &serde_json::to_vec(&state).unwrap(),
+            batchline::store::Durability::Normal,
+        )
+        .unwrap();
+    let out = s.submit(run, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let jobs = s.jobs();
+    assert_eq!(jobs.len(), 3, "one job per shard, none twice");
+    let state = s.state();
+    let r0 = &state["jobs"]["shards/shard-00000.jsonl"];
+    assert_eq!(r0["name"], json!(existing.name));
+    assert_eq!(r0["state"], "JOB_STATE_PENDING");
+    assert_eq!(json_lines(&out.stdout)[2]["created"], 2, "{}", out.stdout);
+}
+
+#[test]
+fn wait_exits_0_when_every_job_succeeded() {
+    let Some(s) = Setup::start(&[]) else { return };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let out = s.run(&[
+        "wait",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--poll-interval",
+        "50ms",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    let states: Vec<&str> = lines.iter().map(|l| l["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["JOB_STATE_SUCCEEDED"; 3]);
+    assert_eq!(
+        lines[2]["completion_stats"],
+        json!({"successfulCount": "1"})
+    );
+}
+
+#[test]
+fn wait_exits_1_when_a_job_failed() {
+    // The emulator fails a job once half its rows are out, so one row per export file: shards 0
+    // and 1 (two rows) fail, shard 2 (one row) has no half-way point and succeeds.
+    let Some(s) = Setup::start(&["--end-state", "failed", "--export-rows", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let out = s.run(&[
+        "wait",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--poll-interval",
+        "50ms",
+    ]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.lines().count(), 3);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    for line in &lines[..2] {
+        assert!(
+            line.contains(" JOB_STATE_FAILED, rows succeeded 1 failed 0 incomplete 1"),
+            "{line}"
+        );
+        assert!(line.contains(", error 13: "), "{line}");
+    }
+    assert!(
+        lines[2].contains(" JOB_STATE_SUCCEEDED, rows succeeded 1 failed 0 incomplete 0"),
+        "{}",
+        lines[2]
+    );
+}
+
+#[test]
+fn wait_gives_up_at_the_timeout_with_exit_3_and_leaves_the_jobs_running() {
+    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let out = s.run(&[
+        "wait",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--poll-interval",
+        "50ms",
+        "--timeout",
+        "300ms",
+    ]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--timeout 300ms passed"),
+        "{}",
+        out.stderr
+    );
+    assert!(s
+        .jobs()
+        .iter()
+        .all(|j| j.state.as_ref().map(|s| s.as_str()) == Some("JOB_STATE_PENDING")));
+}

@@ -10,6 +10,7 @@ pub mod status;
 pub mod submit;
 pub mod upload;
 pub mod validate;
+pub mod wait;
 
 use super::args::{CloudArgs, InputArgs};
 use crate::error::{Error, Result};

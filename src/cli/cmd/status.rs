@@ -55,7 +55,7 @@ pub(crate) fn load(run: &Run) -> Result<(StateFile, RunState)> {
 
 /// One job as `status` prints it.
 #[derive(Serialize)]
-struct JobLine<'a> {
+pub(crate) struct JobLine<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     shard: &'a str,
@@ -68,7 +68,7 @@ struct JobLine<'a> {
 }
 
 impl<'a> JobLine<'a> {
-    fn of(shard: &'a str, r: &'a JobRecord) -> JobLine<'a> {
+    pub(crate) fn of(shard: &'a str, r: &'a JobRecord) -> JobLine<'a> {
         let waited = r.create_time.as_deref().and_then(|c| {
             let until = r.start_time.as_deref().or(r.end_time.as_deref());
             let until = if until.is_none() && !r.job_state().is_waiting() {
@@ -89,7 +89,7 @@ impl<'a> JobLine<'a> {
         }
     }
 
-    fn human(&self) -> String {
+    pub(crate) fn human(&self) -> String {
         let mut s = format!(
             "{}: {} {}",
             self.shard,

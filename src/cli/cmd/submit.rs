@@ -21,7 +21,8 @@ use crate::cli::args::{CloudArgs, Format, SubmitArgs, VertexArgs};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::Printer;
 use crate::error::{Error, Result};
-use crate::models::ModelTable;
+use crate::models::{BatchLimits, ModelTable};
+use crate::run::manifest::FileEntry;
 use crate::run::state::{
     now_rfc3339, seconds_between, JobRecord, RunState, StateFile, STATE_FORMAT,
 };
@@ -52,16 +53,11 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
     if !args.model.contains('/') || model.starts_with("publishers/google/") {
         table.get(&model)?;
     }
-    let limits = &table.limits;
     for s in &manifest.shards {
-        let requests = s.requests.unwrap_or(0);
-        if requests > limits.max_requests_per_file || s.bytes > limits.max_bytes_per_file {
+        if let Some(problem) = over_limits(s, &table.limits) {
             return Err(Error::InvalidInput(format!(
-                "{} holds {requests} requests in {} bytes; a batch job takes at most {} requests and {} bytes per file: prepare the run again with smaller shards. Nothing was sent.",
-                run.describe(&s.name),
-                s.bytes,
-                limits.max_requests_per_file,
-                limits.max_bytes_per_file
+                "{}: {problem}: prepare the run again with smaller shards (--max-requests, --max-bytes). Nothing was sent.",
+                run.describe(&s.name)
             )));
         }
     }
@@ -169,11 +165,19 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
         let record = state.jobs.get_mut(shard).expect("invariant: listed above");
         match found.first() {
             Some(job) => record.update(job, now_rfc3339()),
-            None => {
-                let job = block_on(client.create(&record.body)).map_err(vertex_err)?;
-                record.update(&job, now_rfc3339());
-                created += 1;
-            }
+            None => match block_on(client.create(&record.body)) {
+                Ok(job) => {
+                    record.update(&job, now_rfc3339());
+                    created += 1;
+                }
+                Err(e) => {
+                    if definitely_not_created(&e) {
+                        state.jobs.remove(shard);
+                        file.save(&run, &state)?;
+                    }
+                    return Err(vertex_err(e));
+                }
+            },
         }
         file.save(&run, &state)?;
     }
@@ -214,11 +218,19 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
             }
             Err(e) => {
                 // A create the service refused made no job: drop its reservation so a re-run
-                // tries again. Any other failure may have made one: keep it, to be looked up.
-                if definitely_not_created(&e) {
-                    state.jobs.remove(shard);
-                    file.save(&run, &state)?;
+                // tries again. Any other failure may have made one: keep it, to be looked up by
+                // its labels. The shards after it were never sent: drop theirs too.
+                let refused = definitely_not_created(&e);
+                let at = todo
+                    .iter()
+                    .position(|(s, _, _)| s == shard)
+                    .expect("invariant: shard is in todo");
+                for (i, (later, _, _)) in todo.iter().enumerate().skip(at) {
+                    if i > at || refused {
+                        state.jobs.remove(later);
+                    }
                 }
+                file.save(&run, &state)?;
                 p.flush().map_err(io)?;
                 return Err(vertex_err(e));
             }
@@ -258,6 +270,24 @@ fn summary(
             "{location}: {pending} job(s) would be created (dry run: nothing sent)"
         )),
         _ => p.human_line(&format!("{location}: {created} job(s) created")),
+    }
+}
+
+/// What makes `shard` too big for one batch job under `limits`, if anything.
+fn over_limits(shard: &FileEntry, limits: &BatchLimits) -> Option<String> {
+    let requests = shard.requests.unwrap_or(0);
+    if requests > limits.max_requests_per_file {
+        Some(format!(
+            "{requests} requests; a batch job takes at most {} per file",
+            limits.max_requests_per_file
+        ))
+    } else if shard.bytes > limits.max_bytes_per_file {
+        Some(format!(
+            "{} bytes; a batch job takes at most {} per file",
+            shard.bytes, limits.max_bytes_per_file
+        ))
+    } else {
+        None
     }
 }
 
@@ -310,6 +340,9 @@ pub(crate) fn client(
         o.endpoint = Some(e);
     }
     o.auth = AuthConfig::from_flag_or_env(cloud.access_token.as_deref());
+    // One retry budget for storage and Vertex (`--retries`, `--retry-timeout`).
+    o.retry.max_retries = cloud.retries;
+    o.retry.retry_timeout = std::time::Duration::from_secs(cloud.retry_timeout);
     VertexClient::new(&o).map_err(vertex_err)
 }
 
@@ -332,5 +365,47 @@ pub(crate) fn vertex_err(e: VertexError) -> Error {
             url: "Vertex AI".into(),
             message: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(requests: u64, bytes: u64) -> FileEntry {
+        FileEntry {
+            name: "shards/shard-00000.jsonl".into(),
+            bytes,
+            checksum: String::new(),
+            requests: Some(requests),
+            crc32c: None,
+            etag: None,
+        }
+    }
+
+    #[test]
+    fn submit_refuses_a_shard_one_over_the_model_tables_limits() {
+        let limits = ModelTable::builtin().limits;
+        let (n, b) = (limits.max_requests_per_file, limits.max_bytes_per_file);
+        assert_eq!(over_limits(&shard(n, b), &limits), None);
+        assert_eq!(
+            over_limits(&shard(n + 1, 10), &limits),
+            Some(format!(
+                "{} requests; a batch job takes at most {n} per file",
+                n + 1
+            ))
+        );
+        assert_eq!(
+            over_limits(&shard(1, b + 1), &limits),
+            Some(format!(
+                "{} bytes; a batch job takes at most {b} per file",
+                b + 1
+            ))
+        );
+    }
+
+    #[test]
+    fn shard_stem_drops_the_folder_and_the_extension() {
+        assert_eq!(shard_stem("shards/shard-00012.jsonl"), "shard-00012");
     }
 }
