@@ -192,7 +192,7 @@ impl StateFile {
         } else {
             match &self.seen {
                 None => run.store().put_new(STATE_FILE, &bytes)?,
-                Some(seen) if seen.version.is_some() => {
+                Some(seen) if seen.version.is_some() || !is_gcs(run) => {
                     run.store().put_if(STATE_FILE, &bytes, seen)?
                 }
                 // A server that reports no generation (moto, the tests' storage emulator; GCS
@@ -217,6 +217,17 @@ impl StateFile {
             ))),
         }
     }
+}
+
+/// True for a run on `gs://` (whose conditional replace needs the object's generation).
+fn is_gcs(run: &Run) -> bool {
+    matches!(
+        run.location(),
+        crate::store::Location::Object {
+            scheme: crate::store::Scheme::Gcs,
+            ..
+        }
+    )
 }
 
 /// Now as RFC 3339 UTC with seconds (the form written into `state.json`).
@@ -270,6 +281,43 @@ mod tests {
         assert!(r.is_terminal());
         assert_eq!(r.completion_stats.unwrap().successful(), Some(3));
         assert_eq!(r.checked_at.as_deref(), Some("t2"));
+    }
+
+    fn sample(run_id: &str) -> RunState {
+        RunState {
+            format_version: STATE_FORMAT,
+            run_id: run_id.into(),
+            project: "p".into(),
+            location: "l".into(),
+            jobs: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn two_writers_that_read_the_same_state_cannot_both_record() {
+        // Two submits of one run on an object store (the memory store enforces the conditions
+        // as GCS does): both read "no state.json", only the first may create it; both then read
+        // the same version, only the first may replace it.
+        let loc = crate::store::Location::parse("memory://state-test/run").unwrap();
+        let cloud = crate::store::CloudConfig::default();
+        let run = Run::open(&loc, &cloud).unwrap();
+        let mut a = StateFile::load(&run).unwrap();
+        let mut b = StateFile::load(&run).unwrap();
+        a.save(&run, &sample("a")).unwrap();
+        let err = b.save(&run, &sample("b")).unwrap_err();
+        assert!(
+            matches!(&err, Error::Usage(m) if m.contains("state.json was changed by another batchline process")),
+            "{err}"
+        );
+        let mut a = StateFile::load(&run).unwrap();
+        let mut b = StateFile::load(&run).unwrap();
+        assert_eq!(a.state.as_ref().unwrap().run_id, "a");
+        a.save(&run, &sample("a2")).unwrap();
+        assert!(b.save(&run, &sample("b2")).is_err());
+        // The winner goes on writing on the version it wrote.
+        a.save(&run, &sample("a3")).unwrap();
+        let read = StateFile::load(&run).unwrap();
+        assert_eq!(read.state.unwrap().run_id, "a3");
     }
 
     #[test]
