@@ -689,6 +689,55 @@ mod tests {
     }
 
     #[test]
+    fn submit_and_wait_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "batchline",
+            "submit",
+            "gs://b/run",
+            "--project",
+            "p",
+            "--location",
+            "global",
+            "--model",
+            "gemini-2.5-pro",
+            "--vertex-endpoint",
+            "http://127.0.0.1:1",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        let Command::Submit(s) = cli.command else {
+            panic!("not submit")
+        };
+        assert_eq!(s.run, "gs://b/run");
+        assert_eq!((s.project.as_str(), s.location.as_str()), ("p", "global"));
+        assert_eq!(s.model, "gemini-2.5-pro");
+        assert_eq!(
+            s.vertex.vertex_endpoint.as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert!(s.dry_run);
+        assert_eq!(s.format, Format::Json);
+        // --project, --location and --model are required.
+        assert!(
+            Cli::try_parse_from(["batchline", "submit", "gs://b/run", "--project", "p"]).is_err()
+        );
+
+        let cli =
+            Cli::try_parse_from(["batchline", "wait", "gs://b/run", "--timeout", "2h"]).unwrap();
+        let Command::Wait(w) = cli.command else {
+            panic!("not wait")
+        };
+        assert_eq!(w.jobs.run, "gs://b/run");
+        assert_eq!(w.timeout.as_deref(), Some("2h"));
+        assert_eq!(
+            (w.poll_interval.as_str(), w.max_poll_interval.as_str()),
+            ("10s", "60s")
+        );
+    }
+
+    #[test]
     fn validate_flags_parse() {
         let cli = Cli::try_parse_from([
             "batchline",

@@ -583,3 +583,34 @@ fn wait_gives_up_at_the_timeout_with_exit_3_and_leaves_the_jobs_running() {
         .iter()
         .all(|j| j.state.as_ref().map(|s| s.as_str()) == Some("JOB_STATE_PENDING")));
 }
+
+#[test]
+fn status_of_a_job_vertex_no_longer_knows_prints_googles_message_and_exits_3() {
+    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let mut o = ClientOptions::new("p", "us-central1");
+    o.endpoint = Some(s.url.clone());
+    o.auth = AuthConfig::Token("test".into());
+    let client = VertexClient::new(&o).unwrap();
+    let gone = s.jobs()[1].name.clone().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(client.cancel(&gone)).unwrap();
+    rt.block_on(client.delete(&gone)).unwrap();
+    let before = s.store(run).get("state.json").unwrap().unwrap();
+    let out = s.run(&["status", run, "--vertex-endpoint", &s.url, "--retries", "0"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("GET {}/v1/{gone}", s.url)),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("404 NOT_FOUND"), "{}", out.stderr);
+    // Nothing half-updated was recorded.
+    assert_eq!(s.store(run).get("state.json").unwrap().unwrap(), before);
+}
