@@ -601,6 +601,19 @@ fn status_of_a_job_vertex_no_longer_knows_prints_googles_message_and_exits_3() {
         .build()
         .unwrap();
     rt.block_on(client.cancel(&gone)).unwrap();
+    // Only an ended job can be deleted: wait for the cancel to land.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rt
+        .block_on(client.get(&gone))
+        .unwrap()
+        .state
+        .as_ref()
+        .map(|s| s.as_str())
+        != Some("JOB_STATE_CANCELLED")
+    {
+        assert!(Instant::now() < deadline, "job not cancelled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     rt.block_on(client.delete(&gone)).unwrap();
     let before = s.store(run).get("state.json").unwrap().unwrap();
     let out = s.run(&["status", run, "--vertex-endpoint", &s.url, "--retries", "0"]);
