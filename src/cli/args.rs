@@ -33,6 +33,21 @@ pub enum Command {
     /// same size and checksum are skipped, so an interrupted upload resumes; the manifest goes last.
     #[command(after_long_help = EXIT_TABLE)]
     Upload(UploadArgs),
+    /// Create one Vertex AI batch job per shard of a run on Cloud Storage; a re-run creates jobs
+    /// only for shards that have none. Jobs are recorded in the run's state.json.
+    #[command(after_long_help = EXIT_TABLE)]
+    Submit(SubmitArgs),
+    /// Show each job of a run: state, row counts, error, and how long it has waited; records
+    /// what it saw in state.json.
+    #[command(after_long_help = EXIT_TABLE)]
+    Status(JobsArgs),
+    /// Cancel the run's jobs that have not ended.
+    #[command(after_long_help = EXIT_TABLE)]
+    Cancel(JobsArgs),
+    /// Poll the run's jobs (with backoff) until every one has ended: exit 0 when all succeeded,
+    /// 1 when any failed, was cancelled or expired, 3 on a service failure or --timeout.
+    #[command(after_long_help = EXIT_TABLE)]
+    Wait(WaitArgs),
     /// Put the Gemma 3 tokenizer vocabulary (4.69 MB; exact token counts for Gemini 2.x and 3.0)
     /// into the cache folder, checked by sha256. The one command that uses the network; counting
     /// never downloads.
@@ -366,6 +381,102 @@ pub struct UploadArgs {
     pub quiet: bool,
 }
 
+/// How to reach Vertex AI.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Vertex AI")]
+pub struct VertexArgs {
+    /// The Vertex AI endpoint (the emulator's URL, a private endpoint) [default: chosen from the
+    /// location: https://LOCATION-aiplatform.googleapis.com, or https://aiplatform.googleapis.com
+    /// for global].
+    #[arg(long, env = "BATCHLINE_VERTEX_ENDPOINT", value_name = "URL")]
+    pub vertex_endpoint: Option<String>,
+}
+
+/// `batchline submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The finished run on Cloud Storage (gs://bucket/prefix).
+    #[arg(value_name = "RUN")]
+    pub run: std::ffi::OsString,
+
+    /// Google Cloud project id or number.
+    #[arg(long, value_name = "PROJECT")]
+    pub project: String,
+
+    /// Vertex AI location, e.g. us-central1 or global.
+    #[arg(long, value_name = "LOCATION")]
+    pub location: String,
+
+    /// The model: a short name (gemini-2.5-flash) or a full resource name
+    /// (publishers/google/models/…, projects/…/models/… for tuned models).
+    #[arg(long, value_name = "MODEL")]
+    pub model: String,
+
+    /// Print the create bodies that would be sent, send nothing and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Vertex endpoint.
+    #[command(flatten)]
+    pub vertex: VertexArgs,
+
+    /// Storage endpoints and credentials (the token also serves Vertex).
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `batchline status` and `batchline cancel`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// A run with jobs (gs://bucket/prefix, as given to submit).
+    #[arg(value_name = "RUN")]
+    pub run: std::ffi::OsString,
+
+    /// Vertex endpoint.
+    #[command(flatten)]
+    pub vertex: VertexArgs,
+
+    /// Storage endpoints and credentials (the token also serves Vertex).
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `batchline wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The run, endpoints and output format, as for `status`.
+    #[command(flatten)]
+    pub jobs: JobsArgs,
+
+    /// Give up after this long (e.g. 90s, 30m, 12h), leaving the jobs running; exit 3.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// The shortest pause between polls; pauses grow with jitter up to --max-poll-interval.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub poll_interval: String,
+
+    /// The longest pause between polls.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub max_poll_interval: String,
+}
+
 /// `batchline fetch-tokenizer`.
 #[derive(Debug, Args)]
 pub struct FetchTokenizerArgs {
@@ -593,6 +704,55 @@ mod tests {
         }
         // 51 bytes and a newline, counted by hand from the literal.
         assert_eq!(SHORTEST_REQUEST_LINE.len(), 51);
+    }
+
+    #[test]
+    fn submit_and_wait_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "batchline",
+            "submit",
+            "gs://b/run",
+            "--project",
+            "p",
+            "--location",
+            "global",
+            "--model",
+            "gemini-2.5-pro",
+            "--vertex-endpoint",
+            "http://127.0.0.1:1",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        let Command::Submit(s) = cli.command else {
+            panic!("not submit")
+        };
+        assert_eq!(s.run, "gs://b/run");
+        assert_eq!((s.project.as_str(), s.location.as_str()), ("p", "global"));
+        assert_eq!(s.model, "gemini-2.5-pro");
+        assert_eq!(
+            s.vertex.vertex_endpoint.as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert!(s.dry_run);
+        assert_eq!(s.format, Format::Json);
+        // --project, --location and --model are required.
+        assert!(
+            Cli::try_parse_from(["batchline", "submit", "gs://b/run", "--project", "p"]).is_err()
+        );
+
+        let cli =
+            Cli::try_parse_from(["batchline", "wait", "gs://b/run", "--timeout", "2h"]).unwrap();
+        let Command::Wait(w) = cli.command else {
+            panic!("not wait")
+        };
+        assert_eq!(w.jobs.run, "gs://b/run");
+        assert_eq!(w.timeout.as_deref(), Some("2h"));
+        assert_eq!(
+            (w.poll_interval.as_str(), w.max_poll_interval.as_str()),
+            ("10s", "60s")
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 pub mod index;
 pub mod manifest;
+pub mod state;
 pub mod upload;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,6 +3,7 @@ mod dist;
 mod emulator;
 mod equivalence;
 mod hardening;
+mod jobs;
 mod mutation;
 mod prepare;
 mod prepare_run;

@@ -1,12 +1,16 @@
 //! One module per command.
 
+pub mod cancel;
 pub mod completions;
 pub mod emulator;
 pub mod fetch_tokenizer;
 pub mod gen_corpus;
 pub mod prepare;
+pub mod status;
+pub mod submit;
 pub mod upload;
 pub mod validate;
+pub mod wait;
 
 use super::args::{CloudArgs, InputArgs};
 use crate::error::{Error, Result};

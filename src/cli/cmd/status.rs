@@ -1,0 +1,115 @@
+//! `batchline status RUN`: one `get` per recorded job; prints each job's state, row counts,
+//! error and how long it has waited, and records what it saw in `state.json`.
+
+use serde::Serialize;
+
+use super::cloud_config;
+use super::location_arg;
+use super::submit::{client, open_remote_run, vertex_err};
+use crate::cli::args::{Format, JobsArgs};
+use crate::cli::exit::ExitStatus;
+use crate::cli::output::Printer;
+use crate::error::{Error, Result};
+use crate::run::state::{now_rfc3339, seconds_between, JobRecord, RunState, StateFile, STATE_FILE};
+use crate::run::Run;
+use crate::store::block_on;
+
+/// Runs `status`.
+pub fn run(args: JobsArgs) -> Result<ExitStatus> {
+    let cloud = cloud_config(&args.cloud)?;
+    let location = location_arg(&args.run)?;
+    let run = open_remote_run(&location, &cloud)?;
+    let (mut file, mut state) = load(&run)?;
+    let client = client(&args.vertex, &args.cloud, &state.project, &state.location)?;
+    for record in state.jobs.values_mut() {
+        if let Some(name) = record.name.clone() {
+            let job = block_on(client.get(&name)).map_err(vertex_err)?;
+            record.update(&job, now_rfc3339());
+        }
+    }
+    file.save(&run, &state)?;
+    let mut p = Printer::new(args.format, args.quiet);
+    let io = |e: std::io::Error| Error::io("<stdout>", e);
+    for (shard, r) in &state.jobs {
+        let line = JobLine::of(shard, r);
+        match args.format {
+            Format::Json => p.json_line(&line).map_err(io)?,
+            _ => p.human_line(&line.human()).map_err(io)?,
+        }
+    }
+    p.flush().map_err(io)?;
+    Ok(ExitStatus::Ok)
+}
+
+/// The run's `state.json`; a run without one is a usage error (nothing submitted yet).
+pub(crate) fn load(run: &Run) -> Result<(StateFile, RunState)> {
+    let file = StateFile::load(run)?;
+    let state = file.state.clone().ok_or_else(|| {
+        Error::Usage(format!(
+            "{} does not exist: no job was submitted for this run yet (batchline submit)",
+            run.describe(STATE_FILE)
+        ))
+    })?;
+    Ok((file, state))
+}
+
+/// One job as `status` prints it.
+#[derive(Serialize)]
+pub(crate) struct JobLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    shard: &'a str,
+    name: Option<&'a str>,
+    state: &'a str,
+    completion_stats: Option<&'a crate::vertex::wire::CompletionStats>,
+    error: Option<&'a crate::vertex::wire::Status>,
+    /// Seconds from creation to leaving the queue (or to now, while queued).
+    waited_seconds: Option<i64>,
+}
+
+impl<'a> JobLine<'a> {
+    pub(crate) fn of(shard: &'a str, r: &'a JobRecord) -> JobLine<'a> {
+        let waited = r.create_time.as_deref().and_then(|c| {
+            let until = r.start_time.as_deref().or(r.end_time.as_deref());
+            let until = if until.is_none() && !r.job_state().is_waiting() {
+                r.checked_at.as_deref()
+            } else {
+                until
+            };
+            seconds_between(c, until)
+        });
+        JobLine {
+            kind: "job",
+            shard,
+            name: r.name.as_deref(),
+            state: &r.state,
+            completion_stats: r.completion_stats.as_ref(),
+            error: r.error.as_ref(),
+            waited_seconds: waited,
+        }
+    }
+
+    pub(crate) fn human(&self) -> String {
+        let mut s = format!(
+            "{}: {} {}",
+            self.shard,
+            self.name.unwrap_or("(no job yet)"),
+            self.state
+        );
+        if let Some(c) = self.completion_stats {
+            s += &format!(
+                ", rows succeeded {} failed {} incomplete {}",
+                c.successful().unwrap_or(0),
+                c.failed().unwrap_or(0),
+                c.incomplete().unwrap_or(0)
+            );
+        }
+        if let Some(w) = self.waited_seconds {
+            s += &format!(", waited {w} s in the queue");
+        }
+        if let Some(e) = self.error {
+            s += &format!(", error {}: {}", e.code, e.message);
+        }
+        s
+    }
+}

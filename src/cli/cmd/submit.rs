@@ -1,0 +1,411 @@
+//! `batchline submit RUN --project P --location L --model M`: one Vertex batch job per shard of a
+//! finished run on Cloud Storage, recorded in the run's `state.json` (see [`crate::run::state`]).
+//!
+//! Order of work, so that an interrupted or racing `submit` never makes two jobs for a shard:
+//! 1. every check that needs no network (a run on `gs://`, finished, shards within the model
+//!    table's limits, valid bodies) before anything is sent;
+//! 2. the shards without a record are reserved in one conditional write of `state.json`;
+//! 3. each reserved shard is created, and its job recorded at once (another conditional write).
+//!
+//! A reservation without a job name (a crash, or a create whose answer was lost) is resolved on
+//! the next run by listing jobs with the shard's labels; only when none exists is it created
+//! again. A reservation younger than [`RESERVATION_HOLD`] is left alone: another `submit` may be
+//! creating it right now.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{cloud_config, location_arg};
+use crate::cli::args::{CloudArgs, Format, SubmitArgs, VertexArgs};
+use crate::cli::exit::ExitStatus;
+use crate::cli::output::Printer;
+use crate::error::{Error, Result};
+use crate::models::{BatchLimits, ModelTable};
+use crate::run::manifest::FileEntry;
+use crate::run::state::{
+    now_rfc3339, seconds_between, JobRecord, RunState, StateFile, STATE_FORMAT,
+};
+use crate::run::Run;
+use crate::store::{block_on, Location};
+use crate::vertex::wire::{create_body, model_resource, CreateSpec, Destination, Source};
+use crate::vertex::{AuthConfig, ClientOptions, VertexClient, VertexError};
+
+/// Label that carries the run id on every job.
+pub const RUN_LABEL: &str = "batchline_run";
+/// Label that carries the shard (`shard-00000`) on every job.
+pub const SHARD_LABEL: &str = "batchline_shard";
+/// How long a reservation without a job name belongs to the `submit` that made it (seconds).
+pub const RESERVATION_HOLD: i64 = 600;
+
+/// Runs `submit`.
+pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
+    let cloud = cloud_config(&args.cloud)?;
+    let location = location_arg(&args.run)?;
+    let run = open_remote_run(&location, &cloud)?;
+    let manifest = run.manifest()?.ok_or_else(|| {
+        Error::Usage(format!(
+            "{location} has no manifest.json: it is not a finished run (run batchline prepare, or batchline upload a finished local run)"
+        ))
+    })?;
+    let model = model_resource(&args.model).map_err(vertex_err)?;
+    let table = ModelTable::builtin();
+    if !args.model.contains('/') || model.starts_with("publishers/google/") {
+        table.get(&model)?;
+    }
+    for s in &manifest.shards {
+        if let Some(problem) = over_limits(s, &table.limits) {
+            return Err(Error::InvalidInput(format!(
+                "{}: {problem}: prepare the run again with smaller shards (--max-requests, --max-bytes). Nothing was sent.",
+                run.describe(&s.name)
+            )));
+        }
+    }
+    let run_id = run_id(&run)?;
+    let run_name = location
+        .to_string()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("run")
+        .to_string();
+    // Every body first: a bad one stops the command before anything is sent.
+    let mut bodies = Vec::new();
+    for s in &manifest.shards {
+        let stem = shard_stem(&s.name);
+        let output_prefix = run.describe(&format!("output/{stem}/"));
+        let display: String = format!("batchline {run_name} {stem}")
+            .chars()
+            .take(128)
+            .collect();
+        let labels = BTreeMap::from([
+            (RUN_LABEL.to_string(), run_id.clone()),
+            (SHARD_LABEL.to_string(), stem.to_string()),
+        ]);
+        let body = create_body(&CreateSpec {
+            display_name: display,
+            model: model.clone(),
+            source: Source::Gcs(vec![run.describe(&s.name)]),
+            destination: Some(Destination::Gcs(output_prefix.clone())),
+            labels,
+        })
+        .map_err(vertex_err)?;
+        bodies.push((s.name.clone(), output_prefix, body));
+    }
+
+    let mut p = Printer::new(args.format, args.quiet);
+    let io = |e: std::io::Error| Error::io("<stdout>", e);
+    let mut file = StateFile::load(&run)?;
+    let mut state = match &file.state {
+        Some(st) => {
+            if st.project != args.project || st.location != args.location {
+                return Err(Error::Usage(format!(
+                    "{} records jobs in projects/{}/locations/{}; submit to the same project and location",
+                    run.describe(crate::run::state::STATE_FILE),
+                    st.project,
+                    st.location
+                )));
+            }
+            st.clone()
+        }
+        None => RunState {
+            format_version: STATE_FORMAT,
+            run_id: run_id.clone(),
+            project: args.project.clone(),
+            location: args.location.clone(),
+            jobs: BTreeMap::new(),
+        },
+    };
+    let todo: Vec<_> = bodies
+        .into_iter()
+        .filter(|(shard, _, _)| !state.jobs.contains_key(shard))
+        .collect();
+
+    if args.dry_run {
+        for (shard, _, body) in &todo {
+            match args.format {
+                Format::Json => p
+                    .json_line(&serde_json::json!({"type": "create", "shard": shard, "body": body}))
+                    .map_err(io)?,
+                _ => p
+                    .human_line(&format!(
+                        "{shard}: POST …/projects/{}/locations/{}/batchPredictionJobs\n{}",
+                        args.project,
+                        args.location,
+                        serde_json::to_string_pretty(body).expect("invariant: body serialises")
+                    ))
+                    .map_err(io)?,
+            }
+        }
+        summary(&mut p, args.format, &location, todo.len(), 0, true).map_err(io)?;
+        p.flush().map_err(io)?;
+        return Ok(ExitStatus::Ok);
+    }
+
+    let client = client(&args.vertex, &args.cloud, &args.project, &args.location)?;
+    // Stale reservations (an earlier submit that died between reserving and recording).
+    let now = now_rfc3339();
+    let stale: Vec<String> = state
+        .jobs
+        .iter()
+        .filter(|(_, r)| {
+            r.name.is_none()
+                && seconds_between(&r.reserved_at, Some(&now)).is_none_or(|s| s >= RESERVATION_HOLD)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut created = 0usize;
+    for shard in &stale {
+        let stem = shard_stem(shard).to_string();
+        let filter = format!(
+            "labels.{RUN_LABEL}=\"{}\" AND labels.{SHARD_LABEL}=\"{stem}\"",
+            state.run_id
+        );
+        let found = block_on(client.list_all(Some(&filter))).map_err(vertex_err)?;
+        let record = state.jobs.get_mut(shard).expect("invariant: listed above");
+        match found.first() {
+            Some(job) => record.update(job, now_rfc3339()),
+            None => match block_on(client.create(&record.body)) {
+                Ok(job) => {
+                    record.update(&job, now_rfc3339());
+                    created += 1;
+                }
+                Err(e) => {
+                    if definitely_not_created(&e) {
+                        state.jobs.remove(shard);
+                        file.save(&run, &state)?;
+                    }
+                    return Err(vertex_err(e));
+                }
+            },
+        }
+        file.save(&run, &state)?;
+    }
+
+    if !todo.is_empty() {
+        let now = now_rfc3339();
+        for (shard, prefix, body) in &todo {
+            state.jobs.insert(
+                shard.clone(),
+                JobRecord::reserved(body.clone(), prefix.clone(), now.clone()),
+            );
+        }
+        file.save(&run, &state)?;
+    }
+    for (shard, _, body) in &todo {
+        match block_on(client.create(body)) {
+            Ok(job) => {
+                let record = state
+                    .jobs
+                    .get_mut(shard)
+                    .expect("invariant: reserved above");
+                record.update(&job, now_rfc3339());
+                file.save(&run, &state)?;
+                created += 1;
+                let r = &state.jobs[shard];
+                match args.format {
+                    Format::Json => p
+                        .json_line(&serde_json::json!({"type": "job", "shard": shard, "name": r.name, "state": r.state}))
+                        .map_err(io)?,
+                    _ => p
+                        .human_line(&format!(
+                            "{shard}: {} {}",
+                            r.name.as_deref().unwrap_or("?"),
+                            r.state
+                        ))
+                        .map_err(io)?,
+                }
+            }
+            Err(e) => {
+                // A create the service refused made no job: drop its reservation so a re-run
+                // tries again. Any other failure may have made one: keep it, to be looked up by
+                // its labels. The shards after it were never sent: drop theirs too.
+                let refused = definitely_not_created(&e);
+                let at = todo
+                    .iter()
+                    .position(|(s, _, _)| s == shard)
+                    .expect("invariant: shard is in todo");
+                for (i, (later, _, _)) in todo.iter().enumerate().skip(at) {
+                    if i > at || refused {
+                        state.jobs.remove(later);
+                    }
+                }
+                file.save(&run, &state)?;
+                p.flush().map_err(io)?;
+                return Err(vertex_err(e));
+            }
+        }
+    }
+    summary(&mut p, args.format, &location, todo.len(), created, false).map_err(io)?;
+    p.flush().map_err(io)?;
+    Ok(ExitStatus::Ok)
+}
+
+fn summary(
+    p: &mut Printer,
+    format: Format,
+    location: &Location,
+    pending: usize,
+    created: usize,
+    dry_run: bool,
+) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    struct Out {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        run: String,
+        dry_run: bool,
+        to_create: usize,
+        created: usize,
+    }
+    match format {
+        Format::Json => p.json_line(&Out {
+            kind: "summary",
+            run: location.to_string(),
+            dry_run,
+            to_create: pending,
+            created,
+        }),
+        _ if dry_run => p.human_line(&format!(
+            "{location}: {pending} job(s) would be created (dry run: nothing sent)"
+        )),
+        _ => p.human_line(&format!("{location}: {created} job(s) created")),
+    }
+}
+
+/// What makes `shard` too big for one batch job under `limits`, if anything.
+fn over_limits(shard: &FileEntry, limits: &BatchLimits) -> Option<String> {
+    let requests = shard.requests.unwrap_or(0);
+    if requests > limits.max_requests_per_file {
+        Some(format!(
+            "{requests} requests; a batch job takes at most {} per file",
+            limits.max_requests_per_file
+        ))
+    } else if shard.bytes > limits.max_bytes_per_file {
+        Some(format!(
+            "{} bytes; a batch job takes at most {} per file",
+            shard.bytes, limits.max_bytes_per_file
+        ))
+    } else {
+        None
+    }
+}
+
+/// True when the service answered a create with an error that made no job (a 4xx).
+fn definitely_not_created(e: &VertexError) -> bool {
+    matches!(e.http_status(), Some(400..=499))
+        || matches!(e, VertexError::Usage(_) | VertexError::Auth(_))
+}
+
+/// `shards/shard-00000.jsonl` → `shard-00000`.
+pub(crate) fn shard_stem(name: &str) -> &str {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base.strip_suffix(".jsonl").unwrap_or(base)
+}
+
+/// The run id: `r` and 16 hex digits of the checksum of the run's location and manifest, so
+/// every `submit` of one run derives the same id (a valid label value).
+fn run_id(run: &Run) -> Result<String> {
+    let manifest = run.read("manifest.json")?.unwrap_or_default();
+    let mut data = run.describe("").into_bytes();
+    data.push(b'\n');
+    data.extend_from_slice(&manifest);
+    let sum = crate::run::manifest::content_checksum(&data);
+    let hex = sum.rsplit(':').next().unwrap_or(&sum);
+    Ok(format!("r{}", &hex[..16.min(hex.len())]))
+}
+
+/// Opens a run on Cloud Storage; a local (or other) run is a usage error.
+pub(crate) fn open_remote_run(
+    location: &Location,
+    cloud: &crate::store::CloudConfig,
+) -> Result<Run> {
+    if !location.to_string().starts_with("gs://") {
+        return Err(Error::Usage(format!(
+            "{location}: Vertex AI reads its input from Cloud Storage; batchline upload the run to gs://bucket/prefix first and give that"
+        )));
+    }
+    Run::open(location, cloud)
+}
+
+/// The Vertex client for `project` and `location`, with the flags' endpoint and token.
+pub(crate) fn client(
+    vertex: &VertexArgs,
+    cloud: &CloudArgs,
+    project: &str,
+    location: &str,
+) -> Result<VertexClient> {
+    let mut o = ClientOptions::new(project, location);
+    if let Some(e) = vertex.vertex_endpoint.clone().filter(|e| !e.is_empty()) {
+        o.endpoint = Some(e);
+    }
+    o.auth = AuthConfig::from_flag_or_env(cloud.access_token.as_deref());
+    // One retry budget for storage and Vertex (`--retries`, `--retry-timeout`).
+    o.retry.max_retries = cloud.retries;
+    o.retry.retry_timeout = std::time::Duration::from_secs(cloud.retry_timeout);
+    VertexClient::new(&o).map_err(vertex_err)
+}
+
+/// A Vertex failure as the library's error: bad arguments are usage errors (exit 2), the rest
+/// remote failures (exit 3) that carry Google's status and message.
+pub(crate) fn vertex_err(e: VertexError) -> Error {
+    match e {
+        VertexError::Usage(m) => Error::Usage(m),
+        VertexError::Api {
+            url,
+            http,
+            status,
+            message,
+            method,
+        } => Error::Remote {
+            url: format!("{method} {url}"),
+            message: format!("Vertex AI answered {http} {status}: {message}"),
+        },
+        other => Error::Remote {
+            url: "Vertex AI".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(requests: u64, bytes: u64) -> FileEntry {
+        FileEntry {
+            name: "shards/shard-00000.jsonl".into(),
+            bytes,
+            checksum: String::new(),
+            requests: Some(requests),
+            crc32c: None,
+            etag: None,
+        }
+    }
+
+    #[test]
+    fn submit_refuses_a_shard_one_over_the_model_tables_limits() {
+        let limits = ModelTable::builtin().limits;
+        let (n, b) = (limits.max_requests_per_file, limits.max_bytes_per_file);
+        assert_eq!(over_limits(&shard(n, b), &limits), None);
+        assert_eq!(
+            over_limits(&shard(n + 1, 10), &limits),
+            Some(format!(
+                "{} requests; a batch job takes at most {n} per file",
+                n + 1
+            ))
+        );
+        assert_eq!(
+            over_limits(&shard(1, b + 1), &limits),
+            Some(format!(
+                "{} bytes; a batch job takes at most {b} per file",
+                b + 1
+            ))
+        );
+    }
+
+    #[test]
+    fn shard_stem_drops_the_folder_and_the_extension() {
+        assert_eq!(shard_stem("shards/shard-00012.jsonl"), "shard-00012");
+    }
+}

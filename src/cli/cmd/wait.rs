@@ -1,0 +1,145 @@
+//! `batchline wait RUN`: polls every recorded job (one `get` each per round, pauses growing with
+//! jitter between `--poll-interval` and `--max-poll-interval`) until all have ended, recording
+//! each round in `state.json`. Interrupting it (Ctrl-C, `--timeout`) leaves the jobs running and
+//! the state as last recorded.
+//!
+//! Verdict: exit 0 when every job succeeded; 1 when any failed, was cancelled, expired or
+//! partially succeeded, or "succeeded" with every row failed (judged by its `completionStats`);
+//! 3 on a service failure or when `--timeout` passed first.
+
+use std::time::{Duration, Instant};
+
+use super::emulator::parse_duration;
+use super::status::{load, JobLine};
+use super::submit::{client, open_remote_run, vertex_err};
+use super::{cloud_config, location_arg};
+use crate::cli::args::{Format, WaitArgs};
+use crate::cli::exit::ExitStatus;
+use crate::cli::output::Printer;
+use crate::error::{Error, Result};
+use crate::run::state::{now_rfc3339, JobRecord};
+use crate::store::block_on;
+use crate::vertex::retry::{Backoff, BackoffConfig};
+use crate::vertex::wire::JobState;
+
+/// Runs `wait`.
+pub fn run(args: WaitArgs) -> Result<ExitStatus> {
+    let duration = |flag: &str, v: &str| {
+        parse_duration(v).ok_or_else(|| {
+            Error::Usage(format!(
+                "{flag} {v}: give a duration such as 500ms, 10s, 5m or 2h"
+            ))
+        })
+    };
+    let timeout = match &args.timeout {
+        Some(t) => Some(duration("--timeout", t)?),
+        None => None,
+    };
+    let init = duration("--poll-interval", &args.poll_interval)?.max(Duration::from_millis(10));
+    let max = duration("--max-poll-interval", &args.max_poll_interval)?.max(init);
+    let a = &args.jobs;
+    let cloud = cloud_config(&a.cloud)?;
+    let location = location_arg(&a.run)?;
+    let run = open_remote_run(&location, &cloud)?;
+    let (mut file, mut state) = load(&run)?;
+    if let Some((shard, _)) = state.jobs.iter().find(|(_, r)| r.name.is_none()) {
+        return Err(Error::Usage(format!(
+            "{shard} is reserved but has no job yet (a submit is running, or was interrupted): run batchline submit again, then wait"
+        )));
+    }
+    let client = client(&a.vertex, &a.cloud, &state.project, &state.location)?;
+    let started = Instant::now();
+    let mut backoff = Backoff::new(BackoffConfig {
+        init_backoff: init,
+        max_backoff: max,
+    });
+    let mut p = Printer::new(a.format, a.quiet);
+    let io = |e: std::io::Error| Error::io("<stdout>", e);
+    let timed_out = loop {
+        for record in state.jobs.values_mut().filter(|r| !r.is_terminal()) {
+            let name = record.name.clone().expect("invariant: checked above");
+            let job = block_on(client.get(&name)).map_err(vertex_err)?;
+            record.update(&job, now_rfc3339());
+        }
+        file.save(&run, &state)?;
+        if state.jobs.values().all(JobRecord::is_terminal) {
+            break false;
+        }
+        let pause = backoff.next_wait();
+        if let Some(t) = timeout {
+            let left = t.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break true;
+            }
+            std::thread::sleep(pause.min(left));
+        } else {
+            std::thread::sleep(pause);
+        }
+    };
+    for (shard, r) in &state.jobs {
+        let line = JobLine::of(shard, r);
+        match a.format {
+            Format::Json => p.json_line(&line).map_err(io)?,
+            _ => p.human_line(&line.human()).map_err(io)?,
+        }
+    }
+    p.flush().map_err(io)?;
+    if timed_out {
+        return Err(Error::Remote {
+            url: location.to_string(),
+            message: format!(
+                "--timeout {} passed with jobs still running (they go on; wait again or cancel)",
+                args.timeout.as_deref().unwrap_or("")
+            ),
+        });
+    }
+    Ok(if state.jobs.values().all(succeeded) {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::InputErrors
+    })
+}
+
+/// True for a job that succeeded with at least one row done, or with no row failed.
+fn succeeded(r: &JobRecord) -> bool {
+    r.job_state() == JobState::Succeeded
+        && !r
+            .completion_stats
+            .as_ref()
+            .is_some_and(|c| c.successful().unwrap_or(0) == 0 && c.failed().unwrap_or(0) > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vertex::wire::BatchPredictionJob;
+
+    fn record(state: &str, stats: &str) -> JobRecord {
+        let mut r =
+            JobRecord::reserved(BatchPredictionJob::default(), String::new(), String::new());
+        let job: BatchPredictionJob = serde_json::from_str(&format!(
+            r#"{{"state": "{state}", "completionStats": {stats}}}"#
+        ))
+        .unwrap();
+        r.update(&job, String::new());
+        r
+    }
+
+    #[test]
+    fn wait_counts_a_succeeded_job_whose_every_row_failed_as_failed() {
+        assert!(succeeded(&record(
+            "JOB_STATE_SUCCEEDED",
+            r#"{"successfulCount": "1", "failedCount": "4"}"#
+        )));
+        assert!(succeeded(&record("JOB_STATE_SUCCEEDED", "{}")));
+        assert!(!succeeded(&record(
+            "JOB_STATE_SUCCEEDED",
+            r#"{"failedCount": "4"}"#
+        )));
+        assert!(!succeeded(&record(
+            "JOB_STATE_PARTIALLY_SUCCEEDED",
+            r#"{"successfulCount": "4"}"#
+        )));
+        assert!(!succeeded(&record("JOB_STATE_EXPIRED", "{}")));
+    }
+}

@@ -1,0 +1,331 @@
+//! `state.json`: the jobs of a run, as `submit`, `status`, `cancel` and `wait` record them.
+//! `docs/run-format.md` ("state.json") is the specification.
+//!
+//! Rules:
+//! - **One record per shard**, keyed by the shard's name in the run (`shards/shard-00000.jsonl`).
+//!   A record holds the exact create body sent, the job's resource name once Vertex answered, the
+//!   last state seen and the service's times.
+//! - **Reserve, then create.** `submit` first records a shard as reserved (no job name yet) in a
+//!   conditional write, and only then sends the create; so two `submit`s racing on one run cannot
+//!   both create a job for a shard: the second one's write fails on the version it read.
+//! - **Conditional writes.** [`StateFile::save`] creates `state.json` only if absent, and
+//!   replaces it only if it is still the version read ([`crate::store::Store::put_if`]); a
+//!   changed file is a [`Error::Usage`] that says to re-run. Local runs are replaced atomically
+//!   (temporary name, then rename) without that check.
+//!
+//! This module knows nothing of the Vertex client: it stores what the commands hand it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Run;
+use crate::error::{Error, Result};
+use crate::store::Meta;
+use crate::vertex::wire::{BatchPredictionJob, CompletionStats, JobState, Status};
+
+/// The file's name in the run.
+pub const STATE_FILE: &str = "state.json";
+
+/// Current format of `state.json`.
+pub const STATE_FORMAT: u32 = 1;
+
+/// The jobs of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    /// [`STATE_FORMAT`].
+    pub format_version: u32,
+    /// The run id carried by every job's `batchline_run` label.
+    pub run_id: String,
+    /// The Vertex project the jobs were created in.
+    pub project: String,
+    /// The Vertex location.
+    pub location: String,
+    /// One record per shard, by shard name (`shards/shard-00000.jsonl`), in name order.
+    pub jobs: BTreeMap<String, JobRecord>,
+}
+
+/// One shard's job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// `projects/…/locations/…/batchPredictionJobs/ID`; `None` while reserved (the create was
+    /// not answered yet, or its answer was lost: a re-run looks the job up by its labels).
+    pub name: Option<String>,
+    /// The display name sent.
+    pub display_name: String,
+    /// `gs://…/RUN/output/<shard>/`, this job's own output prefix.
+    pub output_prefix: String,
+    /// The exact create body sent.
+    pub body: BatchPredictionJob,
+    /// The last state seen; `RESERVED` (ours) until Vertex answered the create.
+    pub state: String,
+    /// When this process reserved the shard (RFC 3339, UTC).
+    pub reserved_at: String,
+    /// When the state was last read from Vertex (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<String>,
+    /// The service's `createTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// The service's `startTime` (the job left the queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// The service's `endTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// `completionStats` as last seen (strings; only non-zero counts present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_stats: Option<CompletionStats>,
+    /// The job's `error`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Status>,
+    /// `outputInfo.gcsOutputDirectory`, the folder the rows went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_directory: Option<String>,
+}
+
+/// The state of a record not yet answered by Vertex.
+pub const RESERVED: &str = "RESERVED";
+
+impl JobRecord {
+    /// A reserved record for `body` (no job yet).
+    pub fn reserved(body: BatchPredictionJob, output_prefix: String, now: String) -> JobRecord {
+        JobRecord {
+            name: None,
+            display_name: body.display_name.clone().unwrap_or_default(),
+            output_prefix,
+            body,
+            state: RESERVED.into(),
+            reserved_at: now,
+            checked_at: None,
+            create_time: None,
+            start_time: None,
+            end_time: None,
+            completion_stats: None,
+            error: None,
+            output_directory: None,
+        }
+    }
+
+    /// Takes what Vertex says of the job (name, state, times, counts, error).
+    pub fn update(&mut self, job: &BatchPredictionJob, now: String) {
+        if job.name.is_some() {
+            self.name = job.name.clone();
+        }
+        self.state = job.state().as_str().to_string();
+        self.checked_at = Some(now);
+        self.create_time = job.create_time.clone().or(self.create_time.take());
+        self.start_time = job.start_time.clone().or(self.start_time.take());
+        self.end_time = job.end_time.clone().or(self.end_time.take());
+        self.completion_stats = job.completion_stats.clone();
+        self.error = job.error.clone();
+        if let Some(dir) = job
+            .output_info
+            .as_ref()
+            .and_then(|o| o.gcs_output_directory.clone())
+        {
+            self.output_directory = Some(dir);
+        }
+    }
+
+    /// The last state seen, as a [`JobState`] (`RESERVED` is [`JobState::Other`]).
+    pub fn job_state(&self) -> JobState {
+        JobState::from_name(&self.state)
+    }
+
+    /// True when the job has ended (succeeded, failed, cancelled, expired, partially succeeded).
+    pub fn is_terminal(&self) -> bool {
+        self.job_state().is_terminal()
+    }
+}
+
+/// `state.json` as read, with the version it was read at (for the conditional write).
+#[derive(Debug)]
+pub struct StateFile {
+    /// The content; `None` when the run has no `state.json` yet.
+    pub state: Option<RunState>,
+    seen: Option<Meta>,
+}
+
+impl StateFile {
+    /// Reads the run's `state.json` (absent is not an error). The version is taken before the
+    /// content, so a change in between makes the next [`save`](Self::save) fail, never succeed
+    /// over an unseen write.
+    pub fn load(run: &Run) -> Result<StateFile> {
+        let seen = run.store().head(STATE_FILE)?;
+        let Some(bytes) = run.read(STATE_FILE)? else {
+            return Ok(StateFile {
+                state: None,
+                seen: None,
+            });
+        };
+        let state: RunState = serde_json::from_slice(&bytes).map_err(|e| Error::BadData {
+            path: run.describe(STATE_FILE).into(),
+            message: format!("not a batchline state.json: {e}"),
+        })?;
+        if state.format_version != STATE_FORMAT {
+            return Err(Error::BadData {
+                path: run.describe(STATE_FILE).into(),
+                message: format!(
+                    "format version {} (this batchline reads {STATE_FORMAT})",
+                    state.format_version
+                ),
+            });
+        }
+        Ok(StateFile {
+            state: Some(state),
+            seen,
+        })
+    }
+
+    /// Writes `state` whole: created only if there was none when read, replaced only if it is
+    /// still the version read (on object stores). Another writer in between is a usage error
+    /// naming the file; nothing is written then.
+    pub fn save(&mut self, run: &Run, state: &RunState) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(state).expect("invariant: state serialises");
+        bytes.push(b'\n');
+        let written = if run.is_local() {
+            Some(
+                run.store()
+                    .put(STATE_FILE, &bytes, crate::store::Durability::Synced)?,
+            )
+        } else {
+            match &self.seen {
+                None => run.store().put_new(STATE_FILE, &bytes)?,
+                Some(seen) if seen.version.is_some() || !is_gcs(run) => {
+                    run.store().put_if(STATE_FILE, &bytes, seen)?
+                }
+                // A server that reports no generation (moto, the tests' storage emulator; GCS
+                // always sends `x-goog-generation`) cannot take a generation-conditioned write:
+                // the file is replaced whole, without the check (docs/run-format.md).
+                Some(_) => Some(run.store().put(
+                    STATE_FILE,
+                    &bytes,
+                    crate::store::Durability::Normal,
+                )?),
+            }
+        };
+        match written {
+            Some(meta) => {
+                self.seen = Some(meta);
+                self.state = Some(state.clone());
+                Ok(())
+            }
+            None => Err(Error::Usage(format!(
+                "{} was changed by another batchline process since it was read; nothing was recorded by this one: run the command again",
+                run.describe(STATE_FILE)
+            ))),
+        }
+    }
+}
+
+/// True for a run on `gs://` (whose conditional replace needs the object's generation).
+fn is_gcs(run: &Run) -> bool {
+    matches!(
+        run.location(),
+        crate::store::Location::Object {
+            scheme: crate::store::Scheme::Gcs,
+            ..
+        }
+    )
+}
+
+/// Now as RFC 3339 UTC with seconds (the form written into `state.json`).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Seconds from `since` (RFC 3339) to `until` (RFC 3339, or now); `None` when unreadable.
+pub fn seconds_between(since: &str, until: Option<&str>) -> Option<i64> {
+    let since = chrono::DateTime::parse_from_rfc3339(since).ok()?;
+    let until = match until {
+        Some(u) => chrono::DateTime::parse_from_rfc3339(u).ok()?.to_utc(),
+        None => chrono::Utc::now(),
+    };
+    Some((until - since.to_utc()).num_seconds())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_keeps_times_vertex_did_not_repeat_and_takes_new_counts() {
+        let mut r = JobRecord::reserved(
+            BatchPredictionJob {
+                display_name: Some("d".into()),
+                ..Default::default()
+            },
+            "gs://b/r/output/shard-00000/".into(),
+            "2026-12-04T10:00:00Z".into(),
+        );
+        assert_eq!(r.state, RESERVED);
+        assert!(!r.is_terminal());
+        let job: BatchPredictionJob = serde_json::from_str(
+            r#"{"name":"projects/p/locations/l/batchPredictionJobs/7","state":"JOB_STATE_PENDING","createTime":"2026-12-04T10:00:01Z"}"#,
+        )
+        .unwrap();
+        r.update(&job, "t1".into());
+        let job: BatchPredictionJob = serde_json::from_str(
+            r#"{"state":"JOB_STATE_SUCCEEDED","endTime":"2026-12-04T10:05:00Z","completionStats":{"successfulCount":"3"}}"#,
+        )
+        .unwrap();
+        r.update(&job, "t2".into());
+        assert_eq!(
+            r.name.as_deref(),
+            Some("projects/p/locations/l/batchPredictionJobs/7")
+        );
+        assert_eq!(r.create_time.as_deref(), Some("2026-12-04T10:00:01Z"));
+        assert_eq!(r.end_time.as_deref(), Some("2026-12-04T10:05:00Z"));
+        assert_eq!(r.state, "JOB_STATE_SUCCEEDED");
+        assert!(r.is_terminal());
+        assert_eq!(r.completion_stats.unwrap().successful(), Some(3));
+        assert_eq!(r.checked_at.as_deref(), Some("t2"));
+    }
+
+    fn sample(run_id: &str) -> RunState {
+        RunState {
+            format_version: STATE_FORMAT,
+            run_id: run_id.into(),
+            project: "p".into(),
+            location: "l".into(),
+            jobs: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn two_writers_that_read_the_same_state_cannot_both_record() {
+        // Two submits of one run on an object store (the memory store enforces the conditions
+        // as GCS does): both read "no state.json", only the first may create it; both then read
+        // the same version, only the first may replace it.
+        let loc = crate::store::Location::parse("memory://state-test/run").unwrap();
+        let cloud = crate::store::CloudConfig::default();
+        let run = Run::open(&loc, &cloud).unwrap();
+        let mut a = StateFile::load(&run).unwrap();
+        let mut b = StateFile::load(&run).unwrap();
+        a.save(&run, &sample("a")).unwrap();
+        let err = b.save(&run, &sample("b")).unwrap_err();
+        assert!(
+            matches!(&err, Error::Usage(m) if m.contains("state.json was changed by another batchline process")),
+            "{err}"
+        );
+        let mut a = StateFile::load(&run).unwrap();
+        let mut b = StateFile::load(&run).unwrap();
+        assert_eq!(a.state.as_ref().unwrap().run_id, "a");
+        a.save(&run, &sample("a2")).unwrap();
+        assert!(b.save(&run, &sample("b2")).is_err());
+        // The winner goes on writing on the version it wrote.
+        a.save(&run, &sample("a3")).unwrap();
+        let read = StateFile::load(&run).unwrap();
+        assert_eq!(read.state.unwrap().run_id, "a3");
+    }
+
+    #[test]
+    fn seconds_between_reads_rfc3339_with_fractions() {
+        assert_eq!(
+            seconds_between("2026-12-04T10:00:00.250000Z", Some("2026-12-04T10:01:30Z")),
+            Some(89)
+        );
+        assert_eq!(seconds_between("yesterday", None), None);
+    }
+}

@@ -1,0 +1,629 @@
+//! `submit`, `status` and `cancel` end to end: a run prepared into moto (the storage emulator,
+//! GCS XML API on 127.0.0.1) and handed to `batchline emulator`, which reads the shards from the
+//! same moto (`--gcs-endpoint`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use batchline::store::{CloudConfig, Location, Secret, Store};
+use batchline::vertex::wire::BatchPredictionJob;
+use batchline::vertex::{AuthConfig, ClientOptions, VertexClient};
+use serde_json::{json, Value};
+
+use crate::common::moto::Moto;
+use crate::common::{bin, TestContext};
+
+/// moto, a bucket `runs`, and an emulator reading and writing through moto; killed on drop.
+struct Setup {
+    moto: Moto,
+    emulator: Child,
+    url: String,
+    ctx: TestContext,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = self.emulator.kill();
+        let _ = self.emulator.wait();
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Setup {
+    fn start(flags: &[&str]) -> Option<Setup> {
+        let moto = Moto::start()?;
+        moto.bucket("runs");
+        let mut emulator = Command::new(bin())
+            .args(["emulator", "--port", "0", "--gcs-endpoint", &moto.url])
+            .args(["--access-token", "test-token"])
+            .args(flags)
+            .envs(moto.env())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start batchline emulator");
+        let mut first = String::new();
+        BufReader::new(emulator.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first.trim().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{first:?}");
+        Some(Setup {
+            moto,
+            emulator,
+            url,
+            ctx: TestContext::new(),
+        })
+    }
+
+    /// `batchline ARGS` with moto's environment.
+    fn run(&self, args: &[&str]) -> Out {
+        let out = self
+            .ctx
+            .command()
+            .args(args)
+            .envs(self.moto.env())
+            .output()
+            .unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Prepares 5 requests into `gs://runs/r1` as three shards (2, 2, 1 requests).
+    fn prepare(&self) -> &'static str {
+        let input: String = (0..5)
+            .map(|i| {
+                format!(r#"{{"request": {{"contents": [{{"role": "user", "parts": [{{"text": "question number {i}"}}]}}]}}}}"#)
+                    + "\n"
+            })
+            .collect();
+        self.ctx.write("in.jsonl", input);
+        let out = self.run(&[
+            "prepare",
+            "in.jsonl",
+            "-o",
+            "gs://runs/r1",
+            "--max-requests",
+            "2",
+            "--order",
+            "input",
+            "--tokens",
+            "off",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        "gs://runs/r1"
+    }
+
+    fn submit(&self, run: &str, extra: &[&str]) -> Out {
+        let mut args = vec![
+            "submit",
+            run,
+            "--project",
+            "p",
+            "--location",
+            "us-central1",
+            "--model",
+            "gemini-2.5-flash",
+            "--vertex-endpoint",
+            &self.url,
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    fn store(&self, url: &str) -> Store {
+        let cloud = CloudConfig {
+            gcs_endpoint: Some(self.moto.url.clone()),
+            access_token: Some(Secret::new("test-token")),
+            ..CloudConfig::default()
+        };
+        Store::open(&Location::parse(url).unwrap(), &cloud).unwrap()
+    }
+
+    fn state(&self) -> Value {
+        let bytes = self
+            .store("gs://runs/r1")
+            .get("state.json")
+            .unwrap()
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// Every job the emulator holds, oldest first.
+    fn jobs(&self) -> Vec<BatchPredictionJob> {
+        let mut o = ClientOptions::new("p", "us-central1");
+        o.endpoint = Some(self.url.clone());
+        o.auth = AuthConfig::Token("test".into());
+        let client = VertexClient::new(&o).unwrap();
+        let mut jobs = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(client.list_all(None))
+            .unwrap();
+        jobs.sort_by_key(|j| j.id().map(|i| i.parse::<u64>().unwrap_or(0)));
+        jobs
+    }
+}
+
+fn json_lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// The create body `submit` documents (docs/vertex.md) for shard `stem` of gs://runs/r1.
+fn expected_body(stem: &str, run_id: &str) -> Value {
+    json!({
+        "displayName": format!("batchline r1 {stem}"),
+        "model": "publishers/google/models/gemini-2.5-flash",
+        "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": [format!("gs://runs/r1/shards/{stem}.jsonl")]}},
+        "outputConfig": {"predictionsFormat": "jsonl", "gcsDestination": {"outputUriPrefix": format!("gs://runs/r1/output/{stem}/")}},
+        "labels": {"batchline_run": run_id, "batchline_shard": stem},
+    })
+}
+
+const STEMS: [&str; 3] = ["shard-00000", "shard-00001", "shard-00002"];
+
+#[test]
+fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
+    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+        return;
+    };
+    let run = s.prepare();
+    let out = s.submit(run, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    assert_eq!(
+        lines[3],
+        json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 3, "created": 3})
+    );
+
+    let jobs = s.jobs();
+    assert_eq!(jobs.len(), 3);
+    let state = s.state();
+    let run_id = state["run_id"].as_str().unwrap().to_string();
+    assert!(
+        run_id.len() == 17
+            && run_id.starts_with('r')
+            && run_id[1..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+        "{run_id}"
+    );
+    assert_eq!(state["format_version"], 1);
+    assert_eq!(state["project"], "p");
+    assert_eq!(state["location"], "us-central1");
+    let recorded: Vec<&String> = state["jobs"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        recorded,
+        STEMS
+            .map(|s| format!("shards/{s}.jsonl"))
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    for (i, stem) in STEMS.iter().enumerate() {
+        let job = &jobs[i];
+        let sent = serde_json::to_value(BatchPredictionJob {
+            name: None,
+            state: None,
+            create_time: None,
+            update_time: None,
+            start_time: None,
+            end_time: None,
+            ..job.clone()
+        })
+        .unwrap();
+        // What the emulator received is the documented body, and so is what state.json holds.
+        assert_eq!(sent, expected_body(stem, &run_id), "job {i}");
+        let r = &state["jobs"][format!("shards/{stem}.jsonl")];
+        assert_eq!(r["body"], expected_body(stem, &run_id));
+        assert_eq!(r["name"], json!(job.name));
+        assert_eq!(r["display_name"], format!("batchline r1 {stem}"));
+        assert_eq!(r["output_prefix"], format!("gs://runs/r1/output/{stem}/"));
+        assert_eq!(r["state"], "JOB_STATE_PENDING");
+        assert_eq!(r["create_time"], json!(job.create_time));
+        assert_eq!(lines[i]["shard"], format!("shards/{stem}.jsonl"));
+        assert_eq!(lines[i]["name"], json!(job.name));
+    }
+
+    // Again: every shard has a job, so nothing is created and state.json is left as it was.
+    let before = s.store(run).get("state.json").unwrap().unwrap();
+    let out = s.submit(run, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        json_lines(&out.stdout),
+        vec![
+            json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 0, "created": 0})
+        ]
+    );
+    assert_eq!(s.jobs().len(), 3);
+    assert_eq!(s.store(run).get("state.json").unwrap().unwrap(), before);
+
+    // cancel: the three held jobs are cancelled, and state.json says so.
+    let out = s.run(&[
+        "cancel",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    assert_eq!(
+        lines[3],
+        json!({"type": "summary", "run": "gs://runs/r1", "cancelled": 3})
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s
+        .jobs()
+        .iter()
+        .any(|j| j.state.as_ref().map(|s| s.as_str()) != Some("JOB_STATE_CANCELLED"))
+    {
+        assert!(Instant::now() < deadline, "jobs not cancelled");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = s.run(&[
+        "status",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        assert_eq!(l["state"], "JOB_STATE_CANCELLED", "{l}");
+    }
+    let state = s.state();
+    for stem in STEMS {
+        assert_eq!(
+            state["jobs"][format!("shards/{stem}.jsonl")]["state"],
+            "JOB_STATE_CANCELLED"
+        );
+    }
+    // A second cancel has nothing left to cancel.
+    let out = s.run(&[
+        "cancel",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        json_lines(&out.stdout),
+        vec![json!({"type": "summary", "run": "gs://runs/r1", "cancelled": 0})]
+    );
+}
+
+#[test]
+fn submit_dry_run_prints_the_bodies_and_sends_nothing() {
+    let Some(s) = Setup::start(&[]) else { return };
+    let run = s.prepare();
+    let out = s.submit(run, &["--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    let run_id = lines[0]["body"]["labels"]["batchline_run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (i, stem) in STEMS.iter().enumerate() {
+        assert_eq!(
+            lines[i],
+            json!({"type": "create", "shard": format!("shards/{stem}.jsonl"), "body": expected_body(stem, &run_id)})
+        );
+    }
+    assert_eq!(lines[3]["to_create"], 3);
+    assert_eq!(lines[3]["created"], 0);
+    assert!(s.jobs().is_empty());
+    assert_eq!(s.store(run).get("state.json").unwrap(), None);
+}
+
+#[test]
+fn status_shows_the_terminal_state_and_the_row_counts() {
+    let Some(s) = Setup::start(&[]) else { return };
+    let run = s.prepare();
+    let out = s.submit(run, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let lines = loop {
+        let out = s.run(&[
+            "status",
+            run,
+            "--vertex-endpoint",
+            &s.url,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let lines = json_lines(&out.stdout);
+        if lines.iter().all(|l| l["state"] == "JOB_STATE_SUCCEEDED") {
+            break lines;
+        }
+        assert!(Instant::now() < deadline, "{}", out.stdout);
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let counts = ["2", "2", "1"];
+    for (i, stem) in STEMS.iter().enumerate() {
+        assert_eq!(lines[i]["shard"], format!("shards/{stem}.jsonl"));
+        assert_eq!(
+            lines[i]["completion_stats"],
+            json!({"successfulCount": counts[i]})
+        );
+        assert_eq!(lines[i]["error"], Value::Null);
+        assert!(lines[i]["waited_seconds"]
+            .as_i64()
+            .is_some_and(|w| (0..60).contains(&w)));
+        let r = &s.state()["jobs"][format!("shards/{stem}.jsonl")];
+        assert_eq!(r["state"], "JOB_STATE_SUCCEEDED");
+        assert_eq!(r["completion_stats"], json!({"successfulCount": counts[i]}));
+        let dir = r["output_directory"].as_str().unwrap();
+        assert!(
+            dir.starts_with(&format!("gs://runs/r1/output/{stem}/prediction-model-")),
+            "{dir}"
+        );
+    }
+    // Human form names the state and the counts.
+    let out = s.run(&["status", run, "--vertex-endpoint", &s.url]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = out.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with(
+            "shards/shard-00000.jsonl: projects/p/locations/us-central1/batchPredictionJobs/"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains(" JOB_STATE_SUCCEEDED, rows succeeded 2 failed 0 incomplete 0"),
+        "{first}"
+    );
+}
+
+#[test]
+fn submit_refuses_a_local_run_and_says_to_upload_it() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "in.jsonl",
+        "{\"request\": {\"contents\": [{\"role\": \"user\", \"parts\": [{\"text\": \"hi\"}]}]}}\n",
+    );
+    let out = ctx.run(&["prepare", "in.jsonl", "-o", "run", "--tokens", "off"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = ctx.run(&[
+        "submit",
+        "run",
+        "--project",
+        "p",
+        "--location",
+        "us-central1",
+        "--model",
+        "gemini-2.5-flash",
+        "--vertex-endpoint",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(out.code, 2);
+    let err = &out.stderr;
+    assert!(err.contains("batchline upload the run to gs://"), "{err}");
+    assert!(!ctx.dir().join("run/state.json").exists());
+}
+
+#[test]
+fn submit_prints_googles_message_exits_3_and_keeps_no_reservation_of_an_unsent_shard() {
+    let Some(s) = Setup::start(&["--reject-creates", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    let out = s.submit(run, &["--retries", "0"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("429 RESOURCE_EXHAUSTED: Quota exceeded for aiplatform.googleapis.com/batch_prediction_jobs (emulated by --reject-creates)."),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("test-token"), "{}", out.stderr);
+    assert!(s.jobs().is_empty());
+    // The refused shard and the two never sent are free again: a re-run creates all three.
+    assert_eq!(s.state()["jobs"], json!({}));
+    let out = s.submit(run, &["--retries", "0", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(json_lines(&out.stdout)[3]["created"], 3);
+    assert_eq!(s.jobs().len(), 3);
+}
+
+#[test]
+fn submit_records_the_job_of_a_stale_reservation_instead_of_creating_a_second() {
+    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+        return;
+    };
+    let run = s.prepare();
+    // Learn the run id and the bodies from a dry run.
+    let out = s.submit(run, &["--dry-run", "--format", "json"]);
+    let body0 = json_lines(&out.stdout)[0]["body"].clone();
+    let run_id = body0["labels"]["batchline_run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // An earlier submit created shard 0's job and died before recording its name.
+    let mut o = ClientOptions::new("p", "us-central1");
+    o.endpoint = Some(s.url.clone());
+    o.auth = AuthConfig::Token("test".into());
+    let client = VertexClient::new(&o).unwrap();
+    let body: BatchPredictionJob = serde_json::from_value(body0.clone()).unwrap();
+    let existing = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.create(&body))
+        .unwrap();
+    let state = json!({
+        "format_version": 1, "run_id": run_id, "project": "p", "location": "us-central1",
+        "jobs": {"shards/shard-00000.jsonl": {
+            "name": null, "display_name": "batchline r1 shard-00000",
+            "output_prefix": "gs://runs/r1/output/shard-00000/", "body": body0,
+            "state": "RESERVED", "reserved_at": "2026-01-01T00:00:00Z"}}
+    });
+    s.store(run)
+        .put(
+            "state.json",
+            &serde_json::to_vec(&state).unwrap(),
+            batchline::store::Durability::Normal,
+        )
+        .unwrap();
+    let out = s.submit(run, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let jobs = s.jobs();
+    assert_eq!(jobs.len(), 3, "one job per shard, none twice");
+    let state = s.state();
+    let r0 = &state["jobs"]["shards/shard-00000.jsonl"];
+    assert_eq!(r0["name"], json!(existing.name));
+    assert_eq!(r0["state"], "JOB_STATE_PENDING");
+    assert_eq!(json_lines(&out.stdout)[2]["created"], 2, "{}", out.stdout);
+}
+
+#[test]
+fn wait_exits_0_when_every_job_succeeded() {
+    let Some(s) = Setup::start(&[]) else { return };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let out = s.run(&[
+        "wait",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--poll-interval",
+        "50ms",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    let states: Vec<&str> = lines.iter().map(|l| l["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["JOB_STATE_SUCCEEDED"; 3]);
+    assert_eq!(
+        lines[2]["completion_stats"],
+        json!({"successfulCount": "1"})
+    );
+}
+
+#[test]
+fn wait_exits_1_when_a_job_failed() {
+    // The emulator fails a job once half its rows are out, so one row per export file: shards 0
+    // and 1 (two rows) fail, shard 2 (one row) has no half-way point and succeeds.
+    let Some(s) = Setup::start(&["--end-state", "failed", "--export-rows", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let out = s.run(&[
+        "wait",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--poll-interval",
+        "50ms",
+    ]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.lines().count(), 3);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    for line in &lines[..2] {
+        assert!(
+            line.contains(" JOB_STATE_FAILED, rows succeeded 1 failed 0 incomplete 1"),
+            "{line}"
+        );
+        assert!(line.contains(", error 13: "), "{line}");
+    }
+    assert!(
+        lines[2].contains(" JOB_STATE_SUCCEEDED, rows succeeded 1 failed 0 incomplete 0"),
+        "{}",
+        lines[2]
+    );
+}
+
+#[test]
+fn wait_gives_up_at_the_timeout_with_exit_3_and_leaves_the_jobs_running() {
+    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let out = s.run(&[
+        "wait",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--poll-interval",
+        "50ms",
+        "--timeout",
+        "300ms",
+    ]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--timeout 300ms passed"),
+        "{}",
+        out.stderr
+    );
+    assert!(s
+        .jobs()
+        .iter()
+        .all(|j| j.state.as_ref().map(|s| s.as_str()) == Some("JOB_STATE_PENDING")));
+}
+
+#[test]
+fn status_of_a_job_vertex_no_longer_knows_prints_googles_message_and_exits_3() {
+    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let mut o = ClientOptions::new("p", "us-central1");
+    o.endpoint = Some(s.url.clone());
+    o.auth = AuthConfig::Token("test".into());
+    let client = VertexClient::new(&o).unwrap();
+    let gone = s.jobs()[1].name.clone().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(client.cancel(&gone)).unwrap();
+    // Only an ended job can be deleted: wait for the cancel to land.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rt
+        .block_on(client.get(&gone))
+        .unwrap()
+        .state
+        .as_ref()
+        .map(|s| s.as_str())
+        != Some("JOB_STATE_CANCELLED")
+    {
+        assert!(Instant::now() < deadline, "job not cancelled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rt.block_on(client.delete(&gone)).unwrap();
+    let before = s.store(run).get("state.json").unwrap().unwrap();
+    let out = s.run(&["status", run, "--vertex-endpoint", &s.url, "--retries", "0"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("GET {}/v1/{gone}", s.url)),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("404 NOT_FOUND"), "{}", out.stderr);
+    // Nothing half-updated was recorded.
+    assert_eq!(s.store(run).get("state.json").unwrap().unwrap(), before);
+}
