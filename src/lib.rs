@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod collect;
 pub mod corpus;
 pub mod emulator;
 pub mod error;

@@ -44,6 +44,7 @@ mod write;
 use build::*;
 pub use join_key::key_value;
 pub use report::*;
+pub(crate) use shards::write_shard_line;
 pub use write::shard_name;
 use write::*;
 

@@ -36,7 +36,7 @@ pub(super) fn brace_at(line: &[u8]) -> usize {
 }
 
 /// One shard line: the original line with the key member spliced in after its `{`, and `\n`.
-pub(super) fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &KeyMode, u: usize) {
+pub(crate) fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &KeyMode, u: usize) {
     match key {
         KeyMode::None => out.extend_from_slice(line),
         KeyMode::Member(name) => {

@@ -1,0 +1,559 @@
+//! `batchline collect`: a run's prediction rows merged back into one result per input line, in
+//! input order, with duplicates filled in, failures classified and a retry round written.
+//! `docs/collect.md` is the specification of the output and the report.
+//!
+//! The steps:
+//! 1. **Sources.** Every job in `state.json` with an output folder (`outputInfo.gcsOutputDirectory`,
+//!    as Vertex reported it; never built) is listed, and every `predictions*.jsonl` in it is read;
+//!    `--predictions` adds files or folders made some other way. Remote files are fetched into a
+//!    spill file and mapped, like remote inputs.
+//! 2. **Rows** are read in parallel ([`row::parse_row`]) and matched to their unique request: by the
+//!    join-key member `prepare` spliced in, else by the canonical hash of the echoed request.
+//!    Each matched row's output fragment (its status and response or error, as JSON members) is
+//!    appended to a spill file; memory holds a small record per row, not the responses.
+//! 3. **Merge.** Per unique request the best row wins: a success over a failure, then the newer
+//!    retry round, then the later source, then the first row in its file. Rows a job exported
+//!    twice (incrementally and in its final file) therefore count once.
+//! 4. **Output**, in input order: one line per non-blank input line, written to a temporary name
+//!    and renamed (or uploaded in parts for an object-store output).
+//! 5. **Retry round.** Failed rows that can succeed on a second try, and requests that got no
+//!    row, are written as `retry-N/shard-*.jsonl` (+ `retry-N/manifest.json`, last), for
+//!    `submit --retry`; only when every job has ended.
+//! 6. **Report**: counts, tokens, measured cache share beside `prepare`'s prediction, and cost,
+//!    in `collect-report.json` in the run.
+
+pub mod report;
+pub mod row;
+mod sources;
+mod write;
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+use crate::models::ModelTable;
+use crate::run::index::{read_index, IndexLine, IndexUnique};
+use crate::run::manifest::Manifest;
+use crate::run::Run;
+use crate::store::{CloudConfig, Location};
+
+pub use report::CollectReport;
+use row::{Outcome, Usage};
+pub use sources::Source;
+
+/// What `collect` is asked to do.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// The run.
+    pub run: Location,
+    /// Storage settings.
+    pub cloud: CloudConfig,
+    /// Where the merged output goes; `None`: `results.jsonl` in the run.
+    pub output: Option<Location>,
+    /// More prediction files or folders, beside the jobs' own.
+    pub predictions: Vec<String>,
+    /// Add each line's request to its output line.
+    pub include_request: bool,
+    /// Write the first candidate's text (`text`) instead of the whole `response`.
+    pub text: bool,
+    /// Write a retry round for retryable failures and missing rows.
+    pub retry_round: bool,
+    /// Folder for spill files (`None`: `$BATCHLINE_SPILL_DIR`, else the system temp folder).
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Prices and model facts.
+    pub models: ModelTable,
+    /// Show progress on stderr.
+    pub progress: bool,
+}
+
+/// How a unique request's result is classed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    /// A response.
+    Succeeded,
+    /// A failure that may succeed when sent again (429, 500, 503, deadline, cancelled …).
+    Retryable,
+    /// A failure that will fail again (invalid argument, safety block …).
+    Permanent,
+}
+
+/// Whether a failed row's error may go away on a second try.
+pub fn is_retryable(e: &row::RowError) -> bool {
+    const RETRYABLE: [&str; 7] = [
+        "RESOURCE_EXHAUSTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DEADLINE_EXCEEDED",
+        "CANCELLED",
+        "ABORTED",
+        "UNKNOWN",
+    ];
+    match (&e.status, e.code) {
+        (Some(s), _) => RETRYABLE.contains(&s.as_str()),
+        (None, Some(c)) => matches!(c, 408 | 429 | 499 | 500 | 502 | 503 | 504),
+        (None, None) => false,
+    }
+}
+
+/// The reason a failure is counted under in the report: the error's status name, else its code,
+/// else `UNKNOWN`; a safety block is `BLOCKED_<reason>`.
+pub fn reason_of(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Succeeded => None,
+        Outcome::Blocked(r) => Some(format!("BLOCKED_{r}")),
+        Outcome::Failed(e) => Some(match (&e.status, e.code) {
+            (Some(s), _) => s.clone(),
+            (None, Some(c)) => format!("HTTP_{c}"),
+            (None, None) => "UNKNOWN".into(),
+        }),
+    }
+}
+
+/// One matched row: which request, from where, its class and where its fragment is spilled.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    unique: u32,
+    source: u32,
+    /// Byte offset of the row in its source (the tie-break: the first row wins).
+    at: u64,
+    class: Class,
+    /// Index into the failure reasons (`u16::MAX` for a success).
+    reason: u16,
+    frag_off: u64,
+    frag_len: u32,
+    usage: Usage,
+}
+
+impl Hit {
+    /// Larger wins: a success, then the newer round, then the later source, then the earlier row.
+    fn rank(&self, rounds: &[u32]) -> (bool, u32, u32, std::cmp::Reverse<u64>) {
+        (
+            self.class == Class::Succeeded,
+            rounds[self.source as usize],
+            self.source,
+            std::cmp::Reverse(self.at),
+        )
+    }
+}
+
+/// What the run holds, read once.
+pub(crate) struct RunFacts {
+    pub manifest: Manifest,
+    pub lines: Vec<IndexLine>,
+    pub uniques: Vec<IndexUnique>,
+    /// The join-key member's name, if the run has one.
+    pub key_name: Option<String>,
+    /// `prepare`'s report, if readable.
+    pub prepare_report: Option<serde_json::Value>,
+    /// Invalid lines: (file, line) → codes.
+    pub invalid: HashMap<(u32, u64), Vec<String>>,
+}
+
+fn read_run(run: &Run) -> Result<RunFacts> {
+    let manifest = run.manifest()?.ok_or_else(|| {
+        Error::Usage(format!(
+            "{} has no manifest.json: it is not a finished run (run batchline prepare first)",
+            run.describe("")
+        ))
+    })?;
+    let index = run.read("index.bin")?.ok_or_else(|| Error::BadData {
+        path: run.describe("index.bin").into(),
+        message: "missing: the run is damaged (prepare it again)".into(),
+    })?;
+    let (_, lines, uniques) = read_index(&index[..]).map_err(|e| Error::BadData {
+        path: run.describe("index.bin").into(),
+        message: e.to_string(),
+    })?;
+    drop(index);
+    let key_name = match manifest.options.get("key") {
+        Some(k) if k.get("mode").and_then(|m| m.as_str()) == Some("member") => {
+            k.get("name").and_then(|n| n.as_str()).map(str::to_string)
+        }
+        _ => None,
+    };
+    let prepare_report = run
+        .read("report.json")?
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let mut invalid = HashMap::new();
+    if let Some(bytes) = run.read("invalid.jsonl")? {
+        let files: HashMap<&str, u32> = manifest
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.as_str(), i as u32))
+            .collect();
+        #[derive(serde::Deserialize)]
+        struct Inv {
+            file: String,
+            line: u64,
+            #[serde(default)]
+            codes: Vec<String>,
+        }
+        for (n, l) in bytes.split(|&b| b == b'\n').enumerate() {
+            if l.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let inv: Inv = serde_json::from_slice(l).map_err(|e| Error::BadData {
+                path: run.describe("invalid.jsonl").into(),
+                message: format!("line {}: {e}", n + 1),
+            })?;
+            if let Some(&f) = files.get(inv.file.as_str()) {
+                invalid.insert((f, inv.line), inv.codes);
+            }
+        }
+    }
+    Ok(RunFacts {
+        manifest,
+        lines,
+        uniques,
+        key_name,
+        prepare_report,
+        invalid,
+    })
+}
+
+/// The unique id in a join key `bl-<base 36>`, if it is one and in range.
+fn parse_key(key: &str, uniques: usize) -> Option<u32> {
+    let digits = key.strip_prefix("bl-")?;
+    if digits.is_empty() || digits.len() > 13 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for c in digits.bytes() {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'z' => c - b'a' + 10,
+            _ => return None,
+        };
+        n = n.checked_mul(36)?.checked_add(d as u64)?;
+    }
+    (n < uniques as u64).then_some(n as u32)
+}
+
+/// Counts from reading rows.
+#[derive(Debug, Default, Clone)]
+struct ReadCounts {
+    rows: u64,
+    by_key: u64,
+    by_hash: u64,
+    unmatched: u64,
+    faults: u64,
+    /// `source:line` of the first unmatched rows and faults, with why.
+    examples: Vec<String>,
+}
+
+/// Rows read from the sources: every matched row, and the counts.
+struct Matched {
+    hits: Vec<Hit>,
+    counts: ReadCounts,
+    reasons: Vec<String>,
+    /// The spilled fragments.
+    spill: memmap2::Mmap,
+    /// Per source: rows read.
+    rows_per_source: Vec<u64>,
+}
+
+const MAX_EXAMPLES: usize = 20;
+
+/// Bytes per unit of parallel row reading.
+const PIECE: usize = 4 << 20;
+
+/// Splits `data` into pieces of about `PIECE` bytes ending at a newline.
+fn pieces(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let mut end = (start + PIECE).min(data.len());
+        if end < data.len() {
+            end = match memchr::memchr(b'\n', &data[end..]) {
+                Some(i) => end + i + 1,
+                None => data.len(),
+            };
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+/// Reads and matches every row of `sources` (already opened as `datas`).
+fn match_rows(
+    facts: &RunFacts,
+    sources: &[Source],
+    datas: &[crate::input::remote::Input],
+    opts: &CollectOptions,
+    spill_dir: &std::path::Path,
+) -> Result<Matched> {
+    let spill = tempfile::tempfile_in(spill_dir).map_err(|e| Error::io(spill_dir, e))?;
+    let spill_end = AtomicU64::new(0);
+    let reasons: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let by_hash: std::sync::OnceLock<HashMap<u128, u32>> = std::sync::OnceLock::new();
+    let hash_map = || {
+        by_hash.get_or_init(|| {
+            let mut m = HashMap::with_capacity(facts.uniques.len());
+            for (u, q) in facts.uniques.iter().enumerate() {
+                m.entry(q.hash).or_insert(u as u32);
+            }
+            m
+        })
+    };
+    let units: Vec<(usize, std::ops::Range<usize>)> = datas
+        .iter()
+        .enumerate()
+        .flat_map(|(s, d)| pieces(d).into_iter().map(move |r| (s, r)))
+        .collect();
+    let results: Vec<Result<(Vec<Hit>, ReadCounts, u64)>> = units
+        .par_iter()
+        .map(|(s, range)| {
+            let data = &datas[*s][..];
+            let mut hits = Vec::new();
+            let mut counts = ReadCounts::default();
+            let mut frags: Vec<u8> = Vec::new();
+            let mut local: Vec<(usize, u64)> = Vec::new(); // hit index → offset in frags
+            let mut pos = range.start;
+            let mut rows = 0u64;
+            while pos < range.end {
+                let end =
+                    memchr::memchr(b'\n', &data[pos..range.end]).map_or(range.end, |i| pos + i);
+                let line = &data[pos..end];
+                let at = pos as u64;
+                pos = end + 1;
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                rows += 1;
+                counts.rows += 1;
+                let row = match row::parse_row(line, facts.key_name.as_deref()) {
+                    Ok(r) => r,
+                    Err(f) => {
+                        counts.faults += 1;
+                        if counts.examples.len() < MAX_EXAMPLES {
+                            counts.examples.push(format!(
+                                "{}:{}: {}",
+                                sources[*s].url,
+                                line_number(data, at),
+                                f.message
+                            ));
+                        }
+                        continue;
+                    }
+                };
+                let unique = match row
+                    .raw
+                    .key
+                    .as_deref()
+                    .and_then(|k| parse_key(k, facts.uniques.len()))
+                {
+                    Some(u) => {
+                        counts.by_key += 1;
+                        Some(u)
+                    }
+                    None => {
+                        let h = row.raw.request.and_then(|r| {
+                            crate::request::canon::canonical_hash_bytes(r.get().as_bytes())
+                        });
+                        match h.and_then(|h| hash_map().get(&h).copied()) {
+                            Some(u) => {
+                                counts.by_hash += 1;
+                                Some(u)
+                            }
+                            None => None,
+                        }
+                    }
+                };
+                let Some(unique) = unique else {
+                    counts.unmatched += 1;
+                    if counts.examples.len() < MAX_EXAMPLES {
+                        counts.examples.push(format!(
+                            "{}:{}: matches no request of this run",
+                            sources[*s].url,
+                            line_number(data, at)
+                        ));
+                    }
+                    continue;
+                };
+                let (class, reason) = match &row.outcome {
+                    Outcome::Succeeded => (Class::Succeeded, u16::MAX),
+                    o => {
+                        let class = match o {
+                            Outcome::Failed(e) if is_retryable(e) => Class::Retryable,
+                            _ => Class::Permanent,
+                        };
+                        let name = reason_of(o).unwrap_or_default();
+                        let mut rs = reasons.lock().unwrap_or_else(|e| e.into_inner());
+                        let id = match rs.iter().position(|r| *r == name) {
+                            Some(i) => i,
+                            None => {
+                                rs.push(name);
+                                rs.len() - 1
+                            }
+                        };
+                        (class, id.min(u16::MAX as usize - 1) as u16)
+                    }
+                };
+                let start = frags.len();
+                write::fragment(&row, opts.text, &mut frags);
+                local.push((hits.len(), start as u64));
+                hits.push(Hit {
+                    unique,
+                    source: *s as u32,
+                    at,
+                    class,
+                    reason,
+                    frag_off: start as u64,
+                    frag_len: (frags.len() - start) as u32,
+                    usage: row.usage,
+                });
+            }
+            let base = spill_end.fetch_add(frags.len() as u64, Ordering::Relaxed);
+            spill
+                .write_all_at(&frags, base)
+                .map_err(|e| Error::io(spill_dir, e))?;
+            for h in &mut hits {
+                h.frag_off += base;
+            }
+            Ok((hits, counts, rows))
+        })
+        .collect();
+    let mut hits = Vec::new();
+    let mut counts = ReadCounts::default();
+    let mut rows_per_source = vec![0u64; sources.len()];
+    for ((s, _), r) in units.iter().zip(results) {
+        let (h, c, rows) = r?;
+        hits.extend(h);
+        rows_per_source[*s] += rows;
+        counts.rows += c.rows;
+        counts.by_key += c.by_key;
+        counts.by_hash += c.by_hash;
+        counts.unmatched += c.unmatched;
+        counts.faults += c.faults;
+        for e in c.examples {
+            if counts.examples.len() < MAX_EXAMPLES {
+                counts.examples.push(e);
+            }
+        }
+    }
+    // SAFETY: the spill file is ours, unnamed, and no longer written.
+    let spill = unsafe { memmap2::Mmap::map(&spill) }.map_err(|e| Error::io(spill_dir, e))?;
+    Ok(Matched {
+        hits,
+        counts,
+        reasons: reasons.into_inner().unwrap_or_else(|e| e.into_inner()),
+        spill,
+        rows_per_source,
+    })
+}
+
+/// The 1-based line number of byte `at` in `data`.
+fn line_number(data: &[u8], at: u64) -> u64 {
+    memchr::memchr_iter(b'\n', &data[..at as usize]).count() as u64 + 1
+}
+
+/// The winning row per unique request (`None`: no row), by [`Hit::rank`].
+fn winners(hits: &[Hit], uniques: usize, rounds: &[u32]) -> Vec<Option<u32>> {
+    let mut best: Vec<Option<u32>> = vec![None; uniques];
+    for (i, h) in hits.iter().enumerate() {
+        let slot = &mut best[h.unique as usize];
+        match slot {
+            Some(j) if hits[*j as usize].rank(rounds) >= h.rank(rounds) => {}
+            _ => *slot = Some(i as u32),
+        }
+    }
+    best
+}
+
+/// Runs `collect`.
+pub fn collect(opts: &CollectOptions) -> Result<CollectReport> {
+    let run = Run::open(&opts.run, &opts.cloud)?;
+    let facts = read_run(&run)?;
+    let state = crate::run::state::StateFile::load(&run)?.state;
+    let remote = crate::input::remote::RemoteOptions {
+        cloud: opts.cloud.clone(),
+        spill_dir: opts.spill_dir.clone(),
+        progress: None,
+    };
+    let spill_dir = remote.spill_dir();
+    let (sources, jobs) = sources::find(&run, &facts, state.as_ref(), &opts.predictions, &remote)?;
+    let datas = sources
+        .iter()
+        .map(|s| crate::input::remote::open(&s.url, crate::input::MmapChoice::Auto, &remote))
+        .collect::<Result<Vec<_>>>()?;
+    let matched = match_rows(&facts, &sources, &datas, opts, &spill_dir)?;
+    drop(datas);
+    let rounds: Vec<u32> = sources.iter().map(|s| s.round).collect();
+    let best = winners(&matched.hits, facts.uniques.len(), &rounds);
+    let all_ended = jobs.iter().all(|j| j.ended);
+    let output = opts
+        .output
+        .clone()
+        .unwrap_or_else(|| run.location().join("results.jsonl"));
+    let inputs = write::open_inputs(&facts, &remote)?;
+    let lines_out = write::write_output(
+        &facts,
+        &inputs,
+        &matched,
+        &best,
+        &output,
+        &opts.cloud,
+        opts.include_request,
+    )?;
+    drop(inputs);
+    let retry = if opts.retry_round && all_ended {
+        write::retry_round(&run, &facts, &matched, &best, &jobs)?
+    } else {
+        None
+    };
+    let report = report::build(report::Parts {
+        facts: &facts,
+        sources: &sources,
+        jobs: &jobs,
+        matched: &matched,
+        best: &best,
+        lines: lines_out,
+        retry,
+        all_ended,
+        output: output.to_string(),
+        models: &opts.models,
+    })?;
+    let mut bytes = serde_json::to_vec_pretty(&report).expect("invariant: the report serialises");
+    bytes.push(b'\n');
+    run.store().put(
+        "collect-report.json",
+        &bytes,
+        crate::store::Durability::Normal,
+    )?;
+    Ok(report)
+}
+
+/// A job's facts for collect.
+#[derive(Debug, Clone)]
+pub struct JobFacts {
+    /// Its shard's name in the run (`shards/shard-00000.jsonl`, `retry-1/shard-00000.jsonl`).
+    pub shard: String,
+    /// Its resource name.
+    pub name: Option<String>,
+    /// The state last recorded.
+    pub state: String,
+    /// Whether it has ended (or never will run).
+    pub ended: bool,
+    /// 0 for the prepared shards, N for retry round N.
+    pub round: u32,
+    /// Requests in its shard.
+    pub requests: u64,
+    /// Its output folder.
+    pub output_directory: Option<String>,
+}
+
+/// The members of a JSON object, borrowed (`None` when `line` is not an object).
+pub(crate) fn object_members(line: &[u8]) -> Option<Vec<(String, &RawValue)>> {
+    let map: BTreeMap<String, &RawValue> = serde_json::from_slice(line).ok()?;
+    // Keep the input's order: find each member's position.
+    let mut v: Vec<(String, &RawValue)> = map.into_iter().collect();
+    v.sort_by_key(|(_, raw)| raw.get().as_ptr() as usize);
+    Some(v)
+}

@@ -1,0 +1,540 @@
+//! What collect writes: each row's output fragment, the merged output in input order, and the
+//! retry round.
+
+use std::io::Write as _;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::row::{first_text, Outcome, Row};
+use super::{object_members, Class, JobFacts, Matched, RunFacts};
+use crate::error::{Error, Result};
+use crate::input::remote::{Input, RemoteOptions};
+use crate::run::index::NOT_SENT;
+use crate::run::manifest::FileEntry;
+use crate::run::Run;
+use crate::store::{CloudConfig, Location, Store};
+
+/// Members collect writes itself; an input member of one of these names is not copied.
+pub const OWN_MEMBERS: [&str; 7] = [
+    "file", "line", "status", "response", "error", "text", "request",
+];
+
+/// Appends a row's members for the output line: `,"status":…` and the response (or its text)
+/// or the error.
+pub(super) fn fragment(row: &Row<'_>, text: bool, out: &mut Vec<u8>) {
+    let response = |out: &mut Vec<u8>| match row.raw.response {
+        Some(r) if text => {
+            out.extend_from_slice(b",\"text\":");
+            serde_json::to_writer(&mut *out, &first_text(r)).expect("invariant: writes to a Vec");
+        }
+        Some(r) => {
+            out.extend_from_slice(b",\"response\":");
+            out.extend_from_slice(r.get().as_bytes());
+        }
+        None => {}
+    };
+    match &row.outcome {
+        Outcome::Succeeded => {
+            out.extend_from_slice(b",\"status\":\"succeeded\"");
+            response(out);
+        }
+        Outcome::Blocked(reason) => {
+            out.extend_from_slice(b",\"status\":\"failed\"");
+            response(out);
+            let error = serde_json::json!({
+                "status": "BLOCKED",
+                "blockReason": reason,
+                "message": format!("the prompt was blocked ({reason}): no candidates"),
+            });
+            out.extend_from_slice(b",\"error\":");
+            serde_json::to_writer(&mut *out, &error).expect("invariant: writes to a Vec");
+        }
+        Outcome::Failed(e) => {
+            out.extend_from_slice(b",\"status\":\"failed\",\"error\":{");
+            let mut first = true;
+            let mut sep = |out: &mut Vec<u8>| {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+            };
+            if let Some(c) = e.code {
+                sep(out);
+                let _ = write!(out, "\"code\":{c}");
+            }
+            sep(out);
+            out.extend_from_slice(b"\"message\":");
+            serde_json::to_writer(&mut *out, &e.message).expect("invariant: writes to a Vec");
+            if let Some(s) = &e.status {
+                sep(out);
+                out.extend_from_slice(b"\"status\":");
+                serde_json::to_writer(&mut *out, s).expect("invariant: writes to a Vec");
+            }
+            if let Some(d) = &e.details {
+                sep(out);
+                out.extend_from_slice(b"\"details\":");
+                out.extend_from_slice(d.as_bytes());
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// The run's inputs, opened again (local files mapped, objects fetched). An input whose size
+/// differs from the manifest's changed since `prepare`: an error naming it. Stdin (`-`) cannot be
+/// read again: its lines get no copied members.
+pub(super) fn open_inputs(facts: &RunFacts, remote: &RemoteOptions) -> Result<Vec<Option<Input>>> {
+    facts
+        .manifest
+        .inputs
+        .iter()
+        .map(|entry| {
+            if entry.path == "-" {
+                return Ok(None);
+            }
+            let input =
+                crate::input::remote::open(&entry.path, crate::input::MmapChoice::Auto, remote)?;
+            if input.len() as u64 != entry.size {
+                return Err(Error::InputChanged(format!(
+                    "{}: {} bytes now, {} when the run was prepared: the input changed, so its lines cannot be matched to the run (restore it, or prepare again)",
+                    entry.path,
+                    input.len(),
+                    entry.size
+                )));
+            }
+            Ok(Some(input))
+        })
+        .collect()
+}
+
+/// Counts of the output lines.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LineCounts {
+    /// Output lines (input lines that are not blank).
+    pub lines: u64,
+    /// … with a response.
+    pub succeeded: u64,
+    /// … whose request failed.
+    pub failed: u64,
+    /// … whose request got no row.
+    pub missing: u64,
+    /// … not sent (invalid).
+    pub invalid: u64,
+    /// Members of input lines not copied because collect writes a member of that name.
+    pub members_not_copied: u64,
+}
+
+/// Lines per unit of parallel output.
+const LINES_PER_TASK: usize = 16 * 1024;
+
+/// Writes the merged output to `output`: one line per non-blank input line, in input order.
+pub(super) fn write_output(
+    facts: &RunFacts,
+    inputs: &[Option<Input>],
+    matched: &Matched,
+    best: &[Option<u32>],
+    output: &Location,
+    cloud: &CloudConfig,
+    include_request: bool,
+) -> Result<LineCounts> {
+    let paths: Vec<Vec<u8>> = facts
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| serde_json::to_vec(&i.path).expect("invariant: a string serialises"))
+        .collect();
+    let mut sink = Sink::open(output, cloud)?;
+    let mut counts = LineCounts::default();
+    let tasks: Vec<&[crate::run::index::IndexLine]> = facts.lines.chunks(LINES_PER_TASK).collect();
+    let batch = rayon::current_num_threads().max(1) * 4;
+    for group in tasks.chunks(batch) {
+        let parts: Vec<(Vec<u8>, LineCounts)> = group
+            .par_iter()
+            .map(|lines| {
+                let mut out = Vec::with_capacity(lines.len() * 256);
+                let mut c = LineCounts::default();
+                for l in lines.iter() {
+                    let src: &[u8] = match inputs.get(l.file as usize).and_then(|i| i.as_ref()) {
+                        Some(input) => input
+                            .get(l.offset as usize..(l.offset + l.length as u64) as usize)
+                            .unwrap_or(b""),
+                        None => b"",
+                    };
+                    let invalid = facts.invalid.get(&(l.file, l.line));
+                    if l.unique == NOT_SENT && invalid.is_none() {
+                        continue; // a blank line
+                    }
+                    c.lines += 1;
+                    out.extend_from_slice(b"{\"file\":");
+                    out.extend_from_slice(&paths[l.file as usize]);
+                    let _ = write!(out, ",\"line\":{}", l.line);
+                    if let Some(codes) = invalid {
+                        c.invalid += 1;
+                        out.extend_from_slice(b",\"status\":\"invalid\",\"error\":{\"codes\":");
+                        serde_json::to_writer(&mut out, codes).expect("invariant: writes to a Vec");
+                        out.push(b'}');
+                    } else {
+                        match best[l.unique as usize] {
+                            Some(h) => {
+                                let hit = &matched.hits[h as usize];
+                                if hit.class == Class::Succeeded {
+                                    c.succeeded += 1;
+                                } else {
+                                    c.failed += 1;
+                                }
+                                let at = hit.frag_off as usize;
+                                out.extend_from_slice(
+                                    &matched.spill[at..at + hit.frag_len as usize],
+                                );
+                            }
+                            None => {
+                                c.missing += 1;
+                                out.extend_from_slice(b",\"status\":\"missing\"");
+                            }
+                        }
+                    }
+                    if let Some(members) = object_members(src) {
+                        let mut request = None;
+                        for (name, raw) in members {
+                            if name == "request" {
+                                request = Some(raw);
+                                continue;
+                            }
+                            if OWN_MEMBERS.contains(&name.as_str()) {
+                                c.members_not_copied += 1;
+                                continue;
+                            }
+                            out.push(b',');
+                            serde_json::to_writer(&mut out, &name)
+                                .expect("invariant: writes to a Vec");
+                            out.push(b':');
+                            out.extend_from_slice(raw.get().as_bytes());
+                        }
+                        if let (true, Some(r)) = (include_request, request) {
+                            out.extend_from_slice(b",\"request\":");
+                            out.extend_from_slice(r.get().as_bytes());
+                        }
+                    }
+                    out.extend_from_slice(b"}\n");
+                }
+                (out, c)
+            })
+            .collect();
+        for (bytes, c) in parts {
+            sink.write(bytes)?;
+            counts.lines += c.lines;
+            counts.succeeded += c.succeeded;
+            counts.failed += c.failed;
+            counts.missing += c.missing;
+            counts.invalid += c.invalid;
+            counts.members_not_copied += c.members_not_copied;
+        }
+    }
+    sink.finish()?;
+    Ok(counts)
+}
+
+/// Where output bytes go: a local file under a temporary name, or a multipart upload.
+enum Sink {
+    Local(
+        std::io::BufWriter<std::fs::File>,
+        crate::store::atomic::AtomicFile,
+    ),
+    Remote {
+        store: Store,
+        name: String,
+        upload: Option<crate::store::Upload>,
+        buf: Vec<u8>,
+        parts: usize,
+        part_size: usize,
+        cloud: CloudConfig,
+    },
+}
+
+impl Sink {
+    fn open(output: &Location, cloud: &CloudConfig) -> Result<Sink> {
+        match output {
+            Location::Local(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                let file = crate::store::atomic::AtomicFile::create(path)?;
+                let w = file
+                    .writer()
+                    .try_clone()
+                    .map_err(|e| Error::io(file.temp_path(), e))?;
+                Ok(Sink::Local(std::io::BufWriter::with_capacity(1 << 20, w), file))
+            }
+            Location::Object { .. } => {
+                let (parent, name) = split_last(output);
+                let store = Store::open(&parent, cloud)?;
+                Ok(Sink::Remote {
+                    store,
+                    name,
+                    upload: None,
+                    buf: Vec::new(),
+                    parts: 0,
+                    part_size: cloud.part_size.max(5 << 20) as usize,
+                    cloud: cloud.clone(),
+                })
+            }
+            Location::Http(url) => Err(Error::Usage(format!(
+                "{url}: collect cannot write to an http(s) URL; give a path or a gs:// or s3:// object"
+            ))),
+        }
+    }
+
+    fn write(&mut self, bytes: Vec<u8>) -> Result<()> {
+        match self {
+            Sink::Local(w, file) => w
+                .write_all(&bytes)
+                .map_err(|e| Error::io(file.temp_path(), e)),
+            Sink::Remote {
+                store,
+                name,
+                upload,
+                buf,
+                parts,
+                part_size,
+                cloud,
+            } => {
+                buf.extend_from_slice(&bytes);
+                while buf.len() >= *part_size {
+                    if upload.is_none() {
+                        *upload = store.upload(name, cloud)?;
+                    }
+                    let rest = buf.split_off(*part_size);
+                    let part = std::mem::replace(buf, rest);
+                    upload
+                        .as_ref()
+                        .expect("invariant: an object store starts an upload")
+                        .put_part(*parts, part);
+                    *parts += 1;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Local(w, file) => {
+                let f = w
+                    .into_inner()
+                    .map_err(|e| Error::io(file.temp_path(), e.into_error()))?;
+                drop(f);
+                file.commit()
+            }
+            Sink::Remote {
+                store,
+                name,
+                upload,
+                buf,
+                parts,
+                ..
+            } => match upload {
+                None => store
+                    .put(&name, &buf, crate::store::Durability::Normal)
+                    .map(|_| ()),
+                Some(up) => {
+                    let mut parts = parts;
+                    if !buf.is_empty() {
+                        up.put_part(parts, buf);
+                        parts += 1;
+                    }
+                    up.finish(parts).map(|_| ())
+                }
+            },
+        }
+    }
+}
+
+/// `gs://b/a/c.jsonl` → (`gs://b/a`, `c.jsonl`).
+fn split_last(loc: &Location) -> (Location, String) {
+    match loc {
+        Location::Object {
+            scheme,
+            bucket,
+            prefix,
+        } => {
+            let (dir, name) = prefix.rsplit_once('/').unwrap_or(("", prefix));
+            (
+                Location::Object {
+                    scheme: *scheme,
+                    bucket: bucket.clone(),
+                    prefix: dir.to_string(),
+                },
+                name.to_string(),
+            )
+        }
+        Location::Local(p) => (
+            Location::Local(p.parent().map(|d| d.to_path_buf()).unwrap_or_default()),
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+        Location::Http(u) => (Location::Http(u.clone()), String::new()),
+    }
+}
+
+/// `retry-N/manifest.json`: a retry round's shards (written last, after them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RetryManifest {
+    /// 1.
+    pub format_version: u32,
+    /// N.
+    pub round: u32,
+    /// The round's shards, by run-relative name (`retry-N/shard-00000.jsonl`).
+    pub shards: Vec<FileEntry>,
+}
+
+/// What a retry round holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RetryReport {
+    /// N.
+    pub round: u32,
+    /// Requests in it.
+    pub requests: u64,
+    /// Its shards, by run-relative name.
+    pub shards: Vec<String>,
+    /// `false` when the round existed already with this content (not written again).
+    pub written: bool,
+}
+
+/// Writes the retryable failures and missing requests as retry round N: N is the newest round
+/// when it has no job yet (it is replaced), else one more. `None` when nothing is to retry.
+pub(super) fn retry_round(
+    run: &Run,
+    facts: &RunFacts,
+    matched: &Matched,
+    best: &[Option<u32>],
+    jobs: &[JobFacts],
+) -> Result<Option<RetryReport>> {
+    let retry: Vec<u32> = (0..facts.uniques.len() as u32)
+        .filter(|&u| match best[u as usize] {
+            None => true,
+            Some(h) => matched.hits[h as usize].class == Class::Retryable,
+        })
+        .collect();
+    if retry.is_empty() {
+        return Ok(None);
+    }
+    // The representative (first) input line of each unique request.
+    let mut first = vec![u32::MAX; facts.uniques.len()];
+    for (i, l) in facts.lines.iter().enumerate() {
+        if l.unique != NOT_SENT && first[l.unique as usize] == u32::MAX {
+            first[l.unique as usize] = i as u32;
+        }
+    }
+    let remote = RemoteOptions {
+        cloud: run.cloud().clone(),
+        spill_dir: None,
+        progress: None,
+    };
+    let inputs = open_inputs(facts, &remote)?;
+    let key = match &facts.key_name {
+        Some(n) => crate::prepare::KeyMode::Member(n.clone()),
+        None => crate::prepare::KeyMode::None,
+    };
+    let (max_requests, max_bytes) = limits(facts);
+    let mut shards: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut counts: Vec<u64> = vec![0];
+    let mut line = Vec::new();
+    for &u in &retry {
+        let l = &facts.lines[first[u as usize] as usize];
+        let Some(input) = inputs.get(l.file as usize).and_then(|i| i.as_ref()) else {
+            return Err(Error::Usage(format!(
+                "{}: request {} came from stdin, which cannot be read again to write a retry round",
+                run.describe(""),
+                u
+            )));
+        };
+        let src = &input[l.offset as usize..(l.offset + l.length as u64) as usize];
+        line.clear();
+        crate::prepare::write_shard_line(&mut line, src, &key, u as usize);
+        let cur = shards.last().expect("invariant: one shard at least");
+        if *counts.last().expect("invariant") > 0
+            && (*counts.last().expect("invariant") >= max_requests
+                || (cur.len() + line.len()) as u64 > max_bytes)
+        {
+            shards.push(Vec::new());
+            counts.push(0);
+        }
+        shards
+            .last_mut()
+            .expect("invariant")
+            .extend_from_slice(&line);
+        *counts.last_mut().expect("invariant") += 1;
+    }
+    let newest = (1..)
+        .take_while(|n| {
+            run.store()
+                .head(&format!("retry-{n}/manifest.json"))
+                .ok()
+                .flatten()
+                .is_some()
+        })
+        .last();
+    let submitted = |n: u32| jobs.iter().any(|j| j.round == n);
+    let round = match newest {
+        Some(n) if !submitted(n) => n,
+        Some(n) => n + 1,
+        None => 1,
+    };
+    let names: Vec<String> = (0..shards.len())
+        .map(|i| format!("retry-{round}/shard-{i:05}.jsonl"))
+        .collect();
+    // An unsubmitted round with the same content is left as it is.
+    if let Some(bytes) = run.read(&format!("retry-{round}/manifest.json"))? {
+        if let Ok(old) = serde_json::from_slice::<RetryManifest>(&bytes) {
+            let same = old.shards.len() == shards.len()
+                && old
+                    .shards
+                    .iter()
+                    .zip(&shards)
+                    .all(|(e, b)| e.checksum == crate::run::manifest::content_checksum(b));
+            if same {
+                return Ok(Some(RetryReport {
+                    round,
+                    requests: retry.len() as u64,
+                    shards: names,
+                    written: false,
+                }));
+            }
+        }
+        run.store()
+            .delete(&format!("retry-{round}/manifest.json"))?;
+    }
+    let mut entries = Vec::new();
+    for ((name, bytes), n) in names.iter().zip(&shards).zip(&counts) {
+        let mut e = run.publish(name, bytes)?;
+        e.requests = Some(*n);
+        entries.push(e);
+    }
+    let manifest = RetryManifest {
+        format_version: 1,
+        round,
+        shards: entries,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&manifest).expect("invariant: serialises");
+    bytes.push(b'\n');
+    run.publish(&format!("retry-{round}/manifest.json"), &bytes)?;
+    Ok(Some(RetryReport {
+        round,
+        requests: retry.len() as u64,
+        shards: names,
+        written: true,
+    }))
+}
+
+/// Requests and bytes per retry shard: the run's own limits when the manifest records them, else
+/// Vertex's (200,000 requests, 1 GB).
+fn limits(facts: &RunFacts) -> (u64, u64) {
+    let l = facts.manifest.options.get("limits");
+    let get = |k: &str| l.and_then(|l| l.get(k)).and_then(|v| v.as_u64());
+    (
+        get("max_requests").unwrap_or(200_000).max(1),
+        get("max_bytes").unwrap_or(1_000_000_000).max(1),
+    )
+}
