@@ -48,6 +48,12 @@ pub enum Command {
     /// 1 when any failed, was cancelled or expired, 3 on a service failure or --timeout.
     #[command(after_long_help = EXIT_TABLE)]
     Wait(WaitArgs),
+    /// Merge the run's prediction rows back into one result per input line, in input order:
+    /// duplicates filled in, failures classified (retryable ones written as a retry round for
+    /// `submit --retry`), and the measured cache share and cost reported beside `prepare`'s
+    /// prediction. Exit 0 when every sent line succeeded, 1 when some failed or got no row.
+    #[command(after_long_help = COLLECT_EXIT)]
+    Collect(CollectArgs),
     /// Put the Gemma 3 tokenizer vocabulary (4.69 MB; exact token counts for Gemini 2.x and 3.0)
     /// into the cache folder, checked by sha256. The one command that uses the network; counting
     /// never downloads.
@@ -356,6 +362,74 @@ pub struct StatsArgs {
     pub cloud: CloudArgs,
 }
 
+/// Exit statuses of `collect`.
+const COLLECT_EXIT: &str = "Exit status:
+  0  every sent line has a response (invalid lines, never sent, do not count)
+  1  some lines failed or got no row: see the output's status and collect-report.json
+  2  usage error
+  3  I/O, network or remote-service failure (the output is not written)";
+
+/// `batchline collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// The run (a local folder or gs://bucket/prefix), submitted with `batchline submit`.
+    #[arg(value_name = "RUN")]
+    pub run: std::ffi::OsString,
+
+    /// Where the merged output goes (a path, gs:// or s3://) [default: results.jsonl in the run].
+    /// Written under a temporary name and renamed, or uploaded in parts and completed at the end.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+
+    /// More prediction files or folders (local, gs://, s3://, or a gs://…/*.jsonl pattern) to merge
+    /// beside the jobs' own: rows of jobs made in the console or the SDK from this run's shards.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub predictions: Vec<String>,
+
+    /// Add each line's `request` to its output line.
+    #[arg(long)]
+    pub include_request: bool,
+
+    /// `full` (default): the whole GenerateContentResponse in `response`. `text`: only the first
+    /// candidate's text (thought parts left out) in `text`.
+    #[arg(long, value_enum, default_value_t = ResponseForm::Full)]
+    pub response: ResponseForm,
+
+    /// Do not write a retry round (`retry-N/`) for retryable failures and missing rows.
+    #[arg(long)]
+    pub no_retry_round: bool,
+
+    /// Folder for spill files (remote prediction files, the responses while merging)
+    /// [default: the system temp folder].
+    #[arg(long, env = "BATCHLINE_SPILL_DIR", value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+
+    /// Model facts and prices (JSON, same shape as the built-in table) instead of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+
+    /// Storage endpoints and credentials.
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+
+    /// Output format of the summary (the merged output is always JSON Lines).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// What `collect` writes for a succeeded line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResponseForm {
+    /// The whole response.
+    Full,
+    /// The first candidate's text.
+    Text,
+}
+
 /// `batchline upload`.
 #[derive(Debug, Args)]
 pub struct UploadArgs {
@@ -415,6 +489,12 @@ pub struct SubmitArgs {
     /// Print the create bodies that would be sent, send nothing and record nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Send the newest retry round (`retry-N/`, written by `collect` for retryable failures and
+    /// missing rows) instead of the prepared shards; a re-run creates jobs only for its shards
+    /// that have none.
+    #[arg(long)]
+    pub retry: bool,
 
     /// Vertex endpoint.
     #[command(flatten)]

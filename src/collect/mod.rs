@@ -45,6 +45,31 @@ use crate::store::{CloudConfig, Location};
 pub use report::CollectReport;
 use row::{Outcome, Usage};
 pub use sources::Source;
+pub use write::RetryManifest;
+
+/// The newest retry round's manifest (`retry-N/manifest.json` with the highest N), if any.
+pub fn newest_retry_round(run: &Run) -> Result<Option<RetryManifest>> {
+    let mut newest: Option<RetryManifest> = None;
+    for name in run.store().list_all("")? {
+        let Some(n) = name
+            .strip_prefix("retry-")
+            .and_then(|r| r.strip_suffix("/manifest.json"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if newest.as_ref().is_some_and(|m| m.round >= n) {
+            continue;
+        }
+        let bytes = run.read(&name)?.unwrap_or_default();
+        let m: RetryManifest = serde_json::from_slice(&bytes).map_err(|e| Error::BadData {
+            path: run.describe(&name).into(),
+            message: e.to_string(),
+        })?;
+        newest = Some(m);
+    }
+    Ok(newest)
+}
 
 /// What `collect` is asked to do.
 #[derive(Debug, Clone)]
@@ -547,6 +572,8 @@ pub struct JobFacts {
     pub requests: u64,
     /// Its output folder.
     pub output_directory: Option<String>,
+    /// The job's `error` (`{code, message}`), if Vertex reported one.
+    pub error: Option<serde_json::Value>,
 }
 
 /// The members of a JSON object, borrowed (`None` when `line` is not an object).

@@ -88,6 +88,9 @@ pub struct JobReport {
     pub cached_share: f64,
     /// True when it wrote rows and every one failed: the job failed, whatever its state says.
     pub failed: bool,
+    /// The job's own error (`{code, message}`), e.g. why its import failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<serde_json::Value>,
 }
 
 /// Rows read.
@@ -345,6 +348,7 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
             rows,
             failed: outcomes.failed > 0 && outcomes.succeeded == 0,
             cached_share: t.cached_share(),
+            error: job.error.clone(),
             outcomes,
             tokens: t,
         });

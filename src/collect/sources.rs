@@ -80,6 +80,10 @@ pub(super) fn find(
                 round: round_of(shard),
                 requests: shard_requests(run, facts, shard)?,
                 output_directory: rec.output_directory.clone(),
+                error: rec
+                    .error
+                    .as_ref()
+                    .and_then(|e| serde_json::to_value(e).ok()),
             });
         }
     }

@@ -223,6 +223,7 @@ pub(super) fn write_output(
             .collect();
         for (bytes, c) in parts {
             sink.write(bytes)?;
+            crate::run::failpoint("collect-output");
             counts.lines += c.lines;
             counts.succeeded += c.succeeded;
             counts.failed += c.failed;
@@ -241,15 +242,18 @@ enum Sink {
         std::io::BufWriter<std::fs::File>,
         crate::store::atomic::AtomicFile,
     ),
-    Remote {
-        store: Store,
-        name: String,
-        upload: Option<crate::store::Upload>,
-        buf: Vec<u8>,
-        parts: usize,
-        part_size: usize,
-        cloud: CloudConfig,
-    },
+    Remote(Box<RemoteSink>),
+}
+
+/// An object-store output: parts of `part_size` uploaded as they fill.
+struct RemoteSink {
+    store: Store,
+    name: String,
+    upload: Option<crate::store::Upload>,
+    buf: Vec<u8>,
+    parts: usize,
+    part_size: usize,
+    cloud: CloudConfig,
 }
 
 impl Sink {
@@ -259,6 +263,7 @@ impl Sink {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
+                remove_stale_temps(path);
                 let file = crate::store::atomic::AtomicFile::create(path)?;
                 let w = file
                     .writer()
@@ -269,7 +274,7 @@ impl Sink {
             Location::Object { .. } => {
                 let (parent, name) = split_last(output);
                 let store = Store::open(&parent, cloud)?;
-                Ok(Sink::Remote {
+                Ok(Sink::Remote(Box::new(RemoteSink {
                     store,
                     name,
                     upload: None,
@@ -277,7 +282,7 @@ impl Sink {
                     parts: 0,
                     part_size: cloud.part_size.max(5 << 20) as usize,
                     cloud: cloud.clone(),
-                })
+                })))
             }
             Location::Http(url) => Err(Error::Usage(format!(
                 "{url}: collect cannot write to an http(s) URL; give a path or a gs:// or s3:// object"
@@ -290,15 +295,16 @@ impl Sink {
             Sink::Local(w, file) => w
                 .write_all(&bytes)
                 .map_err(|e| Error::io(file.temp_path(), e)),
-            Sink::Remote {
-                store,
-                name,
-                upload,
-                buf,
-                parts,
-                part_size,
-                cloud,
-            } => {
+            Sink::Remote(r) => {
+                let RemoteSink {
+                    store,
+                    name,
+                    upload,
+                    buf,
+                    parts,
+                    part_size,
+                    cloud,
+                } = &mut **r;
                 buf.extend_from_slice(&bytes);
                 while buf.len() >= *part_size {
                     if upload.is_none() {
@@ -326,19 +332,13 @@ impl Sink {
                 drop(f);
                 file.commit()
             }
-            Sink::Remote {
-                store,
-                name,
-                upload,
-                buf,
-                parts,
-                ..
-            } => match upload {
-                None => store
-                    .put(&name, &buf, crate::store::Durability::Normal)
+            Sink::Remote(r) => match r.upload {
+                None => r
+                    .store
+                    .put(&r.name, &r.buf, crate::store::Durability::Normal)
                     .map(|_| ()),
                 Some(up) => {
-                    let mut parts = parts;
+                    let (mut parts, buf) = (r.parts, r.buf);
                     if !buf.is_empty() {
                         up.put_part(parts, buf);
                         parts += 1;
@@ -346,6 +346,40 @@ impl Sink {
                     up.finish(parts).map(|_| ())
                 }
             },
+        }
+    }
+}
+
+/// Removes `NAME.<pid>.tmp` beside `path` left by a collect that was killed (its process is
+/// gone). Only that exact pattern: a name batchline did not write is never removed.
+fn remove_stale_temps(path: &std::path::Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    // Whether a process is alive is read from /proc; without it nothing is removed.
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = n
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -467,15 +501,7 @@ pub(super) fn retry_round(
             .extend_from_slice(&line);
         *counts.last_mut().expect("invariant") += 1;
     }
-    let newest = (1..)
-        .take_while(|n| {
-            run.store()
-                .head(&format!("retry-{n}/manifest.json"))
-                .ok()
-                .flatten()
-                .is_some()
-        })
-        .last();
+    let newest = super::newest_retry_round(run)?.map(|m| m.round);
     let submitted = |n: u32| jobs.iter().any(|j| j.round == n);
     let round = match newest {
         Some(n) if !submitted(n) => n,
@@ -537,4 +563,60 @@ fn limits(facts: &RunFacts) -> (u64, u64) {
         get("max_requests").unwrap_or(200_000).max(1),
         get("max_bytes").unwrap_or(1_000_000_000).max(1),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_output_goes_up_in_parts_and_reads_back_whole() {
+        let cloud = CloudConfig::default();
+        let out = Location::parse("memory://sink/dir/out.jsonl").unwrap();
+        let mut sink = Sink::open(&out, &cloud).unwrap();
+        let mut want = Vec::new();
+        for i in 0..5u8 {
+            let chunk = vec![b'a' + i; 7 << 20];
+            want.extend_from_slice(&chunk);
+            sink.write(chunk).unwrap();
+        }
+        if let Sink::Remote(r) = &sink {
+            // 35 MiB written, parts of 16 MiB: two sent, 3 MiB waiting.
+            assert_eq!((r.parts, r.buf.len()), (2, 3 << 20));
+        } else {
+            panic!("memory:// is an object store");
+        }
+        sink.finish().unwrap();
+        let store = Store::open(&Location::parse("memory://sink/dir").unwrap(), &cloud).unwrap();
+        let got = store.get("out.jsonl").unwrap().unwrap();
+        assert_eq!(got.len(), want.len());
+        assert!(got == want);
+    }
+
+    #[test]
+    fn a_small_remote_output_is_one_put() {
+        let cloud = CloudConfig::default();
+        let out = Location::parse("memory://sink2/out.jsonl").unwrap();
+        let mut sink = Sink::open(&out, &cloud).unwrap();
+        sink.write(b"{\"a\":1}\n".to_vec()).unwrap();
+        sink.finish().unwrap();
+        let store = Store::open(&Location::parse("memory://sink2").unwrap(), &cloud).unwrap();
+        assert_eq!(store.get("out.jsonl").unwrap().unwrap(), b"{\"a\":1}\n");
+    }
+
+    #[test]
+    fn stale_temporary_outputs_of_dead_processes_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("results.jsonl");
+        let dead = dir.path().join("results.jsonl.999999999.tmp");
+        let alive = dir.path().join(format!("results.jsonl.{}.tmp", std::process::id()));
+        let other = dir.path().join("results.jsonl.abc.tmp");
+        let foreign = dir.path().join("other.jsonl.999999999.tmp");
+        for p in [&dead, &alive, &other, &foreign] {
+            std::fs::write(p, "x").unwrap();
+        }
+        remove_stale_temps(&out);
+        assert!(!dead.exists());
+        assert!(alive.exists() && other.exists() && foreign.exists());
+    }
 }

@@ -15,11 +15,11 @@ use crate::common::moto::Moto;
 use crate::common::{bin, TestContext};
 
 /// moto, a bucket `runs`, and an emulator reading and writing through moto; killed on drop.
-struct Setup {
-    moto: Moto,
+pub(crate) struct Setup {
+    pub(crate) moto: Moto,
     emulator: Child,
-    url: String,
-    ctx: TestContext,
+    pub(crate) url: String,
+    pub(crate) ctx: TestContext,
 }
 
 impl Drop for Setup {
@@ -29,14 +29,14 @@ impl Drop for Setup {
     }
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Setup {
-    fn start(flags: &[&str]) -> Option<Setup> {
+    pub(crate) fn start(flags: &[&str]) -> Option<Setup> {
         let moto = Moto::start()?;
         moto.bucket("runs");
         let mut emulator = Command::new(bin())
@@ -63,7 +63,7 @@ impl Setup {
     }
 
     /// `batchline ARGS` with moto's environment.
-    fn run(&self, args: &[&str]) -> Out {
+    pub(crate) fn run(&self, args: &[&str]) -> Out {
         let out = self
             .ctx
             .command()
@@ -79,7 +79,7 @@ impl Setup {
     }
 
     /// Prepares 5 requests into `gs://runs/r1` as three shards (2, 2, 1 requests).
-    fn prepare(&self) -> &'static str {
+    pub(crate) fn prepare(&self) -> &'static str {
         let input: String = (0..5)
             .map(|i| {
                 format!(r#"{{"request": {{"contents": [{{"role": "user", "parts": [{{"text": "question number {i}"}}]}}]}}}}"#)
@@ -103,7 +103,7 @@ impl Setup {
         "gs://runs/r1"
     }
 
-    fn submit(&self, run: &str, extra: &[&str]) -> Out {
+    pub(crate) fn submit(&self, run: &str, extra: &[&str]) -> Out {
         let mut args = vec![
             "submit",
             run,
@@ -120,7 +120,7 @@ impl Setup {
         self.run(&args)
     }
 
-    fn store(&self, url: &str) -> Store {
+    pub(crate) fn store(&self, url: &str) -> Store {
         let cloud = CloudConfig {
             gcs_endpoint: Some(self.moto.url.clone()),
             access_token: Some(Secret::new("test-token")),
@@ -129,7 +129,7 @@ impl Setup {
         Store::open(&Location::parse(url).unwrap(), &cloud).unwrap()
     }
 
-    fn state(&self) -> Value {
+    pub(crate) fn state(&self) -> Value {
         let bytes = self
             .store("gs://runs/r1")
             .get("state.json")
@@ -139,7 +139,7 @@ impl Setup {
     }
 
     /// Every job the emulator holds, oldest first.
-    fn jobs(&self) -> Vec<BatchPredictionJob> {
+    pub(crate) fn jobs(&self) -> Vec<BatchPredictionJob> {
         let mut o = ClientOptions::new("p", "us-central1");
         o.endpoint = Some(self.url.clone());
         o.auth = AuthConfig::Token("test".into());
@@ -155,7 +155,7 @@ impl Setup {
     }
 }
 
-fn json_lines(s: &str) -> Vec<Value> {
+pub(crate) fn json_lines(s: &str) -> Vec<Value> {
     s.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect()

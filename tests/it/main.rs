@@ -1,3 +1,4 @@
+mod collect;
 mod common;
 mod dist;
 mod emulator;

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod cancel;
+pub mod collect;
 pub mod completions;
 pub mod emulator;
 pub mod fetch_tokenizer;

@@ -48,12 +48,24 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
             "{location} has no manifest.json: it is not a finished run (run batchline prepare, or batchline upload a finished local run)"
         ))
     })?;
+    let shards: Vec<FileEntry> = if args.retry {
+        match crate::collect::newest_retry_round(&run)? {
+            Some(m) => m.shards,
+            None => {
+                return Err(Error::Usage(format!(
+                    "{location} has no retry round: run batchline collect first (it writes retry-N/ when some requests failed and may succeed when sent again)"
+                )))
+            }
+        }
+    } else {
+        manifest.shards.clone()
+    };
     let model = model_resource(&args.model).map_err(vertex_err)?;
     let table = ModelTable::builtin();
     if !args.model.contains('/') || model.starts_with("publishers/google/") {
         table.get(&model)?;
     }
-    for s in &manifest.shards {
+    for s in &shards {
         if let Some(problem) = over_limits(s, &table.limits) {
             return Err(Error::InvalidInput(format!(
                 "{}: {problem}: prepare the run again with smaller shards (--max-requests, --max-bytes). Nothing was sent.",
@@ -71,7 +83,7 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
         .to_string();
     // Every body first: a bad one stops the command before anything is sent.
     let mut bodies = Vec::new();
-    for s in &manifest.shards {
+    for s in &shards {
         let stem = shard_stem(&s.name);
         let output_prefix = run.describe(&format!("output/{stem}/"));
         let display: String = format!("batchline {run_name} {stem}")
@@ -156,7 +168,7 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
         .collect();
     let mut created = 0usize;
     for shard in &stale {
-        let stem = shard_stem(shard).to_string();
+        let stem = shard_stem(shard);
         let filter = format!(
             "labels.{RUN_LABEL}=\"{}\" AND labels.{SHARD_LABEL}=\"{stem}\"",
             state.run_id
@@ -297,10 +309,14 @@ fn definitely_not_created(e: &VertexError) -> bool {
         || matches!(e, VertexError::Usage(_) | VertexError::Auth(_))
 }
 
-/// `shards/shard-00000.jsonl` → `shard-00000`.
-pub(crate) fn shard_stem(name: &str) -> &str {
-    let base = name.rsplit('/').next().unwrap_or(name);
-    base.strip_suffix(".jsonl").unwrap_or(base)
+/// A shard's name in labels and output folders: `shards/shard-00000.jsonl` → `shard-00000`,
+/// `retry-1/shard-00000.jsonl` → `retry-1-shard-00000` (retry shards reuse the numbers).
+pub(crate) fn shard_stem(name: &str) -> String {
+    let name = name.strip_suffix(".jsonl").unwrap_or(name);
+    match name.split_once('/') {
+        Some(("shards", rest)) => rest.replace('/', "-"),
+        _ => name.replace('/', "-"),
+    }
 }
 
 /// The run id: `r` and 16 hex digits of the checksum of the run's location and manifest, so
@@ -407,5 +423,9 @@ mod tests {
     #[test]
     fn shard_stem_drops_the_folder_and_the_extension() {
         assert_eq!(shard_stem("shards/shard-00012.jsonl"), "shard-00012");
+        assert_eq!(
+            shard_stem("retry-3/shard-00012.jsonl"),
+            "retry-3-shard-00012"
+        );
     }
 }

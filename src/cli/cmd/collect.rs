@@ -1,0 +1,194 @@
+//! `batchline collect RUN`: the merged output and the collect report (see [`crate::collect`]).
+
+use serde::Serialize;
+
+use super::{cloud_config, location_arg};
+use crate::cli::args::{CollectArgs, Format, ResponseForm};
+use crate::cli::exit::ExitStatus;
+use crate::cli::output::{thousands, Printer};
+use crate::collect::{collect, CollectOptions, CollectReport};
+use crate::error::{Error, Result};
+use crate::models::ModelTable;
+use crate::store::Location;
+
+/// Runs `collect`.
+pub fn run(args: CollectArgs) -> Result<ExitStatus> {
+    let cloud = cloud_config(&args.cloud)?;
+    let run = location_arg(&args.run)?;
+    let output = args.output.as_deref().map(Location::parse).transpose()?;
+    let models = match &args.pricing {
+        Some(p) => ModelTable::load(p)?,
+        None => ModelTable::builtin(),
+    };
+    let opts = CollectOptions {
+        run: run.clone(),
+        cloud,
+        output,
+        predictions: args.predictions.clone(),
+        include_request: args.include_request,
+        text: args.response == ResponseForm::Text,
+        retry_round: !args.no_retry_round,
+        spill_dir: args.spill_dir.clone(),
+        models,
+        progress: !args.quiet,
+    };
+    let report = collect(&opts)?;
+    let mut p = Printer::new(args.format, args.quiet);
+    let io = |e: std::io::Error| Error::io("<stdout>", e);
+    match args.format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Out<'a> {
+                #[serde(rename = "type")]
+                kind: &'static str,
+                run: String,
+                #[serde(flatten)]
+                report: &'a CollectReport,
+            }
+            p.json_line(&Out {
+                kind: "summary",
+                run: run.to_string(),
+                report: &report,
+            })
+            .map_err(io)?;
+        }
+        Format::Human => {
+            for line in human(&report) {
+                p.human_line(&line).map_err(io)?;
+            }
+        }
+        Format::Github => {
+            for e in &report.rows.examples {
+                p.human_line(&format!("::warning ::{e}")).map_err(io)?;
+            }
+        }
+    }
+    p.flush().map_err(io)?;
+    Ok(exit_status(&report))
+}
+
+/// 0 when every sent line has a response, else 1.
+pub fn exit_status(r: &CollectReport) -> ExitStatus {
+    if r.lines.failed > 0 || r.lines.missing > 0 {
+        ExitStatus::InputErrors
+    } else {
+        ExitStatus::Ok
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// The human summary: lines, per-job table, cache, cost, retry round.
+fn human(r: &CollectReport) -> Vec<String> {
+    let mut out = Vec::new();
+    let l = &r.lines;
+    out.push(format!(
+        "{}: {} lines — {} succeeded, {} failed, {} missing, {} invalid (not sent)",
+        r.output,
+        thousands(l.lines),
+        thousands(l.succeeded),
+        thousands(l.failed),
+        thousands(l.missing),
+        thousands(l.invalid)
+    ));
+    let q = &r.requests;
+    out.push(format!(
+        "unique requests: {} — {} succeeded, {} failed ({} retryable, {} permanent), {} missing",
+        thousands(q.requests),
+        thousands(q.succeeded),
+        thousands(q.failed),
+        thousands(q.retryable),
+        thousands(q.permanent),
+        thousands(q.missing)
+    ));
+    for (reason, n) in &q.failed_by_reason {
+        out.push(format!("  failed {reason}: {}", thousands(*n)));
+    }
+    let rows = &r.rows;
+    out.push(format!(
+        "rows: {} read from {} file(s) — {} by key, {} by request hash, {} superseded, {} unmatched, {} unreadable",
+        thousands(rows.rows),
+        rows.files,
+        thousands(rows.by_key),
+        thousands(rows.by_hash),
+        thousands(rows.superseded),
+        thousands(rows.unmatched),
+        thousands(rows.unreadable)
+    ));
+    for e in &rows.examples {
+        out.push(format!("  {e}"));
+    }
+    if !r.jobs.is_empty() {
+        out.push(format!(
+            "{:<28} {:<22} {:>9} {:>9} {:>7} {:>7} {:>7}",
+            "shard", "state", "requests", "succeeded", "failed", "missing", "cached"
+        ));
+        for j in &r.jobs {
+            out.push(format!(
+                "{:<28} {:<22} {:>9} {:>9} {:>7} {:>7} {:>7}{}",
+                j.shard,
+                j.state.trim_start_matches("JOB_STATE_"),
+                j.outcomes.requests,
+                j.outcomes.succeeded,
+                j.outcomes.failed,
+                j.outcomes.missing,
+                pct(j.cached_share),
+                if j.failed { "  (every row failed)" } else { "" }
+            ));
+            if let Some(e) = &j.error {
+                let msg = e
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or_default();
+                out.push(format!("  {}: {msg}", j.shard));
+            }
+        }
+    }
+    let t = &r.tokens;
+    out.push(format!(
+        "tokens: prompt {}, cached {}, output {}, thinking {}, tool use {}",
+        thousands(t.prompt),
+        thousands(t.cached),
+        thousands(t.candidates),
+        thousands(t.thoughts),
+        thousands(t.tool_use)
+    ));
+    out.push(format!(
+        "cache: measured {} of prompt tokens; prepare predicted {} for the {} order",
+        pct(r.cache.measured_share),
+        r.cache
+            .predicted_share
+            .map(pct)
+            .unwrap_or_else(|| "?".into()),
+        r.cache.order.as_deref().unwrap_or("?")
+    ));
+    if let Some(c) = &r.cost {
+        out.push(format!(
+            "cost ({}, prices of {}): ${:.4} batch with cache, ${:.4} without cache, ${:.4} online without dedup",
+            c.model, c.prices_as_of, c.batch_with_cache, c.batch_no_cache, c.online_no_dedup
+        ));
+    }
+    if let Some(e) = r.tokenizer.error {
+        out.push(format!(
+            "token counter ({}): {:+.2}% against Vertex's promptTokenCount",
+            r.tokenizer.counter.as_deref().unwrap_or("?"),
+            e * 100.0
+        ));
+    }
+    match &r.retry {
+        Some(rt) => out.push(format!(
+            "retry round {}: {} request(s) in {} shard(s){}; send them with `batchline submit --retry`",
+            rt.round,
+            thousands(rt.requests),
+            rt.shards.len(),
+            if rt.written { "" } else { " (already written)" }
+        )),
+        None if !r.all_jobs_ended => {
+            out.push("some jobs have not ended: no retry round written yet".into())
+        }
+        None => {}
+    }
+    out
+}
