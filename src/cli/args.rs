@@ -54,6 +54,10 @@ pub enum Command {
     /// prediction. Exit 0 when every sent line succeeded, 1 when some failed or got no row.
     #[command(after_long_help = COLLECT_EXIT)]
     Collect(CollectArgs),
+    /// prepare → submit → wait → collect (and retry rounds) in one resumable command: run it
+    /// again after an interruption and it picks up where it stopped, creating no job twice.
+    #[command(after_long_help = COLLECT_EXIT)]
+    Run(RunArgs),
     /// Put the Gemma 3 tokenizer vocabulary (4.69 MB; exact token counts for Gemini 2.x and 3.0)
     /// into the cache folder, checked by sha256. The one command that uses the network; counting
     /// never downloads.
@@ -419,6 +423,64 @@ pub struct CollectArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `batchline run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Inputs and reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The run, on Cloud Storage (`gs://bucket/prefix/run`): prepared there directly, where Vertex
+    /// reads the shards and writes the rows.
+    #[arg(long, value_name = "RUN")]
+    pub to: std::ffi::OsString,
+
+    /// Google Cloud project of the jobs.
+    #[arg(long, env = "BATCHLINE_PROJECT", value_name = "PROJECT")]
+    pub project: String,
+
+    /// Vertex AI location (region), e.g. us-central1, or global.
+    #[arg(long, env = "BATCHLINE_LOCATION", value_name = "LOCATION")]
+    pub location: String,
+
+    /// Where the merged output goes [default: results.jsonl in the run].
+    #[arg(short = 'O', long = "results", value_name = "OUT")]
+    pub results: Option<String>,
+
+    /// Retry rounds to send for retryable failures and missing rows (0: none).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub retry_rounds: u32,
+
+    /// Give up waiting after this long (e.g. 30m, 24h), leaving the jobs running; exit 3. A re-run
+    /// goes on waiting.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// The shortest pause between polls.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub poll_interval: String,
+
+    /// The longest pause between polls.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub max_poll_interval: String,
+
+    /// `full` (default) or `text`, as for collect.
+    #[arg(long, value_enum, default_value_t = ResponseForm::Full)]
+    pub response: ResponseForm,
+
+    /// Planning options, as for prepare (the model is also the jobs' model).
+    #[command(flatten)]
+    pub plan: PlanArgs,
+
+    /// How to reach Vertex AI.
+    #[command(flatten)]
+    pub vertex: VertexArgs,
+
+    /// Storage endpoints, credentials and upload tunables.
+    #[command(flatten)]
+    pub cloud: CloudArgs,
 }
 
 /// What `collect` writes for a succeeded line.

@@ -609,7 +609,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("results.jsonl");
         let dead = dir.path().join("results.jsonl.999999999.tmp");
-        let alive = dir.path().join(format!("results.jsonl.{}.tmp", std::process::id()));
+        let alive = dir
+            .path()
+            .join(format!("results.jsonl.{}.tmp", std::process::id()));
         let other = dir.path().join("results.jsonl.abc.tmp");
         let foreign = dir.path().join("other.jsonl.999999999.tmp");
         for p in [&dead, &alive, &other, &foreign] {

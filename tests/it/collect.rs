@@ -474,3 +474,94 @@ fn predictions_from_elsewhere_are_merged_and_unknown_rows_are_counted_not_droppe
 fn run_of() -> &'static str {
     "gs://runs/r1"
 }
+
+#[test]
+fn run_goes_from_inputs_to_results_with_retry_rounds_and_a_rerun_creates_no_job() {
+    let Some(s) = Setup::start(&["--fail-internal", "0.3", "--seed", "5"]) else {
+        return;
+    };
+    let lines: Vec<String> = (0..24)
+        .map(|i| {
+            format!(
+                r#"{{"n": {i}, "request": {}}}"#,
+                request_line(&format!("r{}", i % 20))
+            )
+        })
+        .collect();
+    s.ctx.write("in.jsonl", lines.join("\n") + "\n");
+    let args = [
+        "run",
+        "in.jsonl",
+        "--to",
+        "gs://runs/r1",
+        "--project",
+        "p",
+        "--location",
+        "us-central1",
+        "--vertex-endpoint",
+        &s.url,
+        "--poll-interval",
+        "50ms",
+        "--max-poll-interval",
+        "100ms",
+        "--tokens",
+        "off",
+        "--max-requests",
+        "8",
+        "--retry-rounds",
+        "3",
+        "-O",
+        "results.jsonl",
+        "--quiet",
+    ];
+    let out = s.run(&args);
+    assert!(
+        out.code == 0 || out.code == 1,
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    let results = std::fs::read_to_string(s.ctx.dir().join("results.jsonl")).unwrap();
+    let got = json_lines(&results);
+    assert_eq!(got.len(), 24);
+    let report: Value = serde_json::from_slice(
+        &s.store("gs://runs/r1")
+            .get("collect-report.json")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let jobs = s.jobs();
+    // 20 unique requests in 3 shards, then one job per retry shard of each round sent.
+    let rounds = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["round"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        rounds >= 1,
+        "with 30% failures some retry round was sent: {report:#}"
+    );
+    assert!(rounds <= 3);
+    assert_eq!(jobs.len(), report["jobs"].as_array().unwrap().len());
+    for (i, v) in got.iter().enumerate() {
+        assert_eq!(v["n"], i);
+        if v["status"] == "succeeded" {
+            assert_eq!(text_of(v), expected_answer(&lines[i]));
+        } else {
+            assert_eq!(v["error"]["status"], "INTERNAL", "{v}");
+        }
+    }
+    let failed = got.iter().filter(|v| v["status"] != "succeeded").count();
+    assert_eq!(out.code, if failed == 0 { 0 } else { 1 });
+    // Again: nothing new is created, the output is the same.
+    let again = s.run(&args);
+    assert_eq!(again.code, out.code, "{}", again.stderr);
+    assert_eq!(s.jobs().len(), jobs.len());
+    assert_eq!(
+        std::fs::read_to_string(s.ctx.dir().join("results.jsonl")).unwrap(),
+        results
+    );
+}

@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod fetch_tokenizer;
 pub mod gen_corpus;
 pub mod prepare;
+pub mod run;
 pub mod status;
 pub mod submit;
 pub mod upload;
