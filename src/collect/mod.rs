@@ -92,8 +92,35 @@ pub struct CollectOptions {
     pub spill_dir: Option<std::path::PathBuf>,
     /// Prices and model facts.
     pub models: ModelTable,
-    /// Show progress on stderr.
-    pub progress: bool,
+    /// Told what collect is doing, for a progress bar.
+    pub progress: Option<Progress>,
+}
+
+/// What collect is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectEvent {
+    /// A stage starts, with its amount of work (bytes of rows, output lines; 0: unknown).
+    Stage(&'static str, u64),
+    /// This much more of the stage's work is done.
+    Done(u64),
+}
+
+/// A callback told [`CollectEvent`]s (from several threads).
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(CollectEvent) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+impl CollectOptions {
+    fn tell(&self, e: CollectEvent) {
+        if let Some(p) = &self.progress {
+            (p.0)(e);
+        }
+    }
 }
 
 /// How a unique request's result is classed.
@@ -126,7 +153,7 @@ pub fn is_retryable(e: &row::RowError) -> bool {
 }
 
 /// The reason a failure is counted under in the report: the error's status name, else its code,
-/// else `UNKNOWN`; a safety block is `BLOCKED_<reason>`.
+/// else `OTHER` (a status string of another form); a safety block is `BLOCKED_<reason>`.
 pub fn reason_of(outcome: &Outcome) -> Option<String> {
     match outcome {
         Outcome::Succeeded => None,
@@ -134,7 +161,7 @@ pub fn reason_of(outcome: &Outcome) -> Option<String> {
         Outcome::Failed(e) => Some(match (&e.status, e.code) {
             (Some(s), _) => s.clone(),
             (None, Some(c)) => format!("HTTP_{c}"),
-            (None, None) => "UNKNOWN".into(),
+            (None, None) => "OTHER".into(),
         }),
     }
 }
@@ -435,6 +462,7 @@ fn match_rows(
                     usage: row.usage,
                 });
             }
+            opts.tell(CollectEvent::Done(range.len() as u64));
             let base = spill_end.fetch_add(frags.len() as u64, Ordering::Relaxed);
             spill
                 .write_all_at(&frags, base)
@@ -508,6 +536,10 @@ pub fn collect(opts: &CollectOptions) -> Result<CollectReport> {
         .iter()
         .map(|s| crate::input::remote::open(&s.url, crate::input::MmapChoice::Auto, &remote))
         .collect::<Result<Vec<_>>>()?;
+    opts.tell(CollectEvent::Stage(
+        "rows",
+        datas.iter().map(|d| d.len() as u64).sum(),
+    ));
     let matched = match_rows(&facts, &sources, &datas, opts, &spill_dir)?;
     drop(datas);
     let rounds: Vec<u32> = sources.iter().map(|s| s.round).collect();
@@ -518,17 +550,11 @@ pub fn collect(opts: &CollectOptions) -> Result<CollectReport> {
         .clone()
         .unwrap_or_else(|| run.location().join("results.jsonl"));
     let inputs = write::open_inputs(&facts, &remote)?;
-    let lines_out = write::write_output(
-        &facts,
-        &inputs,
-        &matched,
-        &best,
-        &output,
-        &opts.cloud,
-        opts.include_request,
-    )?;
+    opts.tell(CollectEvent::Stage("writing", facts.lines.len() as u64));
+    let lines_out = write::write_output(&facts, &inputs, &matched, &best, &output, opts)?;
     drop(inputs);
     let retry = if opts.retry_round && all_ended {
+        opts.tell(CollectEvent::Stage("retry", 0));
         write::retry_round(&run, &facts, &matched, &best, &jobs)?
     } else {
         None

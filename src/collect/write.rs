@@ -135,9 +135,9 @@ pub(super) fn write_output(
     matched: &Matched,
     best: &[Option<u32>],
     output: &Location,
-    cloud: &CloudConfig,
-    include_request: bool,
+    opts: &super::CollectOptions,
 ) -> Result<LineCounts> {
+    let (cloud, include_request) = (&opts.cloud, opts.include_request);
     let paths: Vec<Vec<u8>> = facts
         .manifest
         .inputs
@@ -218,6 +218,7 @@ pub(super) fn write_output(
                     }
                     out.extend_from_slice(b"}\n");
                 }
+                opts.tell(super::CollectEvent::Done(lines.len() as u64));
                 (out, c)
             })
             .collect();

@@ -6,7 +6,7 @@ use super::{cloud_config, location_arg};
 use crate::cli::args::{CollectArgs, Format, ResponseForm};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::{thousands, Printer};
-use crate::collect::{collect, CollectOptions, CollectReport};
+use crate::collect::{collect, CollectEvent, CollectOptions, CollectReport, Progress};
 use crate::error::{Error, Result};
 use crate::models::ModelTable;
 use crate::store::Location;
@@ -30,9 +30,28 @@ pub fn run(args: CollectArgs) -> Result<ExitStatus> {
         retry_round: !args.no_retry_round,
         spill_dir: args.spill_dir.clone(),
         models,
-        progress: !args.quiet,
+        progress: None,
     };
-    let report = collect(&opts)?;
+    let bar = bar(args.quiet);
+    let opts = CollectOptions {
+        progress: bar.clone().map(|b| {
+            Progress(std::sync::Arc::new(move |e| match e {
+                CollectEvent::Stage(what, total) => {
+                    b.set_message(what);
+                    b.set_position(0);
+                    b.set_length(total);
+                    b.set_style(style(what == "rows"));
+                }
+                CollectEvent::Done(n) => b.inc(n),
+            }))
+        }),
+        ..opts
+    };
+    let report = collect(&opts);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = report?;
     let mut p = Printer::new(args.format, args.quiet);
     let io = |e: std::io::Error| Error::io("<stdout>", e);
     match args.format {
@@ -65,6 +84,28 @@ pub fn run(args: CollectArgs) -> Result<ExitStatus> {
     }
     p.flush().map_err(io)?;
     Ok(exit_status(&report))
+}
+
+/// A bar on a terminal (bytes of rows, then output lines).
+fn bar(quiet: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(0);
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(b)
+}
+
+fn style(bytes: bool) -> indicatif::ProgressStyle {
+    let t = if bytes {
+        "{spinner} {msg:8} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+    } else {
+        "{spinner} {msg:8} [{bar:40}] {human_pos}/{human_len} lines eta {eta}"
+    };
+    indicatif::ProgressStyle::with_template(t)
+        .expect("invariant: the template is valid")
+        .progress_chars("=> ")
 }
 
 /// 0 when every sent line has a response, else 1.
