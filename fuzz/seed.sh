@@ -29,3 +29,12 @@ while IFS= read -r line || [ -n "$line" ]; do
 done < "$here/seeds/long_text.txt"
 echo "seeded $i long texts into $texts"
 echo "seeded $n lines into $lines and $(ls "$files" | wc -l) files into $files"
+# prediction_row: one seed per prediction row of seeds/rows.jsonl.
+rows="$here/corpus/prediction_row"
+mkdir -p "$rows"
+i=0
+while IFS= read -r line || [ -n "$line" ]; do
+    i=$((i + 1))
+    printf '%s' "$line" > "$rows/row-$i"
+done < "$here/seeds/rows.jsonl"
+echo "seeded $i prediction rows into $rows"

@@ -141,6 +141,16 @@ pub fn parse_row<'a>(bytes: &'a [u8], key_name: Option<&str>) -> Result<Row<'a>,
     })
 }
 
+impl Row<'_> {
+    /// The members collect writes for this row in an output line (`,"status":…` and the
+    /// response, its text, or the error), as bytes that follow an object's first member.
+    pub fn output_members(&self, text: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        super::write::fragment(self, text, &mut out);
+        out
+    }
+}
+
 /// The first candidate's text: its text parts joined, thought parts left out; `""` without one.
 pub fn first_text(response: &RawValue) -> String {
     #[derive(Deserialize)]

@@ -386,8 +386,28 @@ fn config() -> Config {
     }
 }
 
+/// Prediction rows in both member orders, failures, blocks (collect's parser fixtures).
+const ROWS: &str = include_str!("../../fuzz/seeds/rows.jsonl");
+
+/// A mutated prediction row.
+fn mutated_row() -> impl Strategy<Value = Vec<u8>> {
+    let rows: Vec<&'static str> = ROWS.lines().collect();
+    let n = rows.len();
+    (0..n, prop::collection::vec(mutation(), 0..4)).prop_map(move |(seed, ms)| {
+        ms.iter()
+            .fold(rows[seed].as_bytes().to_vec(), |line, m| apply(&line, m))
+    })
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    /// Mutated prediction rows: collect's row reader never panics, and what it writes for a row
+    /// is always valid JSON whatever the row held.
+    #[test]
+    fn mutation_prediction_rows_give_valid_output(row in mutated_row()) {
+        oracle::check_prediction_row(&row);
+    }
 
     /// Files of mutated lines: no panic; lines, columns, bytes and pointers agree with the file;
     /// tiny and default chunks give identical results; each line alone passes the line checks.
@@ -429,6 +449,17 @@ proptest! {
         prop_assert_eq!(job_findings(&line), job_findings(&variant), "\n{}\n{}",
             String::from_utf8_lossy(&line), String::from_utf8_lossy(&variant));
         check_line(&variant);
+    }
+}
+
+#[test]
+fn mutation_row_seeds_read() {
+    for row in ROWS.lines() {
+        assert!(
+            batchline::collect::row::parse_row(row.as_bytes(), Some("batchline_key")).is_ok(),
+            "{row}"
+        );
+        oracle::check_prediction_row(row.as_bytes());
     }
 }
 
