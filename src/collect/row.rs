@@ -105,7 +105,7 @@ pub fn parse_row<'a>(bytes: &'a [u8], key_name: Option<&str>) -> Result<Row<'a>,
         .deserialize_map(RowVisitor { key_name })
         .and_then(|r| de.end().map(|()| r))
         .map_err(|e| RowFault {
-            message: format!("not a prediction row: {e}"),
+            message: format!("not a prediction row: {}", at_column(&e)),
         })?;
     let status = raw.status.as_deref().unwrap_or("");
     let (outcome, usage) = if !status.is_empty() {
@@ -122,7 +122,10 @@ pub fn parse_row<'a>(bytes: &'a [u8], key_name: Option<&str>) -> Result<Row<'a>,
             });
         }
         let head: ResponseHead = serde_json::from_str(response.get()).map_err(|e| RowFault {
-            message: format!("the response is not a GenerateContentResponse: {e}"),
+            message: format!(
+                "the response is not a GenerateContentResponse: {}",
+                at_column(&e)
+            ),
         })?;
         let usage = head.usage_metadata.unwrap_or_default();
         let blocked = head
@@ -148,6 +151,20 @@ impl Row<'_> {
         let mut out = Vec::new();
         super::write::fragment(self, text, &mut out);
         out
+    }
+}
+
+/// serde_json's message with its position given as the column in the row (its "line 1" is the
+/// row, not the file's line).
+fn at_column(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let bare = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(head, _)| head);
+    if e.column() > 0 {
+        format!("{bare} at column {}", e.column())
+    } else {
+        bare.to_string()
     }
 }
 

@@ -469,6 +469,34 @@ fn predictions_from_elsewhere_are_merged_and_unknown_rows_are_counted_not_droppe
         (cost["online_no_dedup"].as_f64().unwrap() - 3.0 / 1e6 * input).abs() < 1e-15,
         "{cost}"
     );
+    // The human summary.
+    let human = s.run(&[
+        "collect",
+        run_of(),
+        "-o",
+        "results.jsonl",
+        "--predictions",
+        "elsewhere",
+        "--no-retry-round",
+    ]);
+    assert_eq!(human.code, 1);
+    let lines: Vec<&str> = human.stdout.lines().collect();
+    let as_of = table["as_of"].as_str().unwrap();
+    assert_eq!(
+        lines,
+        [
+            "results.jsonl: 4 lines — 1 succeeded, 1 failed, 2 missing, 0 invalid (not sent)",
+            "unique requests: 4 — 1 succeeded, 1 failed (1 retryable, 0 permanent), 2 missing",
+            "  failed RESOURCE_EXHAUSTED: 1",
+            "rows: 4 read from 1 file(s) — 0 by key, 2 by request hash, 0 superseded, 1 unmatched, 1 unreadable",
+            "  elsewhere/predictions.jsonl:3: matches no request of this run",
+            "  elsewhere/predictions.jsonl:4: not a prediction row: expected ident at column 2",
+            "tokens: prompt 3, cached 0, output 0, thinking 0, tool use 0",
+            "cache: measured 0.0% of prompt tokens; prepare predicted 0.0% for the primed order",
+            &format!("cost (gemini-2.5-flash, prices of {as_of}): $0.000000450 batch with cache, $0.000000450 without cache, $0.000000900 online without dedup"),
+            "token counter (bytes/4): +0.00% against Vertex's promptTokenCount",
+        ]
+    );
 }
 
 fn run_of() -> &'static str {

@@ -117,6 +117,17 @@ pub fn exit_status(r: &CollectReport) -> ExitStatus {
     }
 }
 
+/// Dollars: cents for a dollar or more, three significant digits below, so small runs do not
+/// read $0.00.
+fn usd(x: f64) -> String {
+    if x >= 1.0 || x <= 0.0 || !x.is_finite() {
+        format!("${x:.2}")
+    } else {
+        let decimals = (2.0 - x.log10().floor()).clamp(2.0, 12.0) as usize;
+        format!("${x:.decimals$}")
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
@@ -207,8 +218,12 @@ fn human(r: &CollectReport) -> Vec<String> {
     ));
     if let Some(c) = &r.cost {
         out.push(format!(
-            "cost ({}, prices of {}): ${:.4} batch with cache, ${:.4} without cache, ${:.4} online without dedup",
-            c.model, c.prices_as_of, c.batch_with_cache, c.batch_no_cache, c.online_no_dedup
+            "cost ({}, prices of {}): {} batch with cache, {} without cache, {} online without dedup",
+            c.model,
+            c.prices_as_of,
+            usd(c.batch_with_cache),
+            usd(c.batch_no_cache),
+            usd(c.online_no_dedup)
         ));
     }
     if let Some(e) = r.tokenizer.error {
@@ -232,4 +247,18 @@ fn human(r: &CollectReport) -> Vec<String> {
         None => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usd;
+
+    #[test]
+    fn dollars_keep_three_significant_digits_below_one() {
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(usd(12.3456), "$12.35");
+        assert_eq!(usd(0.5), "$0.500");
+        assert_eq!(usd(0.0123), "$0.0123");
+        assert_eq!(usd(4.5e-7), "$0.000000450");
+    }
 }
