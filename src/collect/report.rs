@@ -80,6 +80,9 @@ pub struct JobReport {
     pub files: u64,
     /// Rows read from them (a row exported twice counts twice here).
     pub rows: u64,
+    /// Input lines whose request is in this job's shard (duplicates included; `None` for a
+    /// retry round's job, whose requests were sent before).
+    pub input_lines: Option<u64>,
     /// Outcomes of its shard's requests, by the best row this job wrote for each.
     pub outcomes: Outcomes,
     /// Tokens of its succeeded requests.
@@ -316,8 +319,29 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
             *slot = i as u32;
         }
     }
+    // Input lines per prepared shard.
+    let mut lines_per_shard: Vec<u64> = vec![0; facts.manifest.shards.len()];
+    for l in facts.lines.iter().filter(|l| l.unique != NOT_SENT) {
+        if let Some(n) = facts
+            .uniques
+            .get(l.unique as usize)
+            .and_then(|q| lines_per_shard.get_mut(q.shard as usize))
+        {
+            *n += 1;
+        }
+    }
     let mut jobs = Vec::new();
     for (j, job) in p.jobs.iter().enumerate() {
+        let input_lines = (job.round == 0)
+            .then(|| {
+                facts
+                    .manifest
+                    .shards
+                    .iter()
+                    .position(|s| s.name == job.shard)
+                    .map(|i| lines_per_shard[i])
+            })
+            .flatten();
         let mut outcomes = Outcomes::default();
         let mut t = Tokens::default();
         for &h in job_best[j].values() {
@@ -346,6 +370,7 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
             round: job.round,
             files,
             rows,
+            input_lines,
             failed: outcomes.failed > 0 && outcomes.succeeded == 0,
             cached_share: t.cached_share(),
             error: job.error.clone(),

@@ -189,6 +189,18 @@ fn collect_writes_one_line_per_input_line_in_input_order_with_duplicates_members
         .map(|j| j["outcomes"]["succeeded"].as_u64().unwrap())
         .collect();
     assert_eq!(per_job, [2, 2, 1]);
+    // Input lines per job: 7 sent lines over the 3 shards (duplicates with their request).
+    let lines_per_job: Vec<u64> = jobs
+        .iter()
+        .map(|j| j["input_lines"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines_per_job.iter().sum::<u64>(), 7);
+    for j in jobs {
+        // Two requests have a duplicate line: a job's lines exceed its requests by those.
+        let extra =
+            j["input_lines"].as_u64().unwrap() - j["outcomes"]["requests"].as_u64().unwrap();
+        assert!(extra <= 2, "{j}");
+    }
     // The report is in the run too.
     let saved: Value =
         serde_json::from_slice(&s.store(run).get("collect-report.json").unwrap().unwrap()).unwrap();
