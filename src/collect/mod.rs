@@ -359,7 +359,9 @@ fn match_rows(
         .enumerate()
         .flat_map(|(s, d)| pieces(d).into_iter().map(move |r| (s, r)))
         .collect();
-    let results: Vec<Result<(Vec<Hit>, ReadCounts, u64)>> = units
+    // Per piece: (byte offset, why) of its first unmatched or unreadable rows, numbered below.
+    type PieceResult = (Vec<Hit>, ReadCounts, u64, Vec<(u64, String)>);
+    let results: Vec<Result<PieceResult>> = units
         .par_iter()
         .map(|(s, range)| {
             let data = &datas[*s][..];
@@ -369,6 +371,7 @@ fn match_rows(
             let mut local: Vec<(usize, u64)> = Vec::new(); // hit index → offset in frags
             let mut pos = range.start;
             let mut rows = 0u64;
+            let mut pending: Vec<(u64, String)> = Vec::new();
             while pos < range.end {
                 let end =
                     memchr::memchr(b'\n', &data[pos..range.end]).map_or(range.end, |i| pos + i);
@@ -384,13 +387,8 @@ fn match_rows(
                     Ok(r) => r,
                     Err(f) => {
                         counts.faults += 1;
-                        if counts.examples.len() < MAX_EXAMPLES {
-                            counts.examples.push(format!(
-                                "{}:{}: {}",
-                                sources[*s].url,
-                                line_number(data, at),
-                                f.message
-                            ));
+                        if pending.len() < MAX_EXAMPLES {
+                            pending.push((at, f.message));
                         }
                         continue;
                     }
@@ -420,12 +418,8 @@ fn match_rows(
                 };
                 let Some(unique) = unique else {
                     counts.unmatched += 1;
-                    if counts.examples.len() < MAX_EXAMPLES {
-                        counts.examples.push(format!(
-                            "{}:{}: matches no request of this run",
-                            sources[*s].url,
-                            line_number(data, at)
-                        ));
+                    if pending.len() < MAX_EXAMPLES {
+                        pending.push((at, "matches no request of this run".into()));
                     }
                     continue;
                 };
@@ -470,14 +464,31 @@ fn match_rows(
             for h in &mut hits {
                 h.frag_off += base;
             }
-            Ok((hits, counts, rows))
+            Ok((hits, counts, rows, pending))
         })
         .collect();
     let mut hits = Vec::new();
     let mut counts = ReadCounts::default();
     let mut rows_per_source = vec![0u64; sources.len()];
+    // Line numbers for the first examples, counted once over each source's bytes before them.
+    let mut counted: (usize, u64, u64) = (usize::MAX, 0, 1); // (source, offset, line there)
     for ((s, _), r) in units.iter().zip(results) {
-        let (h, c, rows) = r?;
+        let (h, c, rows, pending) = r?;
+        for (at, why) in pending {
+            if counts.examples.len() >= MAX_EXAMPLES {
+                break;
+            }
+            if counted.0 != *s {
+                counted = (*s, 0, 1);
+            }
+            let data = &datas[*s][..];
+            counted.2 +=
+                memchr::memchr_iter(b'\n', &data[counted.1 as usize..at as usize]).count() as u64;
+            counted.1 = at;
+            counts
+                .examples
+                .push(format!("{}:{}: {why}", sources[*s].url, counted.2));
+        }
         hits.extend(h);
         rows_per_source[*s] += rows;
         counts.rows += c.rows;
@@ -485,11 +496,6 @@ fn match_rows(
         counts.by_hash += c.by_hash;
         counts.unmatched += c.unmatched;
         counts.faults += c.faults;
-        for e in c.examples {
-            if counts.examples.len() < MAX_EXAMPLES {
-                counts.examples.push(e);
-            }
-        }
     }
     // SAFETY: the spill file is ours, unnamed, and no longer written.
     let spill = unsafe { memmap2::Mmap::map(&spill) }.map_err(|e| Error::io(spill_dir, e))?;
@@ -500,11 +506,6 @@ fn match_rows(
         spill,
         rows_per_source,
     })
-}
-
-/// The 1-based line number of byte `at` in `data`.
-fn line_number(data: &[u8], at: u64) -> u64 {
-    memchr::memchr_iter(b'\n', &data[..at as usize]).count() as u64 + 1
 }
 
 /// The winning row per unique request (`None`: no row), by [`Hit::rank`].

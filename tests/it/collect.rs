@@ -605,3 +605,75 @@ fn run_goes_from_inputs_to_results_with_retry_rounds_and_a_rerun_creates_no_job(
         results
     );
 }
+
+#[test]
+fn hostile_prediction_files_are_counted_with_their_line_numbers_and_nothing_panics() {
+    let Some(s) = Setup::start(&[]) else { return };
+    let lines: Vec<String> = (0..3)
+        .map(|i| format!(r#"{{"request": {}}}"#, request_line(&format!("h{i}"))))
+        .collect();
+    s.ctx.write("in.jsonl", lines.join("\n") + "\n");
+    let out = s.run(&[
+        "prepare",
+        "in.jsonl",
+        "-o",
+        "gs://runs/r1",
+        "--tokens",
+        "off",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // 12 MB of junk: a 4 MB run of `[`, 300,000 short junk lines (across several parallel
+    // pieces), random bytes, a 4 MB string, an object nested 100,000 deep.
+    let mut junk = Vec::new();
+    junk.extend(std::iter::repeat_n(b'[', 4 << 20));
+    junk.push(b'\n');
+    for i in 0..300_000u32 {
+        junk.extend_from_slice(format!("x{i}\n").as_bytes());
+    }
+    let mut state = 7u64;
+    for _ in 0..100_000 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let b = (state >> 56) as u8;
+        junk.push(if b == b'\n' { b' ' } else { b });
+    }
+    junk.push(b'\n');
+    junk.extend_from_slice(b"{\"status\":\"");
+    junk.extend(std::iter::repeat_n(b'a', 4 << 20));
+    junk.extend_from_slice(b"\"}\n");
+    junk.extend_from_slice(b"{\"status\":\"\",\"response\":");
+    junk.extend_from_slice(format!("{}{}", "{\"a\":".repeat(100_000), "1").as_bytes());
+    junk.extend(std::iter::repeat_n(b'}', 100_001));
+    junk.push(b'\n');
+    std::fs::create_dir_all(s.ctx.dir().join("junk")).unwrap();
+    std::fs::write(s.ctx.dir().join("junk/predictions.jsonl"), &junk).unwrap();
+    let (out, report) = collect(&s, run_of(), &["--predictions", "junk", "--no-retry-round"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let rows = &report["rows"];
+    assert_eq!(rows["rows"], 300_004);
+    // The 4 MB string is a failed row (a status without the documented form) of no request; the
+    // deep object reads as a success row of no request: both unmatched. The rest is unreadable.
+    assert_eq!(rows["unreadable"], 300_002, "{rows:#}");
+    assert_eq!(rows["unmatched"], 2, "{rows:#}");
+    let examples: Vec<&str> = rows["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(examples.len(), 20);
+    for (i, e) in examples.iter().enumerate() {
+        assert!(
+            e.starts_with(&format!(
+                "junk/predictions.jsonl:{}: not a prediction row",
+                i + 1
+            )),
+            "{e}"
+        );
+    }
+    assert_eq!(report["requests"]["missing"], 3);
+    let got = json_lines(&std::fs::read_to_string(s.ctx.dir().join("results.jsonl")).unwrap());
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|v| v["status"] == "missing"));
+}
