@@ -204,6 +204,8 @@ pub(crate) struct RunFacts {
     pub prepare_report: Option<serde_json::Value>,
     /// Invalid lines: (file, line) → codes.
     pub invalid: HashMap<(u32, u64), Vec<String>>,
+    /// The cacheable prompt families (`families.bin`; `None` for runs made before it existed).
+    pub families: Option<Vec<crate::run::families::CacheFamily>>,
 }
 
 fn read_run(run: &Run) -> Result<RunFacts> {
@@ -259,6 +261,15 @@ fn read_run(run: &Run) -> Result<RunFacts> {
             }
         }
     }
+    let families = match run.read("families.bin")? {
+        Some(b) => Some(
+            crate::run::families::decode(&b, uniques.len()).map_err(|e| Error::BadData {
+                path: run.describe("families.bin").into(),
+                message: e,
+            })?,
+        ),
+        None => None,
+    };
     Ok(RunFacts {
         manifest,
         lines,
@@ -266,6 +277,7 @@ fn read_run(run: &Run) -> Result<RunFacts> {
         key_name,
         prepare_report,
         invalid,
+        families,
     })
 }
 

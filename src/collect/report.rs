@@ -130,6 +130,147 @@ pub struct CacheReport {
     pub measured_cached_tokens: u64,
     /// Cached tokens predicted (over all unique requests, not only succeeded ones).
     pub predicted_cached_tokens: Option<u64>,
+    /// Requests of cacheable families by how many requests after the family's first one (its
+    /// primer) they were sent, in send order over the run's shards: where the cache starts to
+    /// pay, to fit `--prime-gaps` to what Vertex does. Empty for runs without `families.bin`.
+    pub by_distance: Vec<DistanceBucket>,
+    /// The ten families with the most cacheable tokens, measured.
+    pub families: Vec<FamilyMeasure>,
+}
+
+/// Family members at a range of distances from their primer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DistanceBucket {
+    /// Smallest distance (requests sent after the primer) in the bucket.
+    pub from: u64,
+    /// Largest distance, `None`: no bound.
+    pub to: Option<u64>,
+    /// Members in the bucket that succeeded.
+    pub requests: u64,
+    /// Their prompt tokens.
+    pub prompt_tokens: u64,
+    /// Their cached tokens.
+    pub cached_tokens: u64,
+    /// cached / prompt.
+    pub cached_share: f64,
+}
+
+/// One family, measured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FamilyMeasure {
+    /// Tokens of the shared prefix (as `prepare` counted them).
+    pub prefix_tokens: u64,
+    /// Members.
+    pub requests: u64,
+    /// Members that succeeded.
+    pub succeeded: u64,
+    /// `prepare`'s bound: every member after the first reads the prefix from the cache.
+    pub bound_tokens: u64,
+    /// Cached tokens Vertex reported for the members.
+    pub cached_tokens: u64,
+    /// Their prompt tokens.
+    pub prompt_tokens: u64,
+    /// cached / bound.
+    pub of_bound: f64,
+    /// The unique id key (`bl-…`) of its first member, the primer.
+    pub primer: String,
+}
+
+/// Distance buckets: 0 (the primer), 1–15, 16–63, 64–255, 256–1023, 1024–4095, 4096 and more.
+const DISTANCE_EDGES: [u64; 7] = [0, 1, 16, 64, 256, 1024, 4096];
+
+/// [`CacheReport::by_distance`] and [`CacheReport::families`].
+fn family_measures(p: &Parts<'_>) -> (Vec<DistanceBucket>, Vec<FamilyMeasure>) {
+    let Some(fams) = &p.facts.families else {
+        return (Vec::new(), Vec::new());
+    };
+    let m = p.matched;
+    // Send order over the run: shard offsets plus positions.
+    let mut per_shard: Vec<u64> = Vec::new();
+    for q in &p.facts.uniques {
+        let s = q.shard as usize;
+        if per_shard.len() <= s {
+            per_shard.resize(s + 1, 0);
+        }
+        per_shard[s] += 1;
+    }
+    let mut offset = vec![0u64; per_shard.len()];
+    for s in 1..per_shard.len() {
+        offset[s] = offset[s - 1] + per_shard[s - 1];
+    }
+    let order = |u: u32| {
+        let q = &p.facts.uniques[u as usize];
+        offset[q.shard as usize] + u64::from(q.position)
+    };
+    let usage = |u: u32| {
+        p.best[u as usize]
+            .map(|h| &m.hits[h as usize])
+            .filter(|h| h.class == Class::Succeeded)
+            .map(|h| h.usage)
+    };
+    let mut buckets: Vec<DistanceBucket> = DISTANCE_EDGES
+        .iter()
+        .enumerate()
+        .map(|(i, &from)| DistanceBucket {
+            from,
+            to: DISTANCE_EDGES.get(i + 1).map(|n| n - 1),
+            requests: 0,
+            prompt_tokens: 0,
+            cached_tokens: 0,
+            cached_share: 0.0,
+        })
+        .collect();
+    let mut measures = Vec::new();
+    for f in fams {
+        let Some(&primer) = f.members.first() else {
+            continue;
+        };
+        let start = order(primer);
+        let mut fm = FamilyMeasure {
+            prefix_tokens: f.prefix_tokens,
+            requests: f.members.len() as u64,
+            succeeded: 0,
+            bound_tokens: f.prefix_tokens * (f.members.len() as u64 - 1),
+            cached_tokens: 0,
+            prompt_tokens: 0,
+            of_bound: 0.0,
+            primer: key_text(primer),
+        };
+        for &u in &f.members {
+            let Some(us) = usage(u) else {
+                continue;
+            };
+            let d = order(u).saturating_sub(start);
+            let b = DISTANCE_EDGES.partition_point(|&e| e <= d) - 1;
+            let bucket = &mut buckets[b];
+            bucket.requests += 1;
+            bucket.prompt_tokens += us.prompt_token_count;
+            bucket.cached_tokens += us.cached_content_token_count;
+            fm.succeeded += 1;
+            fm.prompt_tokens += us.prompt_token_count;
+            fm.cached_tokens += us.cached_content_token_count;
+        }
+        fm.of_bound = if fm.bound_tokens == 0 {
+            0.0
+        } else {
+            fm.cached_tokens as f64 / fm.bound_tokens as f64
+        };
+        measures.push(fm);
+    }
+    for b in &mut buckets {
+        b.cached_share = if b.prompt_tokens == 0 {
+            0.0
+        } else {
+            b.cached_tokens as f64 / b.prompt_tokens as f64
+        };
+    }
+    measures.sort_by(|a, b| {
+        b.bound_tokens
+            .cmp(&a.bound_tokens)
+            .then(a.primer.cmp(&b.primer))
+    });
+    measures.truncate(10);
+    (buckets, measures)
 }
 
 /// Cost in USD.
@@ -391,7 +532,10 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
             sims.iter()
                 .find(|s| s.get("order").and_then(|o| o.as_str()) == order.as_deref())
         });
+    let (by_distance, families) = family_measures(&p);
     let cache = CacheReport {
+        by_distance,
+        families,
         order,
         measured_share: tokens.cached_share(),
         predicted_share: predicted

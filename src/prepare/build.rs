@@ -355,6 +355,30 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         shard_job_errors: 0,
         already_done: false,
     };
+    // The outermost cacheable families of the trie order (nested ones start at or after their
+    // parent's start and end within it), members in send order, for collect's measurement.
+    let families = {
+        let fams = families_by(
+            trie_ids.len(),
+            |i| trie_lcp[i] as usize,
+            |start, depth| u64::from(rows[trie_ids[start] as usize].cum_tokens[depth - 1]),
+            min_cache,
+        );
+        let mut out = Vec::new();
+        let mut end = 0;
+        for f in fams {
+            if f.start >= end && f.len >= 2 {
+                end = f.start + f.len;
+                let mut members = trie_ids[f.start..end].to_vec();
+                members.sort_by_key(|&u| positions[u as usize]);
+                out.push(crate::run::families::CacheFamily {
+                    prefix_tokens: f.prefix_tokens,
+                    members,
+                });
+            }
+        }
+        out
+    };
     Plan {
         report,
         layout: Layout {
@@ -362,6 +386,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
             of_line,
             reps,
             positions,
+            families,
         },
     }
 }

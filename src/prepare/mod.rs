@@ -745,4 +745,6 @@ struct Layout {
     reps: Vec<usize>,
     /// Per unique: (shard, position).
     positions: Vec<(u32, u32)>,
+    /// The outermost cacheable prompt families, members in send order (`families.bin`).
+    families: Vec<crate::run::families::CacheFamily>,
 }

@@ -64,6 +64,7 @@ pub(super) fn write_run(
         of_line,
         reps,
         positions,
+        families,
     } = layout;
     // Start clean: remove what an earlier, unfinished prepare may have left (only that).
     run.start_clean()?;
@@ -174,6 +175,7 @@ pub(super) fn write_run(
     let report_bytes =
         serde_json::to_vec_pretty(&ReportFile::from(&*report)).expect("serialisable");
     files.push(run.publish("report.json", &report_bytes)?);
+    files.push(run.publish("families.bin", &crate::run::families::encode(families))?);
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -18,6 +18,7 @@
 //!
 //! The binary index and the manifest have modules of their own.
 
+pub mod families;
 pub mod index;
 pub mod manifest;
 pub mod state;
@@ -44,7 +45,13 @@ pub const LOCK: &str = ".batchline-lock";
 pub const LOCK_TTL: Duration = Duration::from_secs(600);
 
 /// The files `prepare` writes at the top of a run (besides the marker and the shards).
-pub const RUN_FILES: [&str; 4] = ["manifest.json", "index.bin", "invalid.jsonl", "report.json"];
+pub const RUN_FILES: [&str; 5] = [
+    "manifest.json",
+    "index.bin",
+    "invalid.jsonl",
+    "report.json",
+    "families.bin",
+];
 
 /// A run folder or prefix, and its store.
 #[derive(Debug)]
@@ -477,6 +484,7 @@ mod tests {
             "index.bin",
             "invalid.jsonl",
             "report.json",
+            "families.bin",
             ".batchline-run",
             ".batchline-lock",
             "index.bin.77.tmp",

@@ -677,3 +677,73 @@ fn hostile_prediction_files_are_counted_with_their_line_numbers_and_nothing_pani
     assert_eq!(got.len(), 3);
     assert!(got.iter().all(|v| v["status"] == "missing"));
 }
+
+#[test]
+fn cache_hits_are_measured_per_family_and_by_distance_from_the_primer() {
+    // One worker: rows run one after the other, so every member after the primer finds the
+    // shared prefix cached (the emulator's cache model, docs/cache-model.md).
+    let Some(s) = Setup::start(&["--cache-workers", "1", "--min-cache-tokens", "1024"]) else {
+        return;
+    };
+    let system: String = (0..1500).map(|i| format!("rule{i} ")).collect();
+    let mut lines: Vec<String> = (0..6)
+        .map(|i| {
+            format!(
+                r#"{{"request": {{"systemInstruction": {{"parts": [{{"text": "{system}"}}]}}, "contents": [{{"role": "user", "parts": [{{"text": "question {i}"}}]}}]}}}}"#
+            )
+        })
+        .collect();
+    lines.insert(2, format!(r#"{{"request": {}}}"#, request_line("alone 1")));
+    lines.push(format!(r#"{{"request": {}}}"#, request_line("alone 2")));
+    let run = prepare_submit_wait(
+        &s,
+        &(lines.join("\n") + "\n"),
+        &["--order", "input", "--model", "gemini-2.5-flash"],
+    );
+    let (out, report) = collect(&s, run, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The family: input lines 1, 2, 4, 5, 6, 7 are uniques 0, 1, 3, 4, 5, 6 (line 3 is unique 2).
+    let fams = report["cache"]["families"].as_array().unwrap();
+    assert_eq!(fams.len(), 1, "{:#}", report["cache"]);
+    let f = &fams[0];
+    assert_eq!(f["requests"], 6);
+    assert_eq!(f["succeeded"], 6);
+    assert_eq!(f["primer"], "bl-0");
+    // Recompute from the raw rows.
+    let rows = raw_rows(&s, "output");
+    let mut by_key: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in &rows {
+        let u = &r["response"]["usageMetadata"];
+        by_key.insert(
+            r["batchline_key"].as_str().unwrap().into(),
+            (
+                u["promptTokenCount"].as_u64().unwrap(),
+                u["cachedContentTokenCount"].as_u64().unwrap_or(0),
+            ),
+        );
+    }
+    let members = ["bl-0", "bl-1", "bl-3", "bl-4", "bl-5", "bl-6"];
+    let cached: u64 = members.iter().map(|k| by_key[*k].1).sum();
+    let prompt: u64 = members.iter().map(|k| by_key[*k].0).sum();
+    assert_eq!(f["cached_tokens"], cached);
+    assert_eq!(f["prompt_tokens"], prompt);
+    assert_eq!(by_key["bl-0"].1, 0, "the primer finds nothing cached");
+    assert!(cached > 0);
+    assert_eq!(
+        f["bound_tokens"].as_u64().unwrap(),
+        5 * f["prefix_tokens"].as_u64().unwrap()
+    );
+    // By distance: the primer at 0; the others 1, 3, 4, 5, 6 requests later (unique 2 sits
+    // between, in input order).
+    let buckets = report["cache"]["by_distance"].as_array().unwrap();
+    assert_eq!(buckets[0]["from"], 0);
+    assert_eq!(buckets[0]["to"], 0);
+    assert_eq!(buckets[0]["requests"], 1);
+    assert_eq!(buckets[0]["cached_tokens"], 0);
+    assert_eq!(buckets[1]["from"], 1);
+    assert_eq!(buckets[1]["to"], 15);
+    assert_eq!(buckets[1]["requests"], 5);
+    assert_eq!(buckets[1]["cached_tokens"], cached);
+    assert!(buckets[2..].iter().all(|b| b["requests"] == 0));
+    assert_eq!(buckets.last().unwrap()["to"], Value::Null);
+}

@@ -437,6 +437,7 @@ fn prepare_writes_only_into_new_empty_or_own_folders_and_removes_only_its_own_fi
         expected.keys().map(String::as_str).collect::<Vec<_>>(),
         [
             ".batchline-run",
+            "families.bin",
             "index.bin",
             "invalid.jsonl",
             "manifest.json",

@@ -294,6 +294,7 @@ fn prepare_rerun_rewrites_no_file_of_the_run() {
         names,
         [
             ".batchline-run",
+            "families.bin",
             "index.bin",
             "invalid.jsonl",
             "manifest.json",

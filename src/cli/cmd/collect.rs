@@ -216,6 +216,26 @@ fn human(r: &CollectReport) -> Vec<String> {
             .unwrap_or_else(|| "?".into()),
         r.cache.order.as_deref().unwrap_or("?")
     ));
+    let buckets: Vec<String> = r
+        .cache
+        .by_distance
+        .iter()
+        .filter(|b| b.requests > 0)
+        .map(|b| {
+            let range = match b.to {
+                Some(t) if t == b.from => format!("{t}"),
+                Some(t) => format!("{}–{t}", b.from),
+                None => format!("{}+", b.from),
+            };
+            format!("{range}: {} of {}", pct(b.cached_share), b.requests)
+        })
+        .collect();
+    if !buckets.is_empty() {
+        out.push(format!(
+            "cache by requests sent after the family's first: {}",
+            buckets.join(", ")
+        ));
+    }
     if let Some(c) = &r.cost {
         out.push(format!(
             "cost ({}, prices of {}): {} batch with cache, {} without cache, {} online without dedup",
