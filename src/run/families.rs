@@ -100,7 +100,7 @@ mod tests {
         );
         assert_eq!(
             decode(&bytes[..bytes.len() - 1], 4).unwrap_err(),
-            "truncated at byte 36"
+            "truncated at byte 44"
         );
         let mut long = bytes.clone();
         long.push(0);
