@@ -453,18 +453,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub retry_rounds: u32,
 
-    /// Give up waiting after this long (e.g. 30m, 24h), leaving the jobs running; exit 3. A re-run
-    /// goes on waiting.
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
-
-    /// The shortest pause between polls.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub poll_interval: String,
-
-    /// The longest pause between polls.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub max_poll_interval: String,
+    /// How long and how often to poll the jobs.
+    #[command(flatten)]
+    pub poll: PollArgs,
 
     /// `full` (default) or `text`, as for collect.
     #[arg(long, value_enum, default_value_t = ResponseForm::Full)]
@@ -606,7 +597,16 @@ pub struct WaitArgs {
     #[command(flatten)]
     pub jobs: JobsArgs,
 
-    /// Give up after this long (e.g. 90s, 30m, 12h), leaving the jobs running; exit 3.
+    /// How long and how often to poll.
+    #[command(flatten)]
+    pub poll: PollArgs,
+}
+
+/// Polling options of `wait` and `run`.
+#[derive(Debug, Args, Clone)]
+pub struct PollArgs {
+    /// Give up after this long (e.g. 90s, 30m, 12h), leaving the jobs running; exit 3. A re-run
+    /// goes on waiting.
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
@@ -890,9 +890,12 @@ mod tests {
             panic!("not wait")
         };
         assert_eq!(w.jobs.run, "gs://b/run");
-        assert_eq!(w.timeout.as_deref(), Some("2h"));
+        assert_eq!(w.poll.timeout.as_deref(), Some("2h"));
         assert_eq!(
-            (w.poll_interval.as_str(), w.max_poll_interval.as_str()),
+            (
+                w.poll.poll_interval.as_str(),
+                w.poll.max_poll_interval.as_str()
+            ),
             ("10s", "60s")
         );
     }

@@ -401,16 +401,7 @@ fn predictions_from_elsewhere_are_merged_and_unknown_rows_are_counted_not_droppe
     let lines: Vec<String> = (0..4)
         .map(|i| format!(r#"{{"request": {}}}"#, request_line(&format!("p{i}"))))
         .collect();
-    s.ctx.write("in.jsonl", lines.join("\n") + "\n");
-    let out = s.run(&[
-        "prepare",
-        "in.jsonl",
-        "-o",
-        "gs://runs/r1",
-        "--tokens",
-        "off",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    prepare_only(&s, &lines);
     // No job: rows made "elsewhere", for requests 0 and 2, one failed, plus a stranger's row.
     let row = |i: usize, status: &str, text: &str| {
         let v: Value = serde_json::from_str(&lines[i]).unwrap();
@@ -509,6 +500,21 @@ fn predictions_from_elsewhere_are_merged_and_unknown_rows_are_counted_not_droppe
             "token counter (bytes/4): +0.00% against Vertex's promptTokenCount",
         ]
     );
+}
+
+/// `prepare` the lines into `gs://runs/r1` (no jobs).
+fn prepare_only(s: &Setup, lines: &[String]) -> &'static str {
+    s.ctx.write("in.jsonl", lines.join("\n") + "\n");
+    let out = s.run(&[
+        "prepare",
+        "in.jsonl",
+        "-o",
+        "gs://runs/r1",
+        "--tokens",
+        "off",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    run_of()
 }
 
 fn run_of() -> &'static str {
@@ -612,16 +618,7 @@ fn hostile_prediction_files_are_counted_with_their_line_numbers_and_nothing_pani
     let lines: Vec<String> = (0..3)
         .map(|i| format!(r#"{{"request": {}}}"#, request_line(&format!("h{i}"))))
         .collect();
-    s.ctx.write("in.jsonl", lines.join("\n") + "\n");
-    let out = s.run(&[
-        "prepare",
-        "in.jsonl",
-        "-o",
-        "gs://runs/r1",
-        "--tokens",
-        "off",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    prepare_only(&s, &lines);
     // 12 MB of junk: a 4 MB run of `[`, 300,000 short junk lines (across several parallel
     // pieces), random bytes, a 4 MB string, an object nested 100,000 deep.
     let mut junk = Vec::new();

@@ -57,9 +57,7 @@ pub fn run(a: RunArgs) -> Result<ExitStatus> {
                 format,
                 quiet,
             },
-            timeout: a.timeout.clone(),
-            poll_interval: a.poll_interval.clone(),
-            max_poll_interval: a.max_poll_interval.clone(),
+            poll: a.poll.clone(),
         })
     };
     let collect = || {

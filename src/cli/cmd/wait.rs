@@ -31,12 +31,13 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
             ))
         })
     };
-    let timeout = match &args.timeout {
+    let timeout = match &args.poll.timeout {
         Some(t) => Some(duration("--timeout", t)?),
         None => None,
     };
-    let init = duration("--poll-interval", &args.poll_interval)?.max(Duration::from_millis(10));
-    let max = duration("--max-poll-interval", &args.max_poll_interval)?.max(init);
+    let init =
+        duration("--poll-interval", &args.poll.poll_interval)?.max(Duration::from_millis(10));
+    let max = duration("--max-poll-interval", &args.poll.max_poll_interval)?.max(init);
     let a = &args.jobs;
     let cloud = cloud_config(&a.cloud)?;
     let location = location_arg(&a.run)?;
@@ -89,7 +90,7 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
             url: location.to_string(),
             message: format!(
                 "--timeout {} passed with jobs still running (they go on; wait again or cancel)",
-                args.timeout.as_deref().unwrap_or("")
+                args.poll.timeout.as_deref().unwrap_or("")
             ),
         });
     }
