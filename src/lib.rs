@@ -13,7 +13,12 @@
 //! - [`plan`] — dedup, the cache-friendly order, shard cuts, token counts and the cache model.
 //! - [`prepare`] — `stats` and `prepare`: scan, plan, then write the run.
 //! - [`run`] — the run as a type: every run-folder rule (marker, lock, manifest last, what may be
-//!   removed, intact) on every backend, the manifest, the binary index, and `upload`.
+//!   removed, intact) on every backend, the manifest, the binary index, the cacheable families,
+//!   `state.json` (the run's jobs) and `upload`.
+//! - [`vertex`] — the small typed client for Vertex AI's `batchPredictionJobs` (create, get, list,
+//!   cancel) and its auth; [`emulator`] — a local model of that service for tests.
+//! - [`collect`] — the rows Vertex wrote, matched back to the run's requests and written in input
+//!   order, with the retry round and the measured cache and cost.
 //! - [`cli`] — the command line on top; nothing imports it.
 //!
 //! The library takes `*Options` structs and returns `*Report`s; [`prepare::prepare`] and
