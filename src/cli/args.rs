@@ -65,6 +65,10 @@ pub enum Command {
     /// Write a seeded synthetic corpus (for benchmarks and tests).
     #[command(hide = true)]
     GenCorpus(GenCorpusArgs),
+    /// Write seeded synthetic prediction rows for every request of a prepared local run, in a
+    /// shuffled order across `predictions_NNNNN.jsonl` files (benchmarks and tests of collect).
+    #[command(hide = true)]
+    GenPredictions(GenPredictionsArgs),
     /// Serve a local Vertex AI batch endpoint (batchPredictionJobs on 127.0.0.1) over a folder or
     /// a GCS emulator, for tests and offline rehearsals. A model, not Google's service: see
     /// docs/emulator.md.
@@ -648,6 +652,26 @@ pub struct GenCorpusArgs {
     /// Output file (written to a temporary name, then renamed).
     #[arg(short, long)]
     pub output: PathBuf,
+}
+
+/// `batchline gen-predictions`.
+#[derive(Debug, Args)]
+pub struct GenPredictionsArgs {
+    /// The prepared run (a local folder).
+    #[arg(value_name = "RUN")]
+    pub run: PathBuf,
+    /// Folder for the prediction files (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Seed of the row order and of the failures: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of rows written as failures (500 INTERNAL or 400 INVALID_ARGUMENT), 0 to 1.
+    #[arg(long, default_value_t = 0.02, value_name = "F")]
+    pub fail_share: f64,
+    /// Rows per prediction file.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub rows_per_file: usize,
 }
 
 /// `batchline emulator`.

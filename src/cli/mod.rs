@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         args::Command::Run(a) => cmd::run::run(a),
         args::Command::FetchTokenizer(a) => cmd::fetch_tokenizer::run(a),
         args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
+        args::Command::GenPredictions(a) => cmd::gen_predictions::run(a),
         args::Command::Completions(a) => cmd::completions::run_completions(a),
         args::Command::Man(a) => cmd::completions::run_man(a),
         args::Command::Emulator(a) => cmd::emulator::run(a),

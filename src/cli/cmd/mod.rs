@@ -6,6 +6,7 @@ pub mod completions;
 pub mod emulator;
 pub mod fetch_tokenizer;
 pub mod gen_corpus;
+pub mod gen_predictions;
 pub mod prepare;
 pub mod run;
 pub mod status;
