@@ -120,7 +120,7 @@ fn bench_collect(c: &mut Criterion) {
         retry_round: false,
         spill_dir: Some(tmp.path().to_path_buf()),
         models: ModelTable::builtin(),
-        progress: false,
+        progress: None,
     };
     group.bench_with_input(BenchmarkId::new("collect", &id), &opts, |b, opts| {
         b.iter(|| black_box(collect(opts).expect("collect")))
