@@ -24,6 +24,7 @@
 
 pub mod report;
 pub mod row;
+pub mod scan;
 mod sources;
 mod write;
 
@@ -37,7 +38,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::models::ModelTable;
-use crate::run::index::{read_index, IndexLine, IndexUnique};
+use crate::run::index::IndexView;
 use crate::run::manifest::Manifest;
 use crate::run::Run;
 use crate::store::{CloudConfig, Location};
@@ -166,22 +167,48 @@ pub fn reason_of(outcome: &Outcome) -> Option<String> {
     }
 }
 
-/// One matched row: which request, from where, its class and where its fragment is spilled.
+/// One matched row: which request, from where, its class and where its fragment is spilled
+/// (56 bytes: the only memory collect holds per row).
 #[derive(Debug, Clone, Copy)]
 struct Hit {
     unique: u32,
     source: u32,
     /// Byte offset of the row in its source (the tie-break: the first row wins).
     at: u64,
-    class: Class,
-    /// Index into the failure reasons (`u16::MAX` for a success).
-    reason: u16,
+    /// Offset of the fragment in its bucket's spill file (the bucket follows from `unique`).
     frag_off: u64,
     frag_len: u32,
-    usage: Usage,
+    /// Index into the failure reasons (`u16::MAX` for a success).
+    reason: u16,
+    class: Class,
+    /// `usageMetadata` counts, saturated at `u32::MAX` ([`Hit::usage`]).
+    counts: [u32; 5],
 }
 
 impl Hit {
+    /// The row's token counts.
+    fn usage(&self) -> Usage {
+        let [p, c, o, t, u] = self.counts.map(u64::from);
+        Usage {
+            prompt_token_count: p,
+            cached_content_token_count: c,
+            candidates_token_count: o,
+            thoughts_token_count: t,
+            tool_use_prompt_token_count: u,
+        }
+    }
+
+    fn counts_of(u: &Usage) -> [u32; 5] {
+        [
+            u.prompt_token_count,
+            u.cached_content_token_count,
+            u.candidates_token_count,
+            u.thoughts_token_count,
+            u.tool_use_prompt_token_count,
+        ]
+        .map(|n| n.min(u64::from(u32::MAX)) as u32)
+    }
+
     /// Larger wins: a success, then the newer round, then the later source, then the earlier row.
     fn rank(&self, rounds: &[u32]) -> (bool, u32, u32, std::cmp::Reverse<u64>) {
         (
@@ -196,8 +223,8 @@ impl Hit {
 /// What the run holds, read once.
 pub(crate) struct RunFacts {
     pub manifest: Manifest,
-    pub lines: Vec<IndexLine>,
-    pub uniques: Vec<IndexUnique>,
+    /// `index.bin`, mapped (a remote one through a spill file): read in place, never loaded.
+    pub index: IndexView,
     /// The join-key member's name, if the run has one.
     pub key_name: Option<String>,
     /// `prepare`'s report, if readable.
@@ -208,22 +235,54 @@ pub(crate) struct RunFacts {
     pub families: Option<Vec<crate::run::families::CacheFamily>>,
 }
 
-fn read_run(run: &Run) -> Result<RunFacts> {
+/// Maps the run's `index.bin` (a remote run's is fetched into a spill file first).
+fn open_index(run: &Run, remote: &crate::input::remote::RemoteOptions) -> Result<IndexView> {
+    let name = run.describe("index.bin");
+    let bytes: Box<dyn std::ops::Deref<Target = [u8]> + Send + Sync> =
+        match run.location().join("index.bin") {
+            Location::Local(path) => {
+                let file = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(Error::BadData {
+                            path: name.into(),
+                            message: "missing: the run is damaged (prepare it again)".into(),
+                        })
+                    }
+                    Err(e) => return Err(Error::io(&path, e)),
+                };
+                // SAFETY: the run's own file, which batchline replaces by rename, never in place.
+                let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
+                Box::new(map)
+            }
+            other => {
+                if run.store().head("index.bin")?.is_none() {
+                    return Err(Error::BadData {
+                        path: name.into(),
+                        message: "missing: the run is damaged (prepare it again)".into(),
+                    });
+                }
+                Box::new(crate::input::remote::open(
+                    &other.to_string(),
+                    crate::input::MmapChoice::Auto,
+                    remote,
+                )?)
+            }
+        };
+    IndexView::new(bytes).map_err(|e| Error::BadData {
+        path: name.into(),
+        message: e.to_string(),
+    })
+}
+
+fn read_run(run: &Run, remote: &crate::input::remote::RemoteOptions) -> Result<RunFacts> {
     let manifest = run.manifest()?.ok_or_else(|| {
         Error::Usage(format!(
             "{} has no manifest.json: it is not a finished run (run batchline prepare first)",
             run.describe("")
         ))
     })?;
-    let index = run.read("index.bin")?.ok_or_else(|| Error::BadData {
-        path: run.describe("index.bin").into(),
-        message: "missing: the run is damaged (prepare it again)".into(),
-    })?;
-    let (_, lines, uniques) = read_index(&index[..]).map_err(|e| Error::BadData {
-        path: run.describe("index.bin").into(),
-        message: e.to_string(),
-    })?;
-    drop(index);
+    let index = open_index(run, remote)?;
     let key_name = match manifest.options.get("key") {
         Some(k) if k.get("mode").and_then(|m| m.as_str()) == Some("member") => {
             k.get("name").and_then(|n| n.as_str()).map(str::to_string)
@@ -263,7 +322,7 @@ fn read_run(run: &Run) -> Result<RunFacts> {
     }
     let families = match run.read("families.bin")? {
         Some(b) => Some(
-            crate::run::families::decode(&b, uniques.len()).map_err(|e| Error::BadData {
+            crate::run::families::decode(&b, index.n_uniques()).map_err(|e| Error::BadData {
                 path: run.describe("families.bin").into(),
                 message: e,
             })?,
@@ -272,8 +331,7 @@ fn read_run(run: &Run) -> Result<RunFacts> {
     };
     Ok(RunFacts {
         manifest,
-        lines,
-        uniques,
+        index,
         key_name,
         prepare_report,
         invalid,
@@ -306,6 +364,9 @@ struct ReadCounts {
     by_key: u64,
     by_hash: u64,
     unmatched: u64,
+    /// Rows from `--predictions` whose key names a request of this run but whose echoed
+    /// request is another (a key from another run); matched by hash instead, where they can be.
+    foreign_keys: u64,
     faults: u64,
     /// `source:line` of the first unmatched rows and faults, with why.
     examples: Vec<String>,
@@ -317,9 +378,67 @@ struct Matched {
     counts: ReadCounts,
     reasons: Vec<String>,
     /// The spilled fragments.
-    spill: memmap2::Mmap,
+    spill: Spill,
     /// Per source: rows read.
     rows_per_source: Vec<u64>,
+}
+
+impl Matched {
+    /// The output fragment of `hit`.
+    fn fragment(&self, hit: &Hit) -> &[u8] {
+        let map = &self.spill.maps[self.spill.bucket(hit.unique)];
+        let at = hit.frag_off as usize;
+        &map[at..at + hit.frag_len as usize]
+    }
+}
+
+/// Output fragments spilled to unnamed files, one per range of unique ids ("bucket"). Unique ids
+/// follow first occurrence in the input, so writing the output in input order walks the buckets
+/// nearly in order: only a bucket or two need be in memory at a time, whatever the output's size.
+struct Spill {
+    /// Unique ids per bucket.
+    span: u32,
+    maps: Vec<SpillMap>,
+}
+
+/// A bucket's file, mapped once written (an empty one is not mapped).
+enum SpillMap {
+    Empty,
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for SpillMap {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            SpillMap::Empty => &[],
+            SpillMap::Mapped(m) => m,
+        }
+    }
+}
+
+/// Bytes of rows per spill bucket (`BATCHLINE_SPILL_BUCKET_BYTES` overrides it, for tests and
+/// tuning), and the most buckets (each an open file while rows are read).
+const BUCKET_BYTES: u64 = 32 << 20;
+const MAX_BUCKETS: u64 = 256;
+
+impl Spill {
+    /// The number of unique ids per bucket for `uniques` requests and `row_bytes` of rows.
+    fn span_for(uniques: usize, row_bytes: u64) -> u32 {
+        let per = std::env::var("BATCHLINE_SPILL_BUCKET_BYTES")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(BUCKET_BYTES);
+        let buckets = row_bytes.div_ceil(per).clamp(1, MAX_BUCKETS);
+        (uniques as u64)
+            .div_ceil(buckets)
+            .clamp(1, u64::from(u32::MAX)) as u32
+    }
+
+    fn bucket(&self, unique: u32) -> usize {
+        (unique / self.span) as usize
+    }
 }
 
 const MAX_EXAMPLES: usize = 20;
@@ -353,14 +472,19 @@ fn match_rows(
     opts: &CollectOptions,
     spill_dir: &std::path::Path,
 ) -> Result<Matched> {
-    let spill = tempfile::tempfile_in(spill_dir).map_err(|e| Error::io(spill_dir, e))?;
-    let spill_end = AtomicU64::new(0);
+    let n_uniques = facts.index.n_uniques();
+    let span = Spill::span_for(n_uniques, datas.iter().map(|d| d.len() as u64).sum());
+    let n_buckets = n_uniques.div_ceil(span as usize).max(1);
+    let files = (0..n_buckets)
+        .map(|_| tempfile::tempfile_in(spill_dir).map_err(|e| Error::io(spill_dir, e)))
+        .collect::<Result<Vec<_>>>()?;
+    let ends: Vec<AtomicU64> = (0..n_buckets).map(|_| AtomicU64::new(0)).collect();
     let reasons: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let by_hash: std::sync::OnceLock<HashMap<u128, u32>> = std::sync::OnceLock::new();
     let hash_map = || {
         by_hash.get_or_init(|| {
-            let mut m = HashMap::with_capacity(facts.uniques.len());
-            for (u, q) in facts.uniques.iter().enumerate() {
+            let mut m = HashMap::with_capacity(facts.index.n_uniques());
+            for (u, q) in facts.index.uniques().enumerate() {
                 m.entry(q.hash).or_insert(u as u32);
             }
             m
@@ -379,8 +503,8 @@ fn match_rows(
             let data = &datas[*s][..];
             let mut hits = Vec::new();
             let mut counts = ReadCounts::default();
-            let mut frags: Vec<u8> = Vec::new();
-            let mut local: Vec<(usize, u64)> = Vec::new(); // hit index → offset in frags
+            // Per bucket: its fragments from this piece.
+            let mut frags: Vec<Vec<u8>> = vec![Vec::new(); n_buckets];
             let mut pos = range.start;
             let mut rows = 0u64;
             let mut pending: Vec<(u64, String)> = Vec::new();
@@ -405,28 +529,43 @@ fn match_rows(
                         continue;
                     }
                 };
-                let unique = match row
+                let by_hash = |r: &RawValue| {
+                    crate::request::canon::canonical_hash_bytes(r.get().as_bytes())
+                        .and_then(|h| hash_map().get(&h).copied())
+                };
+                let keyed = row
                     .raw
                     .key
                     .as_deref()
-                    .and_then(|k| parse_key(k, facts.uniques.len()))
-                {
+                    .and_then(|k| parse_key(k, facts.index.n_uniques()));
+                // Rows from elsewhere (`--predictions`) may carry another run's keys: there the
+                // echoed request must have the keyed request's hash, else the row is matched by
+                // its hash alone. A job's own rows come from this run's shards.
+                let keyed = match (keyed, row.raw.request) {
+                    (Some(u), Some(r)) if sources[*s].job.is_none() => {
+                        let want = facts.index.unique(u as usize).hash;
+                        match crate::request::canon::canonical_hash_bytes(r.get().as_bytes()) {
+                            Some(h) if h == want => Some(u),
+                            _ => {
+                                counts.foreign_keys += 1;
+                                None
+                            }
+                        }
+                    }
+                    (k, _) => k,
+                };
+                let unique = match keyed {
                     Some(u) => {
                         counts.by_key += 1;
                         Some(u)
                     }
-                    None => {
-                        let h = row.raw.request.and_then(|r| {
-                            crate::request::canon::canonical_hash_bytes(r.get().as_bytes())
-                        });
-                        match h.and_then(|h| hash_map().get(&h).copied()) {
-                            Some(u) => {
-                                counts.by_hash += 1;
-                                Some(u)
-                            }
-                            None => None,
+                    None => match row.raw.request.and_then(by_hash) {
+                        Some(u) => {
+                            counts.by_hash += 1;
+                            Some(u)
                         }
-                    }
+                        None => None,
+                    },
                 };
                 let Some(unique) = unique else {
                     counts.unmatched += 1;
@@ -454,9 +593,17 @@ fn match_rows(
                         (class, id.min(u16::MAX as usize - 1) as u16)
                     }
                 };
-                let start = frags.len();
-                write::fragment(&row, opts.text, &mut frags);
-                local.push((hits.len(), start as u64));
+                let bucket = &mut frags[(unique / span) as usize];
+                let start = bucket.len();
+                write::fragment(&row, opts.text, bucket);
+                let Ok(frag_len) = u32::try_from(bucket.len() - start) else {
+                    bucket.truncate(start);
+                    counts.faults += 1;
+                    if pending.len() < MAX_EXAMPLES {
+                        pending.push((at, "a row over 4 GiB".into()));
+                    }
+                    continue;
+                };
                 hits.push(Hit {
                     unique,
                     source: *s as u32,
@@ -464,17 +611,21 @@ fn match_rows(
                     class,
                     reason,
                     frag_off: start as u64,
-                    frag_len: (frags.len() - start) as u32,
-                    usage: row.usage,
+                    frag_len,
+                    counts: Hit::counts_of(&row.usage),
                 });
             }
             opts.tell(CollectEvent::Done(range.len() as u64));
-            let base = spill_end.fetch_add(frags.len() as u64, Ordering::Relaxed);
-            spill
-                .write_all_at(&frags, base)
-                .map_err(|e| Error::io(spill_dir, e))?;
+            let mut bases = vec![0u64; n_buckets];
+            for (b, bytes) in frags.iter().enumerate().filter(|(_, f)| !f.is_empty()) {
+                bases[b] = ends[b].fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                files[b]
+                    .write_all_at(bytes, bases[b])
+                    .map_err(|e| Error::io(spill_dir, e))?;
+            }
+            drop(frags);
             for h in &mut hits {
-                h.frag_off += base;
+                h.frag_off += bases[(h.unique / span) as usize];
             }
             Ok((hits, counts, rows, pending))
         })
@@ -507,10 +658,22 @@ fn match_rows(
         counts.by_key += c.by_key;
         counts.by_hash += c.by_hash;
         counts.unmatched += c.unmatched;
+        counts.foreign_keys += c.foreign_keys;
         counts.faults += c.faults;
     }
-    // SAFETY: the spill file is ours, unnamed, and no longer written.
-    let spill = unsafe { memmap2::Mmap::map(&spill) }.map_err(|e| Error::io(spill_dir, e))?;
+    let maps = files
+        .iter()
+        .zip(&ends)
+        .map(|(f, end)| {
+            if end.load(Ordering::Relaxed) == 0 {
+                return Ok(SpillMap::Empty);
+            }
+            // SAFETY: the spill files are ours, unnamed, and no longer written.
+            let map = unsafe { memmap2::Mmap::map(f) }.map_err(|e| Error::io(spill_dir, e))?;
+            Ok(SpillMap::Mapped(map))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let spill = Spill { span, maps };
     Ok(Matched {
         hits,
         counts,
@@ -536,13 +699,13 @@ fn winners(hits: &[Hit], uniques: usize, rounds: &[u32]) -> Vec<Option<u32>> {
 /// Runs `collect`.
 pub fn collect(opts: &CollectOptions) -> Result<CollectReport> {
     let run = Run::open(&opts.run, &opts.cloud)?;
-    let facts = read_run(&run)?;
-    let state = crate::run::state::StateFile::load(&run)?.state;
     let remote = crate::input::remote::RemoteOptions {
         cloud: opts.cloud.clone(),
         spill_dir: opts.spill_dir.clone(),
         progress: None,
     };
+    let facts = read_run(&run, &remote)?;
+    let state = crate::run::state::StateFile::load(&run)?.state;
     let spill_dir = remote.spill_dir();
     let (sources, jobs) = sources::find(&run, &facts, state.as_ref(), &opts.predictions, &remote)?;
     let datas = sources
@@ -556,14 +719,14 @@ pub fn collect(opts: &CollectOptions) -> Result<CollectReport> {
     let matched = match_rows(&facts, &sources, &datas, opts, &spill_dir)?;
     drop(datas);
     let rounds: Vec<u32> = sources.iter().map(|s| s.round).collect();
-    let best = winners(&matched.hits, facts.uniques.len(), &rounds);
+    let best = winners(&matched.hits, facts.index.n_uniques(), &rounds);
     let all_ended = jobs.iter().all(|j| j.ended);
     let output = opts
         .output
         .clone()
         .unwrap_or_else(|| run.location().join("results.jsonl"));
     let inputs = write::open_inputs(&facts, &remote)?;
-    opts.tell(CollectEvent::Stage("writing", facts.lines.len() as u64));
+    opts.tell(CollectEvent::Stage("writing", facts.index.n_lines() as u64));
     let lines_out = write::write_output(&facts, &inputs, &matched, &best, &output, opts)?;
     drop(inputs);
     let retry = if opts.retry_round && all_ended {
@@ -622,4 +785,27 @@ pub(crate) fn object_members(line: &[u8]) -> Option<Vec<(String, &RawValue)>> {
     let mut v: Vec<(String, &RawValue)> = map.into_iter().collect();
     v.sort_by_key(|(_, raw)| raw.get().as_ptr() as usize);
     Some(v)
+}
+
+#[cfg(test)]
+mod spill_tests {
+    use super::*;
+
+    #[test]
+    fn buckets_hold_32_mib_of_rows_and_are_at_most_256() {
+        // 64 MiB of rows: two buckets of 500 ids.
+        assert_eq!(Spill::span_for(1000, 64 << 20), 500);
+        // A row under one bucket: one bucket holds every id.
+        assert_eq!(Spill::span_for(1000, 10), 1000);
+        // 1 TiB of rows: capped at 256 buckets.
+        assert_eq!(Spill::span_for(2560, 1 << 40), 10);
+        assert_eq!(Spill::span_for(10, 1 << 40), 1);
+        // No requests: a span of one, never zero.
+        assert_eq!(Spill::span_for(0, 0), 1);
+        let s = Spill {
+            span: 500,
+            maps: Vec::new(),
+        };
+        assert_eq!((s.bucket(0), s.bucket(499), s.bucket(500)), (0, 0, 1));
+    }
 }

@@ -10,7 +10,6 @@ use super::write::{LineCounts, RetryReport};
 use super::{Class, JobFacts, Matched, RunFacts, Source};
 use crate::error::Result;
 use crate::models::{ModelTable, Price};
-use crate::run::index::NOT_SENT;
 
 /// Token sums from `usageMetadata`.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -109,6 +108,10 @@ pub struct RowCounts {
     pub by_hash: u64,
     /// Rows that match no request of the run (listed in `examples`).
     pub unmatched: u64,
+    /// Rows from `--predictions` whose join key names a request of this run while their echoed
+    /// request is another one (keys of another run): matched by hash instead, or unmatched.
+    #[serde(default)]
+    pub foreign_keys: u64,
     /// Lines that are not prediction rows (listed in `examples`).
     pub unreadable: u64,
     /// Matched rows that lost to a better row of the same request (exported twice, retried …).
@@ -187,7 +190,7 @@ fn family_measures(p: &Parts<'_>) -> (Vec<DistanceBucket>, Vec<FamilyMeasure>) {
     let m = p.matched;
     // Send order over the run: shard offsets plus positions.
     let mut per_shard: Vec<u64> = Vec::new();
-    for q in &p.facts.uniques {
+    for q in p.facts.index.uniques() {
         let s = q.shard as usize;
         if per_shard.len() <= s {
             per_shard.resize(s + 1, 0);
@@ -199,14 +202,14 @@ fn family_measures(p: &Parts<'_>) -> (Vec<DistanceBucket>, Vec<FamilyMeasure>) {
         offset[s] = offset[s - 1] + per_shard[s - 1];
     }
     let order = |u: u32| {
-        let q = &p.facts.uniques[u as usize];
+        let q = p.facts.index.unique(u as usize);
         offset[q.shard as usize] + u64::from(q.position)
     };
     let usage = |u: u32| {
         p.best[u as usize]
             .map(|h| &m.hits[h as usize])
             .filter(|h| h.class == Class::Succeeded)
-            .map(|h| h.usage)
+            .map(|h| h.usage())
     };
     let mut buckets: Vec<DistanceBucket> = DISTANCE_EDGES
         .iter()
@@ -431,7 +434,7 @@ pub fn request_cost(u: &Usage, price: &Price, discount: f64) -> (f64, f64, f64) 
 pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
     let facts = p.facts;
     let m = p.matched;
-    let uniques = facts.uniques.len();
+    let uniques = facts.index.n_uniques();
     // Totals over unique requests.
     let mut requests = Outcomes::default();
     let mut tokens = Tokens::default();
@@ -440,7 +443,7 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
         let hit = b.map(|h| &m.hits[h as usize]);
         count_outcome(&mut requests, hit, &m.reasons);
         match hit {
-            Some(h) if h.class == Class::Succeeded => tokens.add(&h.usage),
+            Some(h) if h.class == Class::Succeeded => tokens.add(&h.usage()),
             None if missing_examples.len() < super::MAX_EXAMPLES => {
                 missing_examples.push(key_text(u as u32))
             }
@@ -462,13 +465,12 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
     }
     // Input lines per prepared shard.
     let mut lines_per_shard: Vec<u64> = vec![0; facts.manifest.shards.len()];
-    for l in facts.lines.iter().filter(|l| l.unique != NOT_SENT) {
-        if let Some(n) = facts
-            .uniques
-            .get(l.unique as usize)
-            .and_then(|q| lines_per_shard.get_mut(q.shard as usize))
-        {
-            *n += 1;
+    for l in facts.index.lines() {
+        if (l.unique as usize) < uniques {
+            let q = facts.index.unique(l.unique as usize);
+            if let Some(n) = lines_per_shard.get_mut(q.shard as usize) {
+                *n += 1;
+            }
         }
     }
     let mut jobs = Vec::new();
@@ -489,7 +491,7 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
             let hit = &m.hits[h as usize];
             count_outcome(&mut outcomes, Some(hit), &m.reasons);
             if hit.class == Class::Succeeded {
-                t.add(&hit.usage);
+                t.add(&hit.usage());
             }
         }
         // Requests of its shard with no row from this job.
@@ -567,7 +569,7 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
             for (u, b) in p.best.iter().enumerate() {
                 if let Some(h) = b.map(|h| &m.hits[h as usize]) {
                     if h.class == Class::Succeeded {
-                        let (w, n, o) = request_cost(&h.usage, &facts_m.price, d);
+                        let (w, n, o) = request_cost(&h.usage(), &facts_m.price, d);
                         with_cache += w;
                         no_cache += n;
                         per_unique[u] = o;
@@ -575,9 +577,9 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
                 }
             }
             let online: f64 = facts
-                .lines
-                .iter()
-                .filter(|l| l.unique != NOT_SENT)
+                .index
+                .lines()
+                .filter(|l| (l.unique as usize) < uniques)
                 .map(|l| per_unique[l.unique as usize])
                 .sum();
             Some(CostReport {
@@ -632,6 +634,7 @@ pub(super) fn build(p: Parts<'_>) -> Result<CollectReport> {
             by_key: c.by_key,
             by_hash: c.by_hash,
             unmatched: c.unmatched,
+            foreign_keys: c.foreign_keys,
             unreadable: c.faults,
             superseded,
             examples: c.examples.clone(),

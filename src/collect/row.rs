@@ -116,22 +116,44 @@ pub fn parse_row<'a>(bytes: &'a [u8], key_name: Option<&str>) -> Result<Row<'a>,
                 message: "a row with an empty status and no response".into(),
             });
         };
-        if !response.get().starts_with('{') {
+        // serde_json has just read the response whole: find its three members without a second
+        // parse of the (large) candidates.
+        let Some(members) = super::scan::members(response.get().as_bytes()) else {
             return Err(RowFault {
                 message: "the response is not a JSON object".into(),
             });
-        }
-        let head: ResponseHead = serde_json::from_str(response.get()).map_err(|e| RowFault {
+        };
+        let not_a_response = |what: &str, e: serde_json::Error| RowFault {
             message: format!(
-                "the response is not a GenerateContentResponse: {}",
+                "the response is not a GenerateContentResponse: {what}: {}",
                 at_column(&e)
             ),
-        })?;
-        let usage = head.usage_metadata.unwrap_or_default();
-        let blocked = head
-            .prompt_feedback
+        };
+        let usage = match super::scan::member(&members, "usageMetadata") {
+            Some(v) => serde_json::from_slice::<Option<Usage>>(v)
+                .map_err(|e| not_a_response("usageMetadata", e))?
+                .unwrap_or_default(),
+            None => Usage::default(),
+        };
+        let no_candidates = match super::scan::member(&members, "candidates") {
+            None => true,
+            Some(v) if super::scan::is_empty_array(v) => true,
+            Some(v) if v.first() == Some(&b'[') => false,
+            Some(v) => return Err(RowFault {
+                message: format!(
+                    "the response is not a GenerateContentResponse: candidates is {}, not an array",
+                    kind_of(v)
+                ),
+            }),
+        };
+        let feedback = match super::scan::member(&members, "promptFeedback") {
+            Some(v) => serde_json::from_slice::<Option<PromptFeedback>>(v)
+                .map_err(|e| not_a_response("promptFeedback", e))?,
+            None => None,
+        };
+        let blocked = feedback
             .and_then(|f| f.block_reason)
-            .filter(|_| head.candidates.is_empty());
+            .filter(|_| no_candidates);
         match blocked {
             Some(reason) => (Outcome::Blocked(reason), usage),
             None => (Outcome::Succeeded, usage),
@@ -258,15 +280,15 @@ pub fn parse_status(status: &str) -> RowError {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ResponseHead {
-    #[serde(default)]
-    candidates: Vec<IgnoredAny>,
-    #[serde(default)]
-    prompt_feedback: Option<PromptFeedback>,
-    #[serde(default)]
-    usage_metadata: Option<Usage>,
+/// What kind of JSON value `v` (valid JSON) is, for a message.
+fn kind_of(v: &[u8]) -> &'static str {
+    match v.first() {
+        Some(b'{') => "an object",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
 }
 
 #[derive(Deserialize)]

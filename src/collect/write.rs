@@ -7,7 +7,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::row::{first_text, Outcome, Row};
-use super::{object_members, Class, JobFacts, Matched, RunFacts};
+use super::scan::Member;
+use super::{Class, JobFacts, Matched, RunFacts};
 use crate::error::{Error, Result};
 use crate::input::remote::{Input, RemoteOptions};
 use crate::run::index::NOT_SENT;
@@ -108,6 +109,33 @@ pub(super) fn open_inputs(facts: &RunFacts, remote: &RemoteOptions) -> Result<Ve
         .collect()
 }
 
+/// `members` without the earlier ones of a repeated name (a JSON object means its last), in
+/// order; linear in the number of members.
+fn last_of_each_name(mut members: Vec<Member<'_>>) -> Vec<Member<'_>> {
+    let n = members.len();
+    let repeated = if n <= 16 {
+        (0..n).any(|i| members[i + 1..].iter().any(|m| m.name == members[i].name))
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        !members.iter().all(|m| seen.insert(m.name.as_ref()))
+    };
+    if !repeated {
+        return members;
+    }
+    let mut last: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::with_capacity(n);
+    for (i, m) in members.iter().enumerate() {
+        last.insert(m.name.to_string(), i);
+    }
+    let mut i = 0;
+    members.retain(|m| {
+        let keep = last[m.name.as_ref()] == i;
+        i += 1;
+        keep
+    });
+    members
+}
+
 /// Counts of the output lines.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LineCounts {
@@ -126,7 +154,7 @@ pub struct LineCounts {
 }
 
 /// Lines per unit of parallel output.
-const LINES_PER_TASK: usize = 16 * 1024;
+const LINES_PER_TASK: usize = 4 * 1024;
 
 /// Writes the merged output to `output`: one line per non-blank input line, in input order.
 pub(super) fn write_output(
@@ -146,15 +174,19 @@ pub(super) fn write_output(
         .collect();
     let mut sink = Sink::open(output, cloud)?;
     let mut counts = LineCounts::default();
-    let tasks: Vec<&[crate::run::index::IndexLine]> = facts.lines.chunks(LINES_PER_TASK).collect();
-    let batch = rayon::current_num_threads().max(1) * 4;
+    let n = facts.index.n_lines();
+    let tasks: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(LINES_PER_TASK)
+        .map(|a| a..(a + LINES_PER_TASK).min(n))
+        .collect();
+    let batch = rayon::current_num_threads().max(1) * 2;
     for group in tasks.chunks(batch) {
         let parts: Vec<(Vec<u8>, LineCounts)> = group
             .par_iter()
             .map(|lines| {
                 let mut out = Vec::with_capacity(lines.len() * 256);
                 let mut c = LineCounts::default();
-                for l in lines.iter() {
+                for l in facts.index.lines_in(lines.clone()) {
                     let src: &[u8] = match inputs.get(l.file as usize).and_then(|i| i.as_ref()) {
                         Some(input) => input
                             .get(l.offset as usize..(l.offset + l.length as u64) as usize)
@@ -183,10 +215,7 @@ pub(super) fn write_output(
                                 } else {
                                     c.failed += 1;
                                 }
-                                let at = hit.frag_off as usize;
-                                out.extend_from_slice(
-                                    &matched.spill[at..at + hit.frag_len as usize],
-                                );
+                                out.extend_from_slice(matched.fragment(hit));
                             }
                             None => {
                                 c.missing += 1;
@@ -194,26 +223,28 @@ pub(super) fn write_output(
                             }
                         }
                     }
-                    if let Some(members) = object_members(src) {
+                    // The input line was validated by `prepare` (and its size checked again
+                    // by `open_inputs`): its members are found without parsing the request.
+                    if let Some(members) = super::scan::members(src) {
+                        let members = last_of_each_name(members);
                         let mut request = None;
-                        for (name, raw) in members {
-                            if name == "request" {
-                                request = Some(raw);
+                        for m in members {
+                            if m.name == "request" {
+                                request = Some(m.value);
                                 continue;
                             }
-                            if OWN_MEMBERS.contains(&name.as_str()) {
+                            if OWN_MEMBERS.contains(&m.name.as_ref()) {
                                 c.members_not_copied += 1;
                                 continue;
                             }
                             out.push(b',');
-                            serde_json::to_writer(&mut out, &name)
-                                .expect("invariant: writes to a Vec");
+                            out.extend_from_slice(m.raw_name);
                             out.push(b':');
-                            out.extend_from_slice(raw.get().as_bytes());
+                            out.extend_from_slice(m.value);
                         }
                         if let (true, Some(r)) = (include_request, request) {
                             out.extend_from_slice(b",\"request\":");
-                            out.extend_from_slice(r.get().as_bytes());
+                            out.extend_from_slice(r);
                         }
                     }
                     out.extend_from_slice(b"}\n");
@@ -446,7 +477,7 @@ pub(super) fn retry_round(
     best: &[Option<u32>],
     jobs: &[JobFacts],
 ) -> Result<Option<RetryReport>> {
-    let retry: Vec<u32> = (0..facts.uniques.len() as u32)
+    let retry: Vec<u32> = (0..facts.index.n_uniques() as u32)
         .filter(|&u| match best[u as usize] {
             None => true,
             Some(h) => matched.hits[h as usize].class == Class::Retryable,
@@ -456,8 +487,8 @@ pub(super) fn retry_round(
         return Ok(None);
     }
     // The representative (first) input line of each unique request.
-    let mut first = vec![u32::MAX; facts.uniques.len()];
-    for (i, l) in facts.lines.iter().enumerate() {
+    let mut first = vec![u32::MAX; facts.index.n_uniques()];
+    for (i, l) in facts.index.lines().enumerate() {
         if l.unique != NOT_SENT && first[l.unique as usize] == u32::MAX {
             first[l.unique as usize] = i as u32;
         }
@@ -477,7 +508,7 @@ pub(super) fn retry_round(
     let mut counts: Vec<u64> = vec![0];
     let mut line = Vec::new();
     for &u in &retry {
-        let l = &facts.lines[first[u as usize] as usize];
+        let l = facts.index.line(first[u as usize] as usize);
         let Some(input) = inputs.get(l.file as usize).and_then(|i| i.as_ref()) else {
             return Err(Error::Usage(format!(
                 "{}: request {} came from stdin, which cannot be read again to write a retry round",
@@ -621,5 +652,29 @@ mod tests {
         remove_stale_temps(&out);
         assert!(!dead.exists());
         assert!(alive.exists() && other.exists() && foreign.exists());
+    }
+}
+
+#[cfg(test)]
+mod member_tests {
+    use super::*;
+
+    fn names(line: &str) -> Vec<String> {
+        let m = super::super::scan::members(line.as_bytes()).unwrap();
+        last_of_each_name(m)
+            .iter()
+            .map(|m| format!("{}={}", m.name, String::from_utf8_lossy(m.value)))
+            .collect()
+    }
+
+    #[test]
+    fn a_repeated_name_keeps_its_last_value_at_its_last_place() {
+        assert_eq!(names(r#"{"a":1,"b":2}"#), ["a=1", "b=2"]);
+        assert_eq!(names(r#"{"a":1,"b":2,"a":3}"#), ["b=2", "a=3"]);
+        // Past 16 members the check is hashed; same result.
+        let many: Vec<String> = (0..40).map(|i| format!("\"m{}\":{i}", i % 20)).collect();
+        let got = names(&format!("{{{}}}", many.join(",")));
+        let want: Vec<String> = (20..40).map(|i| format!("m{}={i}", i % 20)).collect();
+        assert_eq!(got, want);
     }
 }

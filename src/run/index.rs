@@ -156,6 +156,122 @@ pub fn read_index<R: Read>(mut r: R) -> std::io::Result<(u32, Vec<IndexLine>, Ve
     Ok((files, lines, uniques))
 }
 
+/// An index read in place: records are decoded when asked for, so a run's index costs no memory
+/// beyond its mapping (collect maps `index.bin`, or the spill file of a remote one).
+pub struct IndexView {
+    bytes: Box<dyn std::ops::Deref<Target = [u8]> + Send + Sync>,
+    files: u32,
+    n_lines: usize,
+    n_uniques: usize,
+}
+
+impl std::fmt::Debug for IndexView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "IndexView({} files, {} lines, {} uniques)",
+            self.files, self.n_lines, self.n_uniques
+        )
+    }
+}
+
+impl IndexView {
+    /// Checks the header and the size of `bytes` (an index written by [`write_index`]).
+    pub fn new(
+        bytes: Box<dyn std::ops::Deref<Target = [u8]> + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+        let b: &[u8] = &bytes;
+        if b.len() < 32 || &b[..8] != MAGIC {
+            return Err(bad("not a batchline index (bad magic)"));
+        }
+        if u32_at(b, 8) != VERSION {
+            return Err(bad("unsupported index version"));
+        }
+        let files = u32_at(b, 12);
+        let (n_lines, n_uniques) = (u64_at(b, 16), u64_at(b, 24));
+        let size = n_lines
+            .checked_mul(28)
+            .and_then(|l| n_uniques.checked_mul(24).and_then(|u| l.checked_add(u)))
+            .and_then(|n| n.checked_add(32));
+        if size != Some(b.len() as u64) || n_uniques >= NOT_SENT as u64 {
+            return Err(bad("index size does not match its header"));
+        }
+        Ok(IndexView {
+            bytes,
+            files,
+            n_lines: n_lines as usize,
+            n_uniques: n_uniques as usize,
+        })
+    }
+
+    /// Number of input files.
+    pub fn files(&self) -> u32 {
+        self.files
+    }
+
+    /// Number of input lines.
+    pub fn n_lines(&self) -> usize {
+        self.n_lines
+    }
+
+    /// Number of unique requests.
+    pub fn n_uniques(&self) -> usize {
+        self.n_uniques
+    }
+
+    /// Input line `i` (0-based, input order). Panics when `i` is out of range.
+    pub fn line(&self, i: usize) -> IndexLine {
+        assert!(i < self.n_lines, "line {i} of {}", self.n_lines);
+        let b = &self.bytes[32 + i * 28..32 + i * 28 + 28];
+        IndexLine {
+            file: u32_at(b, 0),
+            line: u64_at(b, 4),
+            offset: u64_at(b, 12),
+            length: u32_at(b, 20),
+            unique: u32_at(b, 24),
+        }
+    }
+
+    /// Unique request `u`. Panics when `u` is out of range.
+    pub fn unique(&self, u: usize) -> IndexUnique {
+        assert!(u < self.n_uniques, "unique {u} of {}", self.n_uniques);
+        let at = 32 + self.n_lines * 28 + u * 24;
+        let b = &self.bytes[at..at + 24];
+        IndexUnique {
+            shard: u32_at(b, 0),
+            position: u32_at(b, 4),
+            hash: u128::from_le_bytes(b[8..24].try_into().expect("16 bytes")),
+        }
+    }
+
+    /// The lines in `range`, in order.
+    pub fn lines_in(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl ExactSizeIterator<Item = IndexLine> + '_ {
+        range.map(|i| self.line(i))
+    }
+
+    /// Every line, in order.
+    pub fn lines(&self) -> impl ExactSizeIterator<Item = IndexLine> + '_ {
+        self.lines_in(0..self.n_lines)
+    }
+
+    /// Every unique request, in id order.
+    pub fn uniques(&self) -> impl ExactSizeIterator<Item = IndexUnique> + '_ {
+        (0..self.n_uniques).map(|u| self.unique(u))
+    }
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +303,21 @@ mod tests {
         write_index(&mut buf, 2, &lines, &uniques).unwrap();
         assert_eq!(buf.len(), 32 + 2 * 28 + 24);
         let (files, l, u) = read_index(&buf[..]).unwrap();
-        assert_eq!((files, l, u), (2, lines, uniques));
+        assert_eq!((files, l, u), (2, lines.clone(), uniques.clone()));
         assert!(read_index(&buf[..40]).is_err());
+        let view = IndexView::new(Box::new(buf.clone())).unwrap();
+        assert_eq!((view.files(), view.n_lines(), view.n_uniques()), (2, 2, 1));
+        assert_eq!(view.lines().collect::<Vec<_>>(), lines);
+        assert_eq!(view.uniques().collect::<Vec<_>>(), uniques);
+        assert_eq!(view.line(1).offset, 99);
+        for cut in [0, 31, 40, buf.len() - 1] {
+            assert!(
+                IndexView::new(Box::new(buf[..cut].to_vec())).is_err(),
+                "{cut}"
+            );
+        }
+        let mut huge = buf.clone();
+        huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(IndexView::new(Box::new(huge)).is_err());
     }
 }

@@ -228,6 +228,20 @@ fn collect_writes_one_line_per_input_line_in_input_order_with_duplicates_members
         std::fs::read_to_string(s.ctx.dir().join("results.jsonl")).unwrap(),
         results
     );
+    // Fragments spilled to one bucket per request (as a large output would be) give the same bytes.
+    let bucketed = s
+        .ctx
+        .command()
+        .args(["collect", run, "-o", "bucketed.jsonl"])
+        .envs(s.moto.env())
+        .env("BATCHLINE_SPILL_BUCKET_BYTES", "1")
+        .output()
+        .unwrap();
+    assert_eq!(bucketed.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(s.ctx.dir().join("bucketed.jsonl")).unwrap(),
+        results
+    );
     collect(&s, run, &["--response", "text", "--include-request"]);
     let text = json_lines(&std::fs::read_to_string(s.ctx.dir().join("results.jsonl")).unwrap());
     assert_eq!(text[0]["text"], expected_answer(&lines[0]));
@@ -499,6 +513,46 @@ fn predictions_from_elsewhere_are_merged_and_unknown_rows_are_counted_not_droppe
             &format!("cost (gemini-2.5-flash, prices of {as_of}): $0.000000450 batch with cache, $0.000000450 without cache, $0.000000900 online without dedup"),
             "token counter (bytes/4): +0.00% against Vertex's promptTokenCount",
         ]
+    );
+}
+
+#[test]
+fn predictions_with_another_runs_keys_match_by_the_echoed_request_not_by_the_key() {
+    let Some(s) = Setup::start(&[]) else { return };
+    let lines: Vec<String> = (0..2)
+        .map(|i| format!(r#"{{"request": {}}}"#, request_line(&format!("q{i}"))))
+        .collect();
+    prepare_only(&s, &lines);
+    let ok = |key: &str, request: Value, text: &str| {
+        json!({"batchline_key": key, "status": "", "request": request,
+               "response": {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}}]}})
+        .to_string()
+    };
+    let q0: Value = serde_json::from_str::<Value>(&lines[0]).unwrap()["request"].clone();
+    let stranger: Value = serde_json::from_str(&request_line("from another run")).unwrap();
+    // Another run's rows: its bl-1 is our q0, its bl-0 a request we never had.
+    let file = [ok("bl-1", q0, "zero"), ok("bl-0", stranger, "nobody")].join("\n");
+    std::fs::create_dir_all(s.ctx.dir().join("other")).unwrap();
+    s.ctx.write("other/predictions.jsonl", file + "\n");
+    let (_, report) = collect(
+        &s,
+        run_of(),
+        &["--predictions", "other", "--no-retry-round"],
+    );
+    let got = json_lines(&std::fs::read_to_string(s.ctx.dir().join("results.jsonl")).unwrap());
+    let statuses: Vec<&str> = got.iter().map(|v| v["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["succeeded", "missing"]);
+    assert_eq!(text_of(&got[0]), "zero");
+    let rows = &report["rows"];
+    assert_eq!(
+        (
+            &rows["foreign_keys"],
+            &rows["by_key"],
+            &rows["by_hash"],
+            &rows["unmatched"]
+        ),
+        (&json!(2), &json!(0), &json!(1), &json!(1)),
+        "{rows}"
     );
 }
 

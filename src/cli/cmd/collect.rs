@@ -169,6 +169,12 @@ fn human(r: &CollectReport) -> Vec<String> {
         thousands(rows.unmatched),
         thousands(rows.unreadable)
     ));
+    if rows.foreign_keys > 0 {
+        out.push(format!(
+            "  {} row(s) from --predictions carry a key of this run but echo another request (another run's keys): matched by request hash instead, where possible",
+            thousands(rows.foreign_keys)
+        ));
+    }
     for e in &rows.examples {
         out.push(format!("  {e}"));
     }
