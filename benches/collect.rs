@@ -118,6 +118,8 @@ fn bench_collect(c: &mut Criterion) {
         include_request: false,
         text: false,
         retry_round: false,
+        // As for a job's own rows (matched by key alone); the verified form is measured below.
+        trust_keys: true,
         spill_dir: Some(tmp.path().to_path_buf()),
         models: ModelTable::builtin(),
         progress: None,
@@ -125,6 +127,15 @@ fn bench_collect(c: &mut Criterion) {
     group.bench_with_input(BenchmarkId::new("collect", &id), &opts, |b, opts| {
         b.iter(|| black_box(collect(opts).expect("collect")))
     });
+    let verified = CollectOptions {
+        trust_keys: false,
+        ..opts
+    };
+    group.bench_with_input(
+        BenchmarkId::new("collect_keys_verified", &id),
+        &verified,
+        |b, opts| b.iter(|| black_box(collect(opts).expect("collect"))),
+    );
     group.finish();
 }
 

@@ -10,7 +10,9 @@
 #   batchline prepare --tokens off short-SIZE.jsonl -o run-SIZE
 #   batchline gen-predictions run-SIZE -o pred-SIZE --seed 1      (2% failed rows)
 # reads corpus, shards and predictions once to warm the page cache, then times RUNS runs of
-#   batchline collect RUN --predictions DIR -o OUT --no-retry-round --format json > /dev/null
+#   batchline collect RUN --predictions DIR -o OUT --no-retry-round --format json --trust-keys
+# (keys trusted, as for a job's own rows) and the same without --trust-keys (each keyed row's
+# echoed request checked, the default for --predictions files), output to /dev/null
 # (OUT removed and `sync` before every run, untimed), one run of
 #   python3 benches/collect_dict_join.py RUN DIR OUT.py
 # and one memory-capped collect run: the cap is half the output's size, applied with
@@ -173,7 +175,14 @@ check_lines() { # file
 }
 
 COLLECT=("$BATCHLINE" collect "$run" --predictions "$pred" -o "$out" --no-retry-round --format json)
-measure_runs collect "$RUNS" "${COLLECT[@]}"
+if "$BATCHLINE" collect --help | grep -q -- --trust-keys; then
+    # `collect`: keyed rows matched by key alone, as a job's own rows are; `verified`: each keyed
+    # row's echoed request hashed and checked, as for --predictions files by default.
+    measure_runs collect "$RUNS" "${COLLECT[@]}" --trust-keys
+    measure_runs verified "$RUNS" "${COLLECT[@]}"
+else
+    measure_runs collect "$RUNS" "${COLLECT[@]}"
+fi
 collect_check=$(check_lines "$out")
 out_bytes=$(stat -c %s "$out")
 

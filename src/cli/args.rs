@@ -407,6 +407,13 @@ pub struct CollectArgs {
     #[arg(long)]
     pub no_retry_round: bool,
 
+    /// The `--predictions` files hold rows of this run's shards only: match their keyed rows by
+    /// key without checking that the echoed request is the keyed one. Faster; a file from
+    /// another run would then fill lines with the wrong responses. (A job's own rows are always
+    /// matched by key alone.)
+    #[arg(long)]
+    pub trust_keys: bool,
+
     /// Folder for spill files (remote prediction files, the responses while merging)
     /// [default: the system temp folder].
     #[arg(long, env = "BATCHLINE_SPILL_DIR", value_name = "DIR")]

@@ -89,6 +89,8 @@ pub struct CollectOptions {
     pub text: bool,
     /// Write a retry round for retryable failures and missing rows.
     pub retry_round: bool,
+    /// Match keyed `--predictions` rows by key alone (see [`ReadCounts::foreign_keys`]).
+    pub trust_keys: bool,
     /// Folder for spill files (`None`: `$BATCHLINE_SPILL_DIR`, else the system temp folder).
     pub spill_dir: Option<std::path::PathBuf>,
     /// Prices and model facts.
@@ -542,7 +544,7 @@ fn match_rows(
                 // echoed request must have the keyed request's hash, else the row is matched by
                 // its hash alone. A job's own rows come from this run's shards.
                 let keyed = match (keyed, row.raw.request) {
-                    (Some(u), Some(r)) if sources[*s].job.is_none() => {
+                    (Some(u), Some(r)) if sources[*s].job.is_none() && !opts.trust_keys => {
                         let want = facts.index.unique(u as usize).hash;
                         match crate::request::canon::canonical_hash_bytes(r.get().as_bytes()) {
                             Some(h) if h == want => Some(u),

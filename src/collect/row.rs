@@ -139,12 +139,14 @@ pub fn parse_row<'a>(bytes: &'a [u8], key_name: Option<&str>) -> Result<Row<'a>,
             None => true,
             Some(v) if super::scan::is_empty_array(v) => true,
             Some(v) if v.first() == Some(&b'[') => false,
-            Some(v) => return Err(RowFault {
-                message: format!(
+            Some(v) => {
+                return Err(RowFault {
+                    message: format!(
                     "the response is not a GenerateContentResponse: candidates is {}, not an array",
                     kind_of(v)
                 ),
-            }),
+                })
+            }
         };
         let feedback = match super::scan::member(&members, "promptFeedback") {
             Some(v) => serde_json::from_slice::<Option<PromptFeedback>>(v)

@@ -28,6 +28,7 @@ pub fn run(args: CollectArgs) -> Result<ExitStatus> {
         include_request: args.include_request,
         text: args.response == ResponseForm::Text,
         retry_round: !args.no_retry_round,
+        trust_keys: args.trust_keys,
         spill_dir: args.spill_dir.clone(),
         models,
         progress: None,

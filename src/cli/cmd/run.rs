@@ -68,6 +68,7 @@ pub fn run(a: RunArgs) -> Result<ExitStatus> {
             include_request: false,
             response: a.response,
             no_retry_round: false,
+            trust_keys: false,
             spill_dir: a.input.spill_dir.clone(),
             pricing: a.plan.pricing.clone(),
             cloud: a.cloud.clone(),
