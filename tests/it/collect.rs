@@ -554,6 +554,17 @@ fn predictions_with_another_runs_keys_match_by_the_echoed_request_not_by_the_key
         (&json!(2), &json!(0), &json!(1), &json!(1)),
         "{rows}"
     );
+    // --trust-keys takes the keys at their word: each row fills the line its key names.
+    let (_, trusted) = collect(
+        &s,
+        run_of(),
+        &["--predictions", "other", "--no-retry-round", "--trust-keys"],
+    );
+    let got = json_lines(&std::fs::read_to_string(s.ctx.dir().join("results.jsonl")).unwrap());
+    let texts: Vec<&str> = got.iter().map(text_of).collect();
+    assert_eq!(texts, ["nobody", "zero"]);
+    let rows = &trusted["rows"];
+    assert_eq!((&rows["foreign_keys"], &rows["by_key"]), (&json!(0), &json!(2)));
 }
 
 /// `prepare` the lines into `gs://runs/r1` (no jobs).
