@@ -62,61 +62,10 @@ fi
 [ -x /usr/bin/time ] || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
 if [ -n "$THREADS" ]; then export RAYON_NUM_THREADS=$THREADS; fi
 
-# The measuring wrapper (as in benches/throughput.sh): runs `/usr/bin/time -f '%e s %M KB' CMD…`,
-# polls the command (time's child) for RssAnon and VmHWM, and prints one line:
-# wall_s exit rss_kb anon_kb hwm_kb.
-MEASURE=$BENCH_DIR/measure.py
-cat >"$MEASURE" <<'PY'
-import os, subprocess, sys, tempfile, time
+# The measuring wrapper (benches/common/measure.py) and best_median.
+# shellcheck source=common/bench.sh
+. "$ROOT/benches/common/bench.sh"
 
-def status(pid):
-    out = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key in ("RssAnon", "VmHWM"):
-                    out[key] = int(value.split()[0])
-    except (FileNotFoundError, ProcessLookupError, ValueError):
-        pass
-    return out
-
-def child_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            kids = f.read().split()
-        return int(kids[0]) if kids else None
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-cmd = sys.argv[1:]
-with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        ["/usr/bin/time", "-f", "%e s %M KB", "-o", tf.name, *cmd], stdout=subprocess.DEVNULL
-    )
-    target, anon, hwm = None, 0, 0
-    while proc.poll() is None:
-        if target is None:
-            target = child_of(proc.pid)
-        if target is not None:
-            s = status(target)
-            anon = max(anon, s.get("RssAnon", 0))
-            hwm = max(hwm, s.get("VmHWM", 0))
-        time.sleep(0.01)
-    wall = time.monotonic() - start
-    timed = tf.read().strip().splitlines()
-fields = timed[-1].split() if timed else ["nan", "s", "0", "KB"]
-rss = int(fields[2]) if len(fields) >= 3 and fields[2].isdigit() else 0
-print(f"{wall:.3f} {proc.returncode} {rss} {anon or 'NA'} {hwm or 'NA'} time:{fields[0]}s")
-PY
-
-best_median() {
-    sort -g | awk '{ v[NR] = $1 } END {
-        if (NR == 0) { print "nan nan"; exit }
-        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        printf "%.3f %.3f\n", v[1], m }'
-}
 
 corpus=$BENCH_DIR/short-$SIZE.jsonl
 run=$BENCH_DIR/run-$SIZE
