@@ -38,3 +38,9 @@ while IFS= read -r line || [ -n "$line" ]; do
     printf '%s' "$line" > "$rows/row-$i"
 done < "$here/seeds/rows.jsonl"
 echo "seeded $i prediction rows into $rows"
+# member_scan: the prediction rows and the request lines (objects of every shape collect scans).
+scan="$here/corpus/member_scan"
+mkdir -p "$scan"
+cp "$rows"/row-* "$scan"/
+cp "$lines"/* "$scan"/
+echo "seeded $(ls "$scan" | wc -l) objects into $scan"

@@ -1058,3 +1058,51 @@ pub fn check_prediction_row(data: &[u8]) {
         assert_eq!(again.raw.key, row.raw.key);
     }
 }
+
+/// collect's member scanner (`collect::scan::members`) on arbitrary bytes: no panic; on a JSON
+/// object serde_json reads, exactly serde_json's members (names decoded, each value's raw bytes,
+/// in order, repeats kept); and it accepts every object serde_json accepts.
+pub fn check_member_scan(data: &[u8]) {
+    use batchline::collect::scan::members;
+    use serde_json::value::RawValue;
+    let got = members(data);
+    struct Ordered<'a>(Vec<(String, &'a RawValue)>);
+    impl<'de: 'a, 'a> serde::Deserialize<'de> for Ordered<'a> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+                type Value = Ordered<'a>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<M: serde::de::MapAccess<'de>>(
+                    self,
+                    mut m: M,
+                ) -> Result<Ordered<'a>, M::Error> {
+                    let mut v = Vec::new();
+                    while let Some(k) = m.next_key::<String>()? {
+                        v.push((k, m.next_value::<&'de RawValue>()?));
+                    }
+                    Ok(Ordered(v))
+                }
+            }
+            d.deserialize_map(V(std::marker::PhantomData))
+        }
+    }
+    let Ok(want) = serde_json::from_slice::<Ordered>(data) else {
+        return;
+    };
+    let got = got.unwrap_or_else(|| {
+        panic!(
+            "serde_json reads {:?} as an object, the scanner does not",
+            String::from_utf8_lossy(data)
+        )
+    });
+    let got: Vec<(String, &[u8])> = got.iter().map(|m| (m.name.to_string(), m.value)).collect();
+    let want: Vec<(String, &[u8])> = want
+        .0
+        .iter()
+        .map(|(k, v)| (k.clone(), v.get().as_bytes()))
+        .collect();
+    assert_eq!(got, want, "{:?}", String::from_utf8_lossy(data));
+}

@@ -564,7 +564,10 @@ fn predictions_with_another_runs_keys_match_by_the_echoed_request_not_by_the_key
     let texts: Vec<&str> = got.iter().map(text_of).collect();
     assert_eq!(texts, ["nobody", "zero"]);
     let rows = &trusted["rows"];
-    assert_eq!((&rows["foreign_keys"], &rows["by_key"]), (&json!(0), &json!(2)));
+    assert_eq!(
+        (&rows["foreign_keys"], &rows["by_key"]),
+        (&json!(0), &json!(2))
+    );
 }
 
 /// `prepare` the lines into `gs://runs/r1` (no jobs).

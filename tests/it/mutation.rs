@@ -409,6 +409,16 @@ proptest! {
         oracle::check_prediction_row(&row);
     }
 
+    /// Mutated rows and request lines: collect's member scanner never panics and, on every
+    /// object serde_json reads, finds exactly serde_json's members.
+    #[test]
+    fn mutation_member_scan_agrees_with_serde_json(row in mutated_row(), (lines, _) in mutated_file()) {
+        oracle::check_member_scan(&row);
+        for line in &lines {
+            oracle::check_member_scan(line);
+        }
+    }
+
     /// Files of mutated lines: no panic; lines, columns, bytes and pointers agree with the file;
     /// tiny and default chunks give identical results; each line alone passes the line checks.
     #[test]
@@ -460,6 +470,10 @@ fn mutation_row_seeds_read() {
             "{row}"
         );
         oracle::check_prediction_row(row.as_bytes());
+        oracle::check_member_scan(row.as_bytes());
+    }
+    for line in VALID.lines() {
+        oracle::check_member_scan(line.as_bytes());
     }
 }
 
