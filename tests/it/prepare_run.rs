@@ -249,6 +249,39 @@ fn bad_destinations_are_refused_before_the_scan() {
         out.stderr.trim_end(),
         "error: cannot make the run folder afile/sub/run: afile is a file, not a folder"
     );
+    // A place that cannot take a new folder, even for root (chmod does not stop root; sysfs
+    // does): refused before any input is opened (the input here does not exist, and is not
+    // what the error is about).
+    #[cfg(target_os = "linux")]
+    {
+        let out = ctx.run(&[
+            "prepare",
+            "missing.jsonl",
+            "-o",
+            "/sys/batchline-no/run",
+            "-q",
+        ]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let err = out.stderr.trim_end();
+        let (prefix, suffix) = (
+            "error: cannot write the run folder /sys/batchline-no/run: ",
+            "; choose a run folder this user can write",
+        );
+        assert!(err.starts_with(prefix) && err.ends_with(suffix), "{err}");
+        // The system's reason: root is refused by sysfs itself, another user by its mode, and
+        // a container may mount it read-only.
+        let cause = &err[prefix.len()..err.len() - suffix.len()];
+        assert!(
+            [
+                "Operation not permitted (os error 1)",
+                "Permission denied (os error 13)",
+                "Read-only file system (os error 30)"
+            ]
+            .contains(&cause),
+            "{err}"
+        );
+        assert!(!std::path::Path::new("/sys/batchline-no").exists());
+    }
 }
 
 #[test]
