@@ -233,8 +233,9 @@ impl Run {
                 Err(e) => return Err(Error::io(root, e)),
             }
         }
+        let marked = self.store.head(MARKER)?.is_some();
         let finished = self.store.head("manifest.json")?.is_some();
-        if !finished && self.store.head(MARKER)?.is_none() {
+        if !marked && !finished {
             let all = self.store.list_all("")?;
             if let Some(other) = all.iter().find(|n| n.as_str() != "shards/") {
                 return Err(Error::Usage(format!(
