@@ -137,7 +137,7 @@ pub struct InputArgs {
     #[arg(
         long,
         overrides_with = "no_mmap",
-        long_help = "Memory-map input files. By default regular files of 64 KiB or more are mapped and smaller ones read; stdin and pipes are always read. Mapping is fastest for large files, but a file truncated by another process while it is read can crash the process (SIGBUS); use --no-mmap for files that may change."
+        long_help = "Memory-map input files. By default regular files of 64 KiB or more are mapped and smaller ones read; stdin and pipes are always read. Mapping is fastest for large files. A file truncated by another process while it is read stops the command with exit 3 and a message naming it (nothing is published); a file rewritten in place is noticed by prepare before it publishes the run. Use --no-mmap for files that may change."
     )]
     pub mmap: bool,
 

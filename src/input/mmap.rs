@@ -2,7 +2,8 @@
 //!
 //! Heuristic: a regular file of at least [`MMAP_MIN_BYTES`] is mapped (with sequential advice);
 //! anything else — stdin, pipes, FIFOs, small files — is read fully. `--mmap` / `--no-mmap` override
-//! it. A failed map falls back to reading. `unsafe` lives only here.
+//! it. A failed map falls back to reading. `unsafe` lives only here and in [`super::sigbus`], which
+//! turns the truncation of a mapped file while it is read into a clean error (exit 3).
 
 use std::fs::File;
 use std::io::Read;
@@ -29,10 +30,25 @@ pub enum MmapChoice {
 
 /// The bytes of one input, mapped or owned.
 pub enum InputBytes {
-    /// A read-only memory map of a regular file.
-    Mapped(memmap2::Mmap),
+    /// A read-only memory map of a regular file, watched for truncation while it lives.
+    Mapped(MappedFile),
     /// Bytes read into memory (stdin, pipes, small files, or `--no-mmap`).
     Owned(Vec<u8>),
+}
+
+/// A read-only map of a file and its [`Watch`](super::sigbus::Watch): a truncation of the file while
+/// it is read ends the process with a message naming the file and exit status 3, not `SIGBUS`.
+pub struct MappedFile {
+    // Declared first, so dropped first: unwatched before it is unmapped.
+    _watch: super::sigbus::Watch,
+    map: memmap2::Mmap,
+}
+
+impl Deref for MappedFile {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map
+    }
 }
 
 impl Deref for InputBytes {
@@ -99,15 +115,19 @@ pub(crate) fn bytes_of_file(
             MmapChoice::Never => false,
         };
     if want_map {
-        // SAFETY: the map is read-only. Another process truncating or rewriting the file while we
-        // read it may give torn data or SIGBUS, the documented hazard of mapping; ripgrep and every
-        // mmap-based tool accept it for regular files, and `--no-mmap` avoids it. (A spill file
-        // has no name, so no other process can reach it.)
+        // SAFETY: the map is read-only. Another process rewriting the file while we read it may
+        // give torn data, the documented hazard of mapping (ripgrep and every mmap-based tool
+        // accept it for regular files; `--no-mmap` avoids it); prepare notices it by the file's
+        // stamp (`stamp`) and refuses to publish. Truncating it makes reads past the new end
+        // raise SIGBUS, which the watch turns into a clean error (`sigbus`). (A spill file has no
+        // name, so no other process can reach it.)
         match unsafe { memmap2::MmapOptions::new().map(&file) } {
             Ok(map) => {
                 #[cfg(unix)]
                 let _ = map.advise(memmap2::Advice::Sequential);
-                return Ok(InputBytes::Mapped(map));
+                let watch = super::sigbus::watch(&map, path);
+                super::test_hold("after-map");
+                return Ok(InputBytes::Mapped(MappedFile { _watch: watch, map }));
             }
             Err(_) => { /* fall back to reading below */ }
         }

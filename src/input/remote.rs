@@ -306,7 +306,8 @@ fn fetch(
         Some(after) if same_version(&seen, &after) => {}
         _ => return Err(changed(url, &seen)),
     }
-    let bytes = bytes_of_file(file, true, seen.size, choice, &dir)?;
+    // Named by its URL in messages (the spill file itself has no name).
+    let bytes = bytes_of_file(file, true, seen.size, choice, Path::new(url))?;
     Ok(Input {
         bytes,
         object: Some(ObjectIdentity {

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::input::stamp::{stamp, Stamp};
-use crate::input::Input;
+use crate::input::{test_hold, Input};
 use crate::models::ModelFacts;
 use crate::plan::cache::{families_by, Analysis, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
@@ -231,23 +231,6 @@ fn scan_inputs(
         out.data.push(data);
     }
     Ok(out)
-}
-
-/// Test hook: when `BATCHLINE_TEST_HOLD` is `POINT:FILE` and this is `POINT`, waits (up to a
-/// minute) until FILE no longer exists, so a test can act on the inputs mid-run; `FILE.held` is
-/// created when the wait starts.
-fn test_hold(point: &str) {
-    let Some(v) = std::env::var_os("BATCHLINE_TEST_HOLD") else {
-        return;
-    };
-    let v = v.to_string_lossy();
-    if let Some(file) = v.strip_prefix(point).and_then(|r| r.strip_prefix(':')) {
-        let _ = std::fs::write(format!("{file}.held"), b"");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::path::Path::new(file).exists() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
 }
 
 /// Refuses to publish a run whose local inputs changed since they were opened (see

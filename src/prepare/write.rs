@@ -68,6 +68,7 @@ pub(super) fn write_run(
     } = layout;
     // Start clean: remove what an earlier, unfinished prepare may have left (only that).
     run.start_clean()?;
+    test_hold("before-shards");
     // Per unique: the representative's bytes (in unique order, so this pass reads the records in
     // input order; the shard writers then look up one slice per line).
     let mut watch = Stopwatch::new();

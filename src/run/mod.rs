@@ -126,6 +126,14 @@ pub(crate) fn failpoint(name: &str) {
     }
 }
 
+/// The usage error for a run folder that cannot be written (read-only, or not permitted).
+fn not_writable(root: &std::path::Path, e: std::io::Error) -> Error {
+    Error::Usage(format!(
+        "cannot write the run folder {}: {e}; choose a run folder this user can write",
+        root.display()
+    ))
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -193,6 +201,7 @@ impl Run {
                         )));
                     }
                     // The folder will be created: its nearest existing ancestor must be a folder.
+                    let mut missing = root;
                     let mut up = root.parent();
                     while let Some(dir) = up.filter(|d| !d.as_os_str().is_empty()) {
                         match std::fs::metadata(dir) {
@@ -204,24 +213,54 @@ impl Run {
                                     dir.display()
                                 )))
                             }
-                            Err(_) => up = dir.parent(),
+                            Err(_) => {
+                                missing = dir;
+                                up = dir.parent();
+                            }
                         }
                     }
-                    return Ok(());
+                    // And it must take a new folder: make the outermost missing one and remove
+                    // it again (it was empty, and ours), so a read-only place is refused now.
+                    return match std::fs::create_dir(missing) {
+                        Ok(()) => {
+                            let _ = std::fs::remove_dir(missing);
+                            Ok(())
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                        Err(e) => Err(not_writable(root, e)),
+                    };
                 }
                 Err(e) => return Err(Error::io(root, e)),
             }
         }
-        if self.store.head(MARKER)?.is_some() || self.store.head("manifest.json")?.is_some() {
-            return Ok(());
+        let marked = self.store.head(MARKER)?.is_some();
+        let finished = self.store.head("manifest.json")?.is_some();
+        if !marked && !finished {
+            let all = self.store.list_all("")?;
+            if let Some(other) = all.iter().find(|n| n.as_str() != "shards/") {
+                return Err(Error::Usage(format!(
+                    "{} is not a batchline run folder (it holds {}, and no {MARKER} or manifest.json); prepare writes only into a new or empty folder or into a run it made, and never removes files it did not write: choose another run folder",
+                    self.describe(""),
+                    self.describe(other.trim_end_matches('/')),
+                )));
+            }
         }
-        let all = self.store.list_all("")?;
-        if let Some(other) = all.iter().find(|n| n.as_str() != "shards/") {
-            return Err(Error::Usage(format!(
-                "{} is not a batchline run folder (it holds {}, and no {MARKER} or manifest.json); prepare writes only into a new or empty folder or into a run it made, and never removes files it did not write: choose another run folder",
-                self.describe(""),
-                self.describe(other.trim_end_matches('/')),
-            )));
+        // An empty folder or an unfinished run will be written: it must take a new file (the
+        // marker's temporary name, an owned name, made and removed at once), so a read-only
+        // folder is refused now. A finished run is left alone (a re-run may have nothing to do).
+        if let Some(root) = self.store.local_root().filter(|_| !finished) {
+            let probe = root.join(format!("{MARKER}.{}.tmp", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+            {
+                Ok(_) => {
+                    let _ = std::fs::remove_file(&probe);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(not_writable(root, e)),
+            }
         }
         Ok(())
     }

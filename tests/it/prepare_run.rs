@@ -249,6 +249,39 @@ fn bad_destinations_are_refused_before_the_scan() {
         out.stderr.trim_end(),
         "error: cannot make the run folder afile/sub/run: afile is a file, not a folder"
     );
+    // A place that cannot take a new folder, even for root (chmod does not stop root; sysfs
+    // does): refused before any input is opened (the input here does not exist, and is not
+    // what the error is about).
+    #[cfg(target_os = "linux")]
+    {
+        let out = ctx.run(&[
+            "prepare",
+            "missing.jsonl",
+            "-o",
+            "/sys/batchline-no/run",
+            "-q",
+        ]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let err = out.stderr.trim_end();
+        let (prefix, suffix) = (
+            "error: cannot write the run folder /sys/batchline-no/run: ",
+            "; choose a run folder this user can write",
+        );
+        assert!(err.starts_with(prefix) && err.ends_with(suffix), "{err}");
+        // The system's reason: root is refused by sysfs itself, another user by its mode, and
+        // a container may mount it read-only.
+        let cause = &err[prefix.len()..err.len() - suffix.len()];
+        assert!(
+            [
+                "Operation not permitted (os error 1)",
+                "Permission denied (os error 13)",
+                "Read-only file system (os error 30)"
+            ]
+            .contains(&cause),
+            "{err}"
+        );
+        assert!(!std::path::Path::new("/sys/batchline-no").exists());
+    }
 }
 
 #[test]
@@ -286,4 +319,129 @@ fn an_input_is_the_same_input_by_its_bytes_not_its_path_or_time() {
         out.stderr
     );
     let _ = testdata;
+}
+
+/// Runs `batchline <args>` with the test hook `BATCHLINE_TEST_HOLD=<point>:<hold file>`, waits
+/// until it holds, calls `act` (the child's pid given), lets it go on and returns its exit code,
+/// stdout and stderr.
+fn run_held(
+    ctx: &TestContext,
+    args: &[&str],
+    point: &str,
+    act: impl FnOnce(u32),
+) -> (Option<i32>, String, String) {
+    let hold = ctx.dir().join(format!("hold-{point}"));
+    std::fs::write(&hold, b"").unwrap();
+    let held = ctx.dir().join(format!("hold-{point}.held"));
+    let _ = std::fs::remove_file(&held);
+    let child = ctx
+        .command()
+        .args(args)
+        .env("BATCHLINE_TEST_HOLD", format!("{point}:{}", hold.display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !held.exists() {
+        assert!(start.elapsed().as_secs() < 60, "never reached {point}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    act(child.id());
+    std::fs::remove_file(&hold).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The message of a mapped input truncated while it is read (`src/input/sigbus.rs`).
+fn truncated_message(input: &str) -> String {
+    format!("error: {input}: the file was truncated while it was being read; stopped before anything was published (a run folder is left without a manifest, and the next prepare starts it clean): run again once the file is complete\n")
+}
+
+fn truncate_to(path: &Path, len: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+#[test]
+fn validate_and_stats_stop_with_exit_3_when_a_mapped_input_is_truncated_during_the_read() {
+    // Before: the read of a page past the new end of the file raised SIGBUS (exit 135, no word).
+    let ctx = TestContext::new();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let path = ctx.dir().join(&input);
+    let original = std::fs::read(&path).unwrap();
+    assert!(original.len() > 64 * 1024, "large enough to be mapped");
+    let expected_validate = ctx.run(&["validate", &input, "-q"]);
+    assert_eq!(expected_validate.code, 1, "the sample has one invalid line");
+    for args in [
+        vec!["validate", input.as_str(), "--mmap"],
+        vec!["stats", input.as_str(), "--mmap", "--tokens", "off"],
+    ] {
+        // Mapped whole, then cut to nothing before a byte of it is read.
+        let (code, stdout, stderr) = run_held(&ctx, &args, "after-map", |_| truncate_to(&path, 0));
+        assert_eq!(code, Some(3), "{args:?}: {stdout} {stderr}");
+        assert_eq!(stderr, truncated_message(&input), "{args:?}");
+        assert_eq!(stdout, "", "{args:?}");
+        // Cut to a length that is not a page boundary: the rest of the last page reads as zero
+        // bytes, the next page faults.
+        std::fs::write(&path, &original).unwrap();
+        let (code, _, stderr) = run_held(&ctx, &args, "after-map", |_| truncate_to(&path, 10_000));
+        assert_eq!(code, Some(3), "{args:?}: {stderr}");
+        assert_eq!(stderr, truncated_message(&input), "{args:?}");
+        std::fs::write(&path, &original).unwrap();
+    }
+    // The file restored: the same verdict as before.
+    let again = ctx.run(&["validate", &input, "-q", "--mmap"]);
+    assert_eq!(
+        (again.code, again.stdout),
+        (expected_validate.code, expected_validate.stdout)
+    );
+    // Read instead of mapped (--no-mmap), the hook never holds and nothing can fault: the map is
+    // the only way to SIGBUS.
+    let out = ctx.run(&["validate", &input, "-q", "--no-mmap"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+}
+
+#[test]
+fn prepare_stopped_by_an_input_truncated_while_shards_are_written_leaves_no_manifest() {
+    // Before: SIGBUS (exit 135) in the middle of writing the shards. Now exit 3 with the file
+    // named; the run is left without a manifest (nothing to trust), and the re-run on the
+    // restored file rebuilds it to exactly what a fresh run gives.
+    let ctx = TestContext::new();
+    let input = ctx.copy_testdata("sample/requests.jsonl");
+    let path = ctx.dir().join(&input);
+    let original = std::fs::read(&path).unwrap();
+    let args: [&str; 7] = ["prepare", &input, "-o", "run", "--tokens", "off", "-q"];
+    let mut pid = 0;
+    let (code, stdout, stderr) = run_held(&ctx, &args, "before-shards", |child| {
+        pid = child;
+        truncate_to(&path, 10_000);
+    });
+    assert_eq!(code, Some(3), "{stdout} {stderr}");
+    assert_eq!(stderr, truncated_message(&input));
+    let run = ctx.dir().join("run");
+    let left: Vec<String> = files_of(&run).into_keys().collect();
+    assert_eq!(
+        left,
+        [
+            ".batchline-run".to_string(),
+            format!("shards/shard-00000.jsonl.{pid}.tmp")
+        ],
+        "the marker and the unfinished shard under its temporary name; no manifest"
+    );
+    std::fs::write(&path, &original).unwrap();
+    let out = ctx.run(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains(ALREADY), "{}", out.stdout);
+    let fresh = ctx.run(&["prepare", &input, "-o", "fresh", "--tokens", "off", "-q"]);
+    assert_eq!(fresh.code, 0, "{}", fresh.stderr);
+    assert_eq!(files_of(&run), files_of(&ctx.dir().join("fresh")));
 }

@@ -466,3 +466,159 @@ fn prepare_rechecks_every_whole_job_kind_per_shard() {
         }
     }
 }
+
+/// `a` within `1e-12` of `b` relative (the figures are sums of products of decimal prices).
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * b.abs().max(1e-9)
+}
+
+// Mutation that passed every test: cached tokens priced at the full input price. Every figure
+// below is worked out by hand from docs/cache-model.md, src/models.json and the fixture.
+#[test]
+fn stats_and_report_json_give_the_hand_computed_cost_and_cache_figures() {
+    // Two families of three requests: a 13,500-byte system instruction (all `a`, or all `b`),
+    // then a question that differs from its siblings' in its first byte. Input order
+    // F1 G1 F2 G2 F3 G3, then a duplicate of F1 and an invalid line.
+    let req = |system: char, question: &str| {
+        format!(
+            r#"{{"request":{{"systemInstruction":{{"parts":[{{"text":"{}"}}]}},"contents":[{{"role":"user","parts":[{{"text":"{question}"}}]}}]}}}}"#,
+            system.to_string().repeat(13_500)
+        )
+    };
+    let f1 = req('a', "1abc");
+    let lines = [
+        f1.clone(),
+        req('b', "1abcdef"),
+        req('a', "2abcd"),
+        req('b', "2abcdefg"),
+        req('a', "3abcde"),
+        req('b', "3abcdefgh"),
+        f1.clone(),
+        BAD.to_string(),
+    ];
+    let ctx = TestContext::new();
+    ctx.write("in.jsonl", lines.join("\n") + "\n");
+    // Prompt stream (src/request/prompt.rs): FF 'S' FF 'x' <13,500 bytes> FF 'R' "user" FF 'x'
+    // <question> = 13,512 + q bytes, q = 4, 7, 5, 8, 6, 9 in input order.
+    // --tokens off: prompt tokens = ceil(bytes / 4):
+    //   13,516 → 3,379; 13,519 → 3,380; 13,517 → 3,380; 13,520 → 3,380; 13,518 → 3,380;
+    //   13,521 → 3,381. Unique total 20,280; with the duplicate F1: 20,280 + 3,379 = 23,659.
+    // Per request, sorted 3,379 3,380 3,380 3,380 3,380 3,381; quantile i = round(5 p):
+    //   p0 → 0, p50 → 3 (2.5 rounds up), p90 → 5 (4.5), p99 → 5, p100 → 5.
+    // Blocks of 1,024 stream bytes; siblings agree on the first 13,512 bytes, so on 13 whole
+    // blocks (13,312 bytes) and differ in the 14th. Prefix tokens with --tokens off are
+    // bytes / 6 rounded down: 13 blocks → 13,312 / 6 = 2,218, 12 blocks → 2,048; the cache
+    // minimum of gemini-2.5-flash is 2,048, so a hit on the 13-block prefix caches 2,218 tokens.
+    // Simulation, W = 2 rows per round, entries never expire (--sim-ttl inf):
+    //   input  F1 G1 | F2 G2 | F3 G3: rounds 1 and 2 all hit: 4 × 2,218 = 8,872.
+    //   prefix (trie) X1 X2 | X3 Y1 | Y2 Y3 (X, Y = the two families in hash order): X3, Y2
+    //          and Y3 hit: 3 × 2,218 = 6,654.
+    //   primed with --prime-gaps 2: each family's first member moves 2 rows ahead (the first
+    //          family cannot move): X1 Y1 | X2 X3 | Y2 Y3: 4 × 2,218 = 8,872.
+    // Bound: 6 rows × 2,218 − one first sender per family (the nested shared prefixes' eff
+    // differences telescope to 2,218 each): 13,308 − 4,436 = 8,872.
+    let (unique_tokens, all_tokens, cached_primed) = (20_280u64, 23_659u64, 8_872u64);
+    // Prices (src/models.json, gemini-2.5-flash): input $0.30 / M, cached $0.03 / M, batch 50 %.
+    //   online without dedup: 23,659 × 0.30 / 1e6 = 0.0070977
+    //   batch:                20,280 × 0.15 / 1e6 = 0.003042
+    //   batch with cache (primed, the chosen order): (20,280 − 8,872) × 0.15 / 1e6
+    //                         + 8,872 × 0.03 / 1e6 = 0.0017112 + 0.00026616 = 0.00197736
+    //   per family: (3 − 1) × 2,218 = 4,436 tokens cached, saving (0.15 − 0.03) per M:
+    //                         4,436 × 0.12 / 1e6 = 0.00053232
+    let args = [
+        "--tokens",
+        "off",
+        "--sim-workers",
+        "2",
+        "--sim-ttl",
+        "inf",
+        "--prime-gaps",
+        "2",
+    ];
+    let stats = ctx.run(&[&["stats", "in.jsonl", "--format", "json"][..], &args[..]].concat());
+    assert_eq!(stats.code, 0, "{}", stats.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_str(stats.stdout.lines().last().unwrap()).unwrap();
+    let prepare = ctx.run(&[&["prepare", "in.jsonl", "-o", "run", "-q"][..], &args[..]].concat());
+    assert_eq!(prepare.code, 0, "{}", prepare.stderr);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ctx.dir().join("run/report.json")).unwrap()).unwrap();
+    let line_of = |n: usize| format!("in.jsonl:{n}");
+    for r in [&summary, &saved] {
+        assert_eq!(
+            r["counts"],
+            serde_json::json!({"lines": 8, "blank": 0, "invalid": 1, "valid": 7, "unique": 6, "duplicates": 1})
+        );
+        assert_eq!(r["duplicate_bytes"], f1.len() + 1);
+        let t = &r["tokens"];
+        assert_eq!(t["counter"], "bytes/4");
+        assert_eq!(t["prompt_tokens"], unique_tokens);
+        assert_eq!(t["prompt_tokens_with_duplicates"], all_tokens);
+        assert_eq!(
+            t["per_request"],
+            serde_json::json!([3379, 3380, 3381, 3381, 3381])
+        );
+        assert_eq!(r["min_cache_tokens"], 2048);
+        assert_eq!(r["cache_bound_tokens"], 8872);
+        let sims: Vec<(String, u64, f64, f64)> = r["simulation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["order"].as_str().unwrap().to_string(),
+                    s["cached_tokens"].as_u64().unwrap(),
+                    s["cached_share"].as_f64().unwrap(),
+                    s["of_bound"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        let hand = [
+            ("input", 8872, 8872.0 / 20280.0, 1.0),
+            ("prefix", 6654, 6654.0 / 20280.0, 0.75),
+            ("primed", 8872, 8872.0 / 20280.0, 1.0),
+        ];
+        assert_eq!(sims.len(), 3);
+        for ((order, cached, share, of_bound), (h_order, h_cached, h_share, h_bound)) in
+            sims.iter().zip(hand)
+        {
+            assert_eq!((order.as_str(), *cached), (h_order, h_cached));
+            assert!(close(*share, h_share), "{order}: share {share}");
+            assert!(close(*of_bound, h_bound), "{order}: of bound {of_bound}");
+        }
+        assert_eq!(cached_primed, sims[2].1);
+        let c = &r["cost"];
+        assert_eq!(c["model"], "gemini-2.5-flash");
+        for (key, hand) in [
+            ("online_no_dedup", 0.0070977),
+            ("batch", 0.003042),
+            ("batch_with_cache", 0.00197736),
+        ] {
+            let got = c[key].as_f64().unwrap();
+            assert!(close(got, hand), "{key}: {got} vs {hand}");
+        }
+        let fams = r["families"].as_array().unwrap();
+        assert_eq!(fams.len(), 2, "{fams:?}");
+        let mut examples = Vec::new();
+        for f in fams {
+            assert_eq!(f["prefix_tokens"], 2218);
+            assert_eq!(f["requests"], 3);
+            assert_eq!(f["cacheable"], true);
+            assert_eq!(f["cached_tokens"], 4436);
+            let saving = f["saving_usd"].as_f64().unwrap();
+            assert!(close(saving, 0.00053232), "{saving}");
+            examples.push(f["example"].as_str().unwrap().to_string());
+        }
+        // One family is F (lines 1, 3, 5), the other G (lines 2, 4, 6); which member is named
+        // first depends on the hashes of the questions.
+        examples.sort_by_key(|e| [1, 3, 5].map(line_of).contains(e));
+        assert!(
+            [2, 4, 6].map(line_of).contains(&examples[0]),
+            "{examples:?}"
+        );
+        assert!(
+            [1, 3, 5].map(line_of).contains(&examples[1]),
+            "{examples:?}"
+        );
+    }
+}
