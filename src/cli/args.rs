@@ -34,9 +34,11 @@ pub enum Command {
     #[command(after_long_help = EXIT_TABLE)]
     Upload(UploadArgs),
     /// Create one Vertex AI batch job per shard of a run on Cloud Storage; a re-run creates jobs
-    /// only for shards that have none. Jobs are recorded in the run's state.json.
+    /// only for shards that have none. Jobs are recorded in the run's state.json. Shards over
+    /// --max-concurrent, or whose create is answered 429, are held back (not a failure): wait
+    /// creates them later.
     #[command(after_long_help = EXIT_TABLE)]
-    Submit(SubmitArgs),
+    Submit(SubmitCommand),
     /// Show each job of a run: state, row counts, error, and how long it has waited; records
     /// what it saw in state.json.
     #[command(after_long_help = EXIT_TABLE)]
@@ -44,8 +46,9 @@ pub enum Command {
     /// Cancel the run's jobs that have not ended.
     #[command(after_long_help = EXIT_TABLE)]
     Cancel(JobsArgs),
-    /// Poll the run's jobs (with backoff) until every one has ended: exit 0 when all succeeded,
-    /// 1 when any failed, was cancelled or expired, 3 on a service failure or --timeout.
+    /// Poll the run's jobs (with backoff) until every one has ended, creating held-back shards
+    /// as room frees up: exit 0 when all succeeded, 1 when any failed, was cancelled or expired,
+    /// 3 on a service failure or --timeout.
     #[command(after_long_help = EXIT_TABLE)]
     Wait(WaitArgs),
     /// Merge the run's prediction rows back into one result per input line, in input order:
@@ -523,6 +526,29 @@ pub struct VertexArgs {
     pub vertex_endpoint: Option<String>,
 }
 
+/// `batchline submit` as parsed: [`SubmitArgs`] (what `batchline run` also builds) and the
+/// flags only `submit` itself takes.
+#[derive(Debug, Args)]
+pub struct SubmitCommand {
+    /// The common flags.
+    #[command(flatten)]
+    pub args: SubmitArgs,
+
+    /// Flow control.
+    #[command(flatten)]
+    pub queue: SubmitQueueArgs,
+}
+
+/// `submit`'s flow control.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SubmitQueueArgs {
+    /// Keep at most N jobs of the run live (created and not ended) at once: the other shards are
+    /// recorded in state.json as held back, and `batchline wait` creates them as earlier jobs
+    /// end. Recorded in state.json: later submits and waits keep the limit until another is given.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: Option<u32>,
+}
+
 /// `batchline submit`.
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
@@ -891,9 +917,10 @@ mod tests {
             "json",
         ])
         .unwrap();
-        let Command::Submit(s) = cli.command else {
+        let Command::Submit(SubmitCommand { args: s, queue }) = cli.command else {
             panic!("not submit")
         };
+        assert_eq!(queue.max_concurrent, None);
         assert_eq!(s.run, "gs://b/run");
         assert_eq!((s.project.as_str(), s.location.as_str()), ("p", "global"));
         assert_eq!(s.model, "gemini-2.5-pro");

@@ -41,8 +41,30 @@ pub struct RunState {
     pub project: String,
     /// The Vertex location.
     pub location: String,
+    /// `submit --max-concurrent N`: at most N jobs live at once; shards over it are held back
+    /// and `wait` creates them as earlier jobs end. Absent: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<usize>,
     /// One record per shard, by shard name (`shards/shard-00000.jsonl`), in name order.
     pub jobs: BTreeMap<String, JobRecord>,
+}
+
+impl RunState {
+    /// Jobs created and not yet ended (what `--max-concurrent` counts).
+    pub fn live(&self) -> usize {
+        self.jobs
+            .values()
+            .filter(|r| r.name.is_some() && !r.is_terminal())
+            .count()
+    }
+
+    /// How many more jobs may be created now under [`Self::max_concurrent`].
+    pub fn free_slots(&self) -> usize {
+        match self.max_concurrent {
+            Some(n) => n.saturating_sub(self.live()),
+            None => usize::MAX,
+        }
+    }
 }
 
 /// One shard's job.
@@ -82,10 +104,17 @@ pub struct JobRecord {
     /// `outputInfo.gcsOutputDirectory`, the folder the rows went to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_directory: Option<String>,
+    /// Why the shard is held back (state [`HELD`]: no job yet; `wait` creates it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 /// The state of a record not yet answered by Vertex.
 pub const RESERVED: &str = "RESERVED";
+
+/// The state of a shard held back (`--max-concurrent`, or a 429 on create): no job was created
+/// and none is being created; `wait` (or `submit` again) creates it later.
+pub const HELD: &str = "HELD";
 
 impl JobRecord {
     /// A reserved record for `body` (no job yet).
@@ -104,7 +133,26 @@ impl JobRecord {
             completion_stats: None,
             error: None,
             output_directory: None,
+            held: None,
         }
+    }
+
+    /// A held record for `body`: no job, `why` says what holds it back.
+    pub fn held(
+        body: BatchPredictionJob,
+        output_prefix: String,
+        now: String,
+        why: String,
+    ) -> JobRecord {
+        let mut r = JobRecord::reserved(body, output_prefix, now);
+        r.state = HELD.into();
+        r.held = Some(why);
+        r
+    }
+
+    /// True for a shard held back (no job yet, none being created).
+    pub fn is_held(&self) -> bool {
+        self.name.is_none() && self.state == HELD
     }
 
     /// Takes what Vertex says of the job (name, state, times, counts, error).
@@ -112,6 +160,7 @@ impl JobRecord {
         if job.name.is_some() {
             self.name = job.name.clone();
         }
+        self.held = None;
         self.state = job.state().as_str().to_string();
         self.checked_at = Some(now);
         self.create_time = job.create_time.clone().or(self.create_time.take());
@@ -289,6 +338,7 @@ mod tests {
             run_id: run_id.into(),
             project: "p".into(),
             location: "l".into(),
+            max_concurrent: None,
             jobs: BTreeMap::new(),
         }
     }

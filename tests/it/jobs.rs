@@ -186,7 +186,7 @@ fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
     assert_eq!(lines.len(), 4, "{}", out.stdout);
     assert_eq!(
         lines[3],
-        json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 3, "created": 3})
+        json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 3, "created": 3, "held": 0})
     );
 
     let jobs = s.jobs();
@@ -244,7 +244,7 @@ fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
     assert_eq!(
         json_lines(&out.stdout),
         vec![
-            json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 0, "created": 0})
+            json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 0, "created": 0, "held": 0})
         ]
     );
     assert_eq!(s.jobs().len(), 3);
@@ -423,27 +423,185 @@ fn submit_refuses_a_local_run_and_says_to_upload_it() {
     assert!(!ctx.dir().join("run/state.json").exists());
 }
 
+/// `wait ARGS` against the setup's emulator, polling every 50 ms.
+fn wait(s: &Setup, run: &str, extra: &[&str]) -> Out {
+    let mut args = vec![
+        "wait",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--poll-interval",
+        "50ms",
+        "--max-poll-interval",
+        "200ms",
+    ];
+    args.extend_from_slice(extra);
+    s.run(&args)
+}
+
+const QUOTA: &str = "Quota exceeded for aiplatform.googleapis.com/batch_prediction_jobs (emulated by --reject-creates).";
+
 #[test]
-fn submit_prints_googles_message_exits_3_and_keeps_no_reservation_of_an_unsent_shard() {
-    let Some(s) = Setup::start(&["--reject-creates", "1"]) else {
+fn a_429_on_create_holds_the_shards_back_with_the_reason_and_wait_creates_them() {
+    let Some(s) = Setup::start(&["--reject-creates", "2"]) else {
         return;
     };
     let run = s.prepare();
-    let out = s.submit(run, &["--retries", "0"]);
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("429 RESOURCE_EXHAUSTED: Quota exceeded for aiplatform.googleapis.com/batch_prediction_jobs (emulated by --reject-creates)."),
-        "{}",
-        out.stderr
+    // No retry inside the client: the 429 reaches submit, which holds the shard back (not a
+    // failure: exit 0) and sends nothing more this time.
+    let out = s.submit(run, &["--retries", "0", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first_429 = format!(
+        "create answered 429 RESOURCE_EXHAUSTED (batchline wait retries it with backoff): {QUOTA}"
+    );
+    let after = "not sent: the create of shards/shard-00000.jsonl was answered 429 just before (batchline wait retries it with backoff)";
+    assert_eq!(
+        json_lines(&out.stdout),
+        vec![
+            json!({"type": "held", "shard": "shards/shard-00000.jsonl", "reason": first_429}),
+            json!({"type": "held", "shard": "shards/shard-00001.jsonl", "reason": after}),
+            json!({"type": "held", "shard": "shards/shard-00002.jsonl", "reason": after}),
+            json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 3, "created": 0, "held": 3}),
+        ]
     );
     assert!(!out.stderr.contains("test-token"), "{}", out.stderr);
     assert!(s.jobs().is_empty());
-    // The refused shard and the two never sent are free again: a re-run creates all three.
-    assert_eq!(s.state()["jobs"], json!({}));
-    let out = s.submit(run, &["--retries", "0", "--format", "json"]);
+    let state = s.state();
+    for (stem, why) in STEMS.iter().zip([first_429.as_str(), after, after]) {
+        let r = &state["jobs"][format!("shards/{stem}.jsonl")];
+        assert_eq!(r["state"], "HELD");
+        assert_eq!(r["name"], Value::Null);
+        assert_eq!(r["held"], why);
+    }
+    // status says why, for each shard.
+    let out = s.run(&[
+        "status",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(json_lines(&out.stdout)[3]["created"], 3);
-    assert_eq!(s.jobs().len(), 3);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[0],
+        json!({"type": "job", "shard": "shards/shard-00000.jsonl", "name": null, "state": "HELD",
+               "completion_stats": null, "error": null, "waited_seconds": null, "held": first_429})
+    );
+    let out = s.run(&["status", run, "--vertex-endpoint", &s.url]);
+    assert_eq!(
+        out.stdout.lines().nth(1),
+        Some(format!("shards/shard-00001.jsonl: (no job yet) HELD, held back: {after}").as_str())
+    );
+    // wait: its first create meets the emulator's second 429, backs off, then creates all three.
+    let out = wait(&s, run, &["--retries", "0", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    let states: Vec<&str> = lines.iter().map(|l| l["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["JOB_STATE_SUCCEEDED"; 3]);
+    assert!(lines.iter().all(|l| l["held"].is_null()), "{}", out.stdout);
+    let jobs = s.jobs();
+    assert_eq!(jobs.len(), 3, "one job per shard");
+    let state = s.state();
+    for (job, stem) in jobs.iter().zip(STEMS) {
+        let r = &state["jobs"][format!("shards/{stem}.jsonl")];
+        assert_eq!(r["name"], json!(job.name));
+        assert!(r.get("held").is_none(), "{r}");
+    }
+}
+
+#[test]
+fn max_concurrent_keeps_one_job_live_at_a_time_and_wait_creates_the_held_ones() {
+    let Some(s) = Setup::start(&["--rows-per-second", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    let out = s.submit(run, &["--max-concurrent", "1", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    let why = "--max-concurrent 1: as many jobs as that are live; batchline wait creates it when one ends";
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    assert_eq!(lines[0]["type"], "job");
+    assert_eq!(lines[0]["shard"], "shards/shard-00000.jsonl");
+    assert_eq!(
+        lines[1..],
+        [
+            json!({"type": "held", "shard": "shards/shard-00001.jsonl", "reason": why}),
+            json!({"type": "held", "shard": "shards/shard-00002.jsonl", "reason": why}),
+            json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 3, "created": 1, "held": 2}),
+        ]
+    );
+    assert_eq!(s.jobs().len(), 1);
+    let state = s.state();
+    assert_eq!(state["max_concurrent"], 1);
+    assert_eq!(state["jobs"]["shards/shard-00002.jsonl"]["held"], why);
+    // A second submit (no flag: the recorded limit holds) creates nothing while one job is live.
+    let out = s.submit(run, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(json_lines(&out.stdout)[2]["created"], 0, "{}", out.stdout);
+    assert_eq!(s.jobs().len(), 1);
+
+    // wait, watched from outside: the emulator never holds two live jobs at once.
+    let watcher = {
+        let url = s.url.clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let h = std::thread::spawn(move || {
+            let mut most = 0usize;
+            let mut polls = 0usize;
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                let live = list_jobs(&url)
+                    .iter()
+                    .filter(|j| {
+                        !matches!(
+                            j.state.as_ref().map(|s| s.as_str()),
+                            Some(
+                                "JOB_STATE_SUCCEEDED" | "JOB_STATE_FAILED" | "JOB_STATE_CANCELLED"
+                            )
+                        )
+                    })
+                    .count();
+                most = most.max(live);
+                polls += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (most, polls)
+        });
+        (stop, h)
+    };
+    let out = wait(&s, run, &["--format", "json"]);
+    watcher.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (most, polls) = watcher.1.join().unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(most, 1, "live jobs at once over {polls} polls");
+    assert!(polls > 5, "{polls}");
+    let lines = json_lines(&out.stdout);
+    let states: Vec<&str> = lines.iter().map(|l| l["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["JOB_STATE_SUCCEEDED"; 3]);
+    // The service's own times agree: each job was created after the one before it ended.
+    let jobs = s.jobs();
+    assert_eq!(jobs.len(), 3);
+    for w in jobs.windows(2) {
+        let ended = w[0].end_time.clone().unwrap();
+        let created = w[1].create_time.clone().unwrap();
+        assert!(created >= ended, "{created} before {ended}");
+    }
+}
+
+/// Every job the emulator at `url` holds.
+fn list_jobs(url: &str) -> Vec<BatchPredictionJob> {
+    let mut o = ClientOptions::new("p", "us-central1");
+    o.endpoint = Some(url.to_string());
+    o.auth = AuthConfig::Token("test".into());
+    let client = VertexClient::new(&o).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.list_all(None))
+        .unwrap()
 }
 
 #[test]

@@ -65,6 +65,8 @@ pub(crate) struct JobLine<'a> {
     error: Option<&'a crate::vertex::wire::Status>,
     /// Seconds from creation to leaving the queue (or to now, while queued).
     waited_seconds: Option<i64>,
+    /// Why the shard is held back (no job yet), if it is.
+    held: Option<&'a str>,
 }
 
 impl<'a> JobLine<'a> {
@@ -86,6 +88,7 @@ impl<'a> JobLine<'a> {
             completion_stats: r.completion_stats.as_ref(),
             error: r.error.as_ref(),
             waited_seconds: waited,
+            held: r.held.as_deref(),
         }
     }
 
@@ -109,6 +112,9 @@ impl<'a> JobLine<'a> {
         }
         if let Some(e) = self.error {
             s += &format!(", error {}: {}", e.code, e.message);
+        }
+        if let Some(h) = self.held {
+            s += &format!(", held back: {h}");
         }
         s
     }

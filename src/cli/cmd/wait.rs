@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use super::emulator::parse_duration;
 use super::status::{load, JobLine};
-use super::submit::{client, open_remote_run, vertex_err};
+use super::submit::{client, create_reserved, open_remote_run, vertex_err, Sent};
 use super::{cloud_config, location_arg};
 use crate::cli::args::{Format, WaitArgs};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::Printer;
 use crate::error::{Error, Result};
-use crate::run::state::{now_rfc3339, JobRecord};
+use crate::run::state::{now_rfc3339, JobRecord, RESERVED};
 use crate::store::block_on;
 use crate::vertex::retry::{Backoff, BackoffConfig};
 use crate::vertex::wire::JobState;
@@ -43,7 +43,11 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
     let location = location_arg(&a.run)?;
     let run = open_remote_run(&location, &cloud)?;
     let (mut file, mut state) = load(&run)?;
-    if let Some((shard, _)) = state.jobs.iter().find(|(_, r)| r.name.is_none()) {
+    if let Some((shard, _)) = state
+        .jobs
+        .iter()
+        .find(|(_, r)| r.name.is_none() && !r.is_held())
+    {
         return Err(Error::Usage(format!(
             "{shard} is reserved but has no job yet (a submit is running, or was interrupted): run batchline submit again, then wait"
         )));
@@ -54,15 +58,28 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
         init_backoff: init,
         max_backoff: max,
     });
+    // Creates of held shards after a 429 wait on their own backoff.
+    let mut create_backoff = Backoff::new(BackoffConfig {
+        init_backoff: init,
+        max_backoff: max,
+    });
+    let mut next_create = Instant::now();
     let mut p = Printer::new(a.format, a.quiet);
     let io = |e: std::io::Error| Error::io("<stdout>", e);
     let timed_out = loop {
         for record in state.jobs.values_mut().filter(|r| !r.is_terminal()) {
-            let name = record.name.clone().expect("invariant: checked above");
+            let Some(name) = record.name.clone() else {
+                continue;
+            };
             let job = block_on(client.get(&name)).map_err(vertex_err)?;
             record.update(&job, now_rfc3339());
         }
         file.save(&run, &state)?;
+        if Instant::now() >= next_create
+            && create_held(&client, &run, &mut file, &mut state)? == Sent::Held
+        {
+            next_create = Instant::now() + create_backoff.next_wait();
+        }
         if state.jobs.values().all(JobRecord::is_terminal) {
             break false;
         }
@@ -99,6 +116,35 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::InputErrors
     })
+}
+
+/// Creates held shards, in name order, while `--max-concurrent` leaves room; stops at the first
+/// 429 ([`Sent::Held`]: the shard is held again with the reason).
+fn create_held(
+    client: &crate::vertex::VertexClient,
+    run: &crate::run::Run,
+    file: &mut crate::run::state::StateFile,
+    state: &mut crate::run::state::RunState,
+) -> Result<Sent> {
+    let held: Vec<String> = state
+        .jobs
+        .iter()
+        .filter(|(_, r)| r.is_held())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for shard in held {
+        if state.free_slots() == 0 {
+            break;
+        }
+        let r = state.jobs.get_mut(&shard).expect("invariant: listed above");
+        r.state = RESERVED.into();
+        r.reserved_at = now_rfc3339();
+        file.save(run, state)?;
+        if create_reserved(client, run, file, state, &shard)? == Sent::Held {
+            return Ok(Sent::Held);
+        }
+    }
+    Ok(Sent::Created)
 }
 
 /// True for a job that succeeded with at least one row done, or with no row failed.
