@@ -104,6 +104,9 @@ pub struct JobRecord {
     /// `outputInfo.gcsOutputDirectory`, the folder the rows went to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_directory: Option<String>,
+    /// Requests in the shard (from the manifest), for progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
     /// Why the shard is held back (state [`HELD`]: no job yet; `wait` creates it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,
@@ -133,6 +136,7 @@ impl JobRecord {
             completion_stats: None,
             error: None,
             output_directory: None,
+            requests: None,
             held: None,
         }
     }

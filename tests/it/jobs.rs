@@ -488,7 +488,8 @@ fn a_429_on_create_holds_the_shards_back_with_the_reason_and_wait_creates_them()
     assert_eq!(
         lines[0],
         json!({"type": "job", "shard": "shards/shard-00000.jsonl", "name": null, "state": "HELD",
-               "completion_stats": null, "error": null, "waited_seconds": null, "held": first_429})
+               "completion_stats": null, "error": null, "waited_seconds": null, "held": first_429,
+               "progress": null})
     );
     let out = s.run(&["status", run, "--vertex-endpoint", &s.url]);
     assert_eq!(
@@ -784,4 +785,68 @@ fn status_of_a_job_vertex_no_longer_knows_prints_googles_message_and_exits_3() {
     assert!(out.stderr.contains("404 NOT_FOUND"), "{}", out.stderr);
     // Nothing half-updated was recorded.
     assert_eq!(s.store(run).get("state.json").unwrap().unwrap(), before);
+}
+
+#[test]
+fn status_counts_the_rows_each_job_has_exported() {
+    // One row per export file, and jobs fail once half their rows are out: shards 0 and 1 (two
+    // rows) stop after one incremental file of one row; shard 2 (one row) has no half-way point,
+    // succeeds, and its final predictions.jsonl (the same row again) is counted instead of the
+    // incremental file, so the row counts once.
+    let Some(s) = Setup::start(&["--end-state", "failed", "--export-rows", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    assert_eq!(wait(&s, run, &[]).code, 1);
+    let out = s.run(&[
+        "status",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let jobs = s.jobs();
+    let failed = json!({"code": 13, "message": "Internal error occurred. The batch prediction job failed (emulated by --end-state failed)."});
+    let expected = [
+        (
+            "JOB_STATE_FAILED",
+            json!({"successfulCount": "1", "incompleteCount": "1"}),
+            failed.clone(),
+            json!({"requests": 2, "rows_exported": 1, "files": 1}),
+        ),
+        (
+            "JOB_STATE_FAILED",
+            json!({"successfulCount": "1", "incompleteCount": "1"}),
+            failed,
+            json!({"requests": 2, "rows_exported": 1, "files": 1}),
+        ),
+        (
+            "JOB_STATE_SUCCEEDED",
+            json!({"successfulCount": "1"}),
+            Value::Null,
+            json!({"requests": 1, "rows_exported": 1, "files": 1}),
+        ),
+    ];
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    for (i, (state, stats, error, progress)) in expected.into_iter().enumerate() {
+        assert_eq!(
+            lines[i],
+            json!({"type": "job", "shard": format!("shards/{}.jsonl", STEMS[i]), "name": jobs[i].name,
+                   "state": state, "completion_stats": stats, "error": error, "waited_seconds": 0,
+                   "held": null, "progress": progress}),
+            "line {i}"
+        );
+    }
+    assert_eq!(s.state()["jobs"]["shards/shard-00000.jsonl"]["requests"], 2);
+    // Human form.
+    let out = s.run(&["status", run, "--vertex-endpoint", &s.url]);
+    let last = out.stdout.lines().nth(2).unwrap().to_string();
+    assert_eq!(
+        last,
+        format!("shards/shard-00002.jsonl: {} JOB_STATE_SUCCEEDED, rows succeeded 1 failed 0 incomplete 0, exported 1 of 1 rows in 1 file(s), waited 0 s in the queue", jobs[2].name.as_deref().unwrap())
+    );
 }

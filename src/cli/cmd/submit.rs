@@ -234,7 +234,13 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
                     limit_reason(state.max_concurrent),
                 )
             };
-            state.jobs.insert(shard.clone(), record);
+            let requests = shards
+                .iter()
+                .find(|s| &s.name == shard)
+                .and_then(|s| s.requests);
+            state
+                .jobs
+                .insert(shard.clone(), JobRecord { requests, ..record });
         }
         file.save(&run, &state)?;
     } else if limit_changed {

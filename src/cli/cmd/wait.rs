@@ -1,6 +1,8 @@
 //! `batchline wait RUN`: polls every recorded job (one `get` each per round, pauses growing with
 //! jitter between `--poll-interval` and `--max-poll-interval`) until all have ended, recording
-//! each round in `state.json`. Interrupting it (Ctrl-C, `--timeout`) leaves the jobs running and
+//! each round in `state.json`, and creates held-back shards as `--max-concurrent` leaves room.
+//! On a terminal it shows a progress bar: rows done of all the run's requests, rate and ETA
+//! ([`super::progress`]). Interrupting it (Ctrl-C, `--timeout`) leaves the jobs running and
 //! the state as last recorded.
 //!
 //! Verdict: exit 0 when every job succeeded; 1 when any failed, was cancelled, expired or
@@ -10,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use super::emulator::parse_duration;
+use super::progress::{bar_message, rows_done, wait_bar, ExportCounter};
 use super::status::{load, JobLine};
 use super::submit::{client, create_reserved, open_remote_run, vertex_err, Sent};
 use super::{cloud_config, location_arg};
@@ -66,6 +69,8 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
     let mut next_create = Instant::now();
     let mut p = Printer::new(a.format, a.quiet);
     let io = |e: std::io::Error| Error::io("<stdout>", e);
+    let bar = wait_bar(a.quiet);
+    let mut counter = ExportCounter::new(cloud.clone());
     let timed_out = loop {
         for record in state.jobs.values_mut().filter(|r| !r.is_terminal()) {
             let Some(name) = record.name.clone() else {
@@ -79,6 +84,9 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
             && create_held(&client, &run, &mut file, &mut state)? == Sent::Held
         {
             next_create = Instant::now() + create_backoff.next_wait();
+        }
+        if let Some(bar) = &bar {
+            show_progress(bar, &state, &mut counter);
         }
         if state.jobs.values().all(JobRecord::is_terminal) {
             break false;
@@ -94,6 +102,9 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
             std::thread::sleep(pause);
         }
     };
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     for (shard, r) in &state.jobs {
         let line = JobLine::of(shard, r);
         match a.format {
@@ -116,6 +127,25 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::InputErrors
     })
+}
+
+/// Updates the bar: rows done of all (from `completionStats` and the files exported so far, read
+/// once each; a file that cannot be read now is left for the next round), and the jobs live.
+fn show_progress(
+    bar: &indicatif::ProgressBar,
+    state: &crate::run::state::RunState,
+    counter: &mut ExportCounter,
+) {
+    let mut exported = std::collections::HashMap::new();
+    for (shard, r) in state.jobs.iter().filter(|(_, r)| !r.is_terminal()) {
+        if let Some(Ok(e)) = r.output_directory.as_deref().map(|d| counter.count(d)) {
+            exported.insert(shard.clone(), e.rows_exported);
+        }
+    }
+    let (done, total) = rows_done(state, &exported);
+    bar.set_length(total);
+    bar.set_position(done);
+    bar.set_message(bar_message(state));
 }
 
 /// Creates held shards, in name order, while `--max-concurrent` leaves room; stops at the first
