@@ -48,7 +48,8 @@ pub enum Command {
     Cancel(JobsArgs),
     /// Poll the run's jobs (with backoff) until every one has ended, creating held-back shards
     /// as room frees up: exit 0 when all succeeded, 1 when any failed, was cancelled or expired,
-    /// 3 on a service failure or --timeout.
+    /// 3 on a service failure, --timeout, or a job queued past --stuck-after (unless
+    /// --resubmit-stuck).
     #[command(after_long_help = EXIT_TABLE)]
     Wait(WaitArgs),
     /// Merge the run's prediction rows back into one result per input line, in input order:
@@ -647,6 +648,17 @@ pub struct PollArgs {
     /// The longest pause between polls.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub max_poll_interval: String,
+
+    /// Report a job still JOB_STATE_PENDING or JOB_STATE_QUEUED this long after it was created
+    /// (e.g. 6h): stop waiting with exit 3 and name it (the job stays in Vertex's queue), unless
+    /// --resubmit-stuck.
+    #[arg(long, value_name = "DURATION")]
+    pub stuck_after: Option<String>,
+
+    /// With --stuck-after: cancel a stuck job, create it again with the same body (state.json
+    /// keeps the cancelled one in the shard's `previous`), and go on waiting.
+    #[arg(long, requires = "stuck_after")]
+    pub resubmit_stuck: bool,
 }
 
 /// `batchline fetch-tokenizer`.
@@ -753,6 +765,11 @@ pub struct EmulatorArgs {
     /// Time each job stays JOB_STATE_PENDING, e.g. 500ms, 2s, 1m.
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub pending_for: String,
+
+    /// Hold only the first N jobs created in JOB_STATE_PENDING for --pending-for; later ones
+    /// start at once [default: every job].
+    #[arg(long, value_name = "N")]
+    pub pending_jobs: Option<u64>,
 
     /// Answer the first N creates with 429 RESOURCE_EXHAUSTED.
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -949,6 +966,45 @@ mod tests {
             ),
             ("10s", "60s")
         );
+        assert_eq!((w.poll.stuck_after, w.poll.resubmit_stuck), (None, false));
+        let cli = Cli::try_parse_from([
+            "batchline",
+            "wait",
+            "gs://b/run",
+            "--stuck-after",
+            "6h",
+            "--resubmit-stuck",
+        ])
+        .unwrap();
+        let Command::Wait(w) = cli.command else {
+            panic!("not wait")
+        };
+        assert_eq!(w.poll.stuck_after.as_deref(), Some("6h"));
+        assert!(w.poll.resubmit_stuck);
+        // --resubmit-stuck needs --stuck-after; --max-concurrent needs 1 or more.
+        assert!(
+            Cli::try_parse_from(["batchline", "wait", "gs://b/run", "--resubmit-stuck"]).is_err()
+        );
+        let submit = |n: &str| {
+            Cli::try_parse_from([
+                "batchline",
+                "submit",
+                "gs://b/run",
+                "--project",
+                "p",
+                "--location",
+                "l",
+                "--model",
+                "m",
+                "--max-concurrent",
+                n,
+            ])
+        };
+        assert!(submit("0").is_err());
+        let Command::Submit(s) = submit("3").unwrap().command else {
+            panic!("not submit")
+        };
+        assert_eq!(s.queue.max_concurrent, Some(3));
     }
 
     #[test]

@@ -24,6 +24,10 @@ use super::{split_gs, store_for, EmulatorConfig, EndState};
 /// The label that asks one job to end badly: `failed`, `cancelled` or `expired`.
 pub const END_STATE_LABEL: &str = "emulator_end_state";
 
+/// Job ids are this plus the job's number (1 for the first created): Vertex ids are 19-digit
+/// numbers, and Google's SDK accepts only digits.
+const ID_BASE: u64 = 4_000_000_000_000_000_000;
+
 /// One job in the table.
 pub struct Entry {
     /// The resource as served.
@@ -70,8 +74,7 @@ impl Jobs {
         let id = {
             let mut n = self.next_id.lock().expect("job ids");
             *n += 1;
-            // Vertex ids are 19-digit numbers; Google's SDK accepts only digits.
-            4_000_000_000_000_000_000 + *n
+            ID_BASE + *n
         };
         let now = now_rfc3339();
         job.name = Some(format!("{parent}/batchPredictionJobs/{id}"));
@@ -156,7 +159,11 @@ impl Jobs {
             .get(END_STATE_LABEL)
             .and_then(|s| EndState::parse(s))
             .or(self.config.end_state);
-        if Self::sleep_unless_cancelled(&cancel, self.config.pending_for).await {
+        let queued = match self.config.pending_jobs {
+            Some(first) => id - ID_BASE <= first,
+            None => true,
+        };
+        if queued && Self::sleep_unless_cancelled(&cancel, self.config.pending_for).await {
             return self.cancelled(id);
         }
         if end_state == Some(EndState::Expired) {

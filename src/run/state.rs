@@ -107,9 +107,32 @@ pub struct JobRecord {
     /// Requests in the shard (from the manifest), for progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
+    /// Jobs this shard had before the current one, oldest first (`wait --resubmit-stuck`
+    /// cancelled them and created the current one with the same body).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous: Vec<PreviousJob>,
     /// Why the shard is held back (state [`HELD`]: no job yet; `wait` creates it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,
+}
+
+/// A job a shard had before its current one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousJob {
+    /// Its resource name.
+    pub name: String,
+    /// The state seen when it was replaced (after the cancel).
+    pub state: String,
+    /// The service's `createTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Seconds it had waited in the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_seconds: Option<i64>,
+    /// Why it was replaced.
+    pub reason: String,
+    /// When (ours, RFC 3339 UTC).
+    pub replaced_at: String,
 }
 
 /// The state of a record not yet answered by Vertex.
@@ -137,6 +160,7 @@ impl JobRecord {
             error: None,
             output_directory: None,
             requests: None,
+            previous: Vec::new(),
             held: None,
         }
     }
@@ -152,6 +176,26 @@ impl JobRecord {
         r.state = HELD.into();
         r.held = Some(why);
         r
+    }
+
+    /// Moves the current job into [`Self::previous`] (with `reason`) and reserves the shard again
+    /// for a new create of the same body.
+    pub fn replace(&mut self, reason: String, waited_seconds: Option<i64>, now: String) {
+        if let Some(name) = self.name.take() {
+            self.previous.push(PreviousJob {
+                name,
+                state: self.state.clone(),
+                create_time: self.create_time.clone(),
+                waited_seconds,
+                reason,
+                replaced_at: now.clone(),
+            });
+        }
+        let previous = std::mem::take(&mut self.previous);
+        let requests = self.requests;
+        *self = JobRecord::reserved(self.body.clone(), self.output_prefix.clone(), now);
+        self.previous = previous;
+        self.requests = requests;
     }
 
     /// True for a shard held back (no job yet, none being created).
@@ -334,6 +378,40 @@ mod tests {
         assert!(r.is_terminal());
         assert_eq!(r.completion_stats.unwrap().successful(), Some(3));
         assert_eq!(r.checked_at.as_deref(), Some("t2"));
+    }
+
+    #[test]
+    fn replace_moves_the_job_into_previous_and_reserves_the_same_body_again() {
+        let body = BatchPredictionJob {
+            display_name: Some("d".into()),
+            ..Default::default()
+        };
+        let mut r = JobRecord::reserved(body.clone(), "gs://b/o/".into(), "t0".into());
+        r.requests = Some(4);
+        let job: BatchPredictionJob = serde_json::from_str(
+            r#"{"name":"projects/p/locations/l/batchPredictionJobs/7","state":"JOB_STATE_CANCELLING","createTime":"2026-12-04T10:00:01Z"}"#,
+        )
+        .unwrap();
+        r.update(&job, "t1".into());
+        r.replace("why".into(), Some(30), "t2".into());
+        let mut expected = JobRecord::reserved(body, "gs://b/o/".into(), "t2".into());
+        expected.requests = Some(4);
+        expected.previous = vec![PreviousJob {
+            name: "projects/p/locations/l/batchPredictionJobs/7".into(),
+            state: "JOB_STATE_CANCELLING".into(),
+            create_time: Some("2026-12-04T10:00:01Z".into()),
+            waited_seconds: Some(30),
+            reason: "why".into(),
+            replaced_at: "t2".into(),
+        }];
+        assert_eq!(r, expected);
+        // A second replacement of the new job appends to the chain.
+        r.update(&job, "t3".into());
+        r.replace("again".into(), None, "t4".into());
+        assert_eq!(r.previous.len(), 2);
+        assert_eq!(r.previous[1].reason, "again");
+        assert_eq!(r.name, None);
+        assert_eq!(r.state, RESERVED);
     }
 
     fn sample(run_id: &str) -> RunState {

@@ -850,3 +850,117 @@ fn status_counts_the_rows_each_job_has_exported() {
         format!("shards/shard-00002.jsonl: {} JOB_STATE_SUCCEEDED, rows succeeded 1 failed 0 incomplete 0, exported 1 of 1 rows in 1 file(s), waited 0 s in the queue", jobs[2].name.as_deref().unwrap())
     );
 }
+
+#[test]
+fn wait_stuck_after_names_a_job_held_in_the_queue_and_exits_3() {
+    // The emulator keeps the first job it creates pending for ten minutes; the others run.
+    let Some(s) = Setup::start(&["--pending-for", "600s", "--pending-jobs", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let first = s.jobs()[0].name.clone().unwrap();
+    let started = Instant::now();
+    let out = wait(&s, run, &["--stuck-after", "1s"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let err = out.stderr.trim_end();
+    let head = format!("error: gs://runs/r1: shards/shard-00000.jsonl: job {first} has been JOB_STATE_PENDING for ");
+    let tail = " s, over --stuck-after 1s; a stuck job stays in Vertex's queue (wait again, batchline cancel, or wait --resubmit-stuck to cancel and create it again)";
+    assert!(err.starts_with(&head) && err.ends_with(tail), "{err}");
+    let secs: i64 = err[head.len()..err.len() - tail.len()].parse().unwrap();
+    assert!((1..30).contains(&secs), "{secs}");
+    // The job was left in the queue, and nothing was created again.
+    let jobs = s.jobs();
+    assert_eq!(jobs.len(), 3);
+    assert_eq!(
+        jobs[0].state.as_ref().map(|s| s.as_str()),
+        Some("JOB_STATE_PENDING")
+    );
+    assert!(s.state()["jobs"]["shards/shard-00000.jsonl"]
+        .get("previous")
+        .is_none());
+}
+
+#[test]
+fn wait_resubmit_stuck_cancels_a_job_held_in_the_queue_and_creates_it_again() {
+    let Some(s) = Setup::start(&["--pending-for", "600s", "--pending-jobs", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    let before = s.state()["jobs"]["shards/shard-00000.jsonl"].clone();
+    let out = wait(
+        &s,
+        run,
+        &[
+            "--stuck-after",
+            "1s",
+            "--resubmit-stuck",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    let states: Vec<&str> = lines.iter().map(|l| l["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["JOB_STATE_SUCCEEDED"; 3]);
+    // Four jobs: the stuck one, cancelled, and its replacement, created last with the same body.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let jobs = loop {
+        let jobs = s.jobs();
+        if jobs[0].state.as_ref().map(|s| s.as_str()) == Some("JOB_STATE_CANCELLED") {
+            break jobs;
+        }
+        assert!(Instant::now() < deadline, "the stuck job was not cancelled");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(jobs.len(), 4);
+    let strip = |j: &BatchPredictionJob| {
+        serde_json::to_value(BatchPredictionJob {
+            name: None,
+            state: None,
+            create_time: None,
+            update_time: None,
+            start_time: None,
+            end_time: None,
+            completion_stats: None,
+            output_info: None,
+            error: None,
+            ..j.clone()
+        })
+        .unwrap()
+    };
+    assert_eq!(strip(&jobs[3]), strip(&jobs[0]));
+    assert_eq!(strip(&jobs[3]), before["body"]);
+    // state.json: the shard's record is the new job, and the chain names the old one.
+    let r = s.state()["jobs"]["shards/shard-00000.jsonl"].clone();
+    assert_eq!(r["name"], json!(jobs[3].name));
+    assert_eq!(r["state"], "JOB_STATE_SUCCEEDED");
+    assert_eq!(r["body"], before["body"]);
+    let previous = r["previous"].as_array().unwrap();
+    assert_eq!(previous.len(), 1, "{r}");
+    let p = &previous[0];
+    assert_eq!(p["name"], json!(jobs[0].name));
+    assert_eq!(p["create_time"], json!(jobs[0].create_time));
+    assert_eq!(
+        p["reason"],
+        "not out of JOB_STATE_PENDING after --stuck-after 1s"
+    );
+    assert!(
+        p["state"] == "JOB_STATE_CANCELLING" || p["state"] == "JOB_STATE_CANCELLED",
+        "{p}"
+    );
+    assert!(
+        p["waited_seconds"]
+            .as_i64()
+            .is_some_and(|w| (1..30).contains(&w)),
+        "{p}"
+    );
+    // The other shards kept their one job.
+    for stem in &STEMS[1..] {
+        assert!(s.state()["jobs"][format!("shards/{stem}.jsonl")]
+            .get("previous")
+            .is_none());
+    }
+}
