@@ -964,3 +964,48 @@ fn wait_resubmit_stuck_cancels_a_job_held_in_the_queue_and_creates_it_again() {
             .is_none());
     }
 }
+
+#[test]
+fn cancel_withdraws_held_shards_so_no_wait_creates_them() {
+    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &["--max-concurrent", "1"]).code, 0);
+    let name = s.jobs()[0].name.clone();
+    let out = s.run(&[
+        "cancel",
+        run,
+        "--vertex-endpoint",
+        &s.url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    assert_eq!(
+        lines[..2],
+        [
+            json!({"type": "withdrawn", "shard": "shards/shard-00001.jsonl"}),
+            json!({"type": "withdrawn", "shard": "shards/shard-00002.jsonl"}),
+        ]
+    );
+    assert_eq!(lines[2]["type"], "cancelled");
+    assert_eq!(lines[2]["shard"], "shards/shard-00000.jsonl");
+    assert_eq!(lines[2]["name"], json!(name));
+    assert_eq!(
+        lines[3],
+        json!({"type": "summary", "run": "gs://runs/r1", "cancelled": 1})
+    );
+    let state = s.state();
+    let recorded: Vec<&String> = state["jobs"].as_object().unwrap().keys().collect();
+    assert_eq!(recorded, ["shards/shard-00000.jsonl"]);
+    // wait sees the one cancelled job end and creates nothing.
+    let out = wait(&s, run, &["--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["state"], "JOB_STATE_CANCELLED");
+    assert_eq!(s.jobs().len(), 1);
+}

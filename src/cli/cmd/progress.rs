@@ -128,7 +128,7 @@ pub(crate) fn wait_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} {msg} [{bar:40}] {pos}/{len} rows {per_sec} eta {eta}",
+            "{spinner} {msg} [{wide_bar}] {pos}/{len} rows {per_sec} eta {eta}",
         )
         .expect("invariant: the template is valid")
         .progress_chars("=> "),
