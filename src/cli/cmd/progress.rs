@@ -7,7 +7,7 @@
 //! final `predictions.jsonl` directly in the folder exists it holds every row once more, so it
 //! alone is counted, else the sum of the others (the incremental files). A row is a line with
 //! anything but whitespace on it. Files are read once per process ([`ExportCounter`] keeps each
-//! file's count: exported files are not rewritten).
+//! file's count: exported files are not rewritten), in 16 MiB ranges, never held whole.
 
 use std::collections::HashMap;
 
@@ -63,7 +63,7 @@ impl ExportCounter {
             let n = match self.lines.get(&url) {
                 Some(n) => *n,
                 None => {
-                    let n = store.get(name)?.map_or(0, |b| count_rows(&b));
+                    let n = count_object_rows(&store, name)?;
                     self.lines.insert(url, n);
                     n
                 }
@@ -77,12 +77,56 @@ impl ExportCounter {
     }
 }
 
+/// Bytes read per request when counting: a file is never held whole in memory.
+const COUNT_CHUNK: u64 = 16 << 20;
+
+/// The rows of object `name`, read in [`COUNT_CHUNK`] ranges (a missing object has none).
+fn count_object_rows(store: &Store, name: &str) -> Result<u64> {
+    let Some(meta) = store.head(name)? else {
+        return Ok(0);
+    };
+    let mut counter = RowCounter::default();
+    let mut at = 0;
+    while at < meta.size {
+        let end = (at + COUNT_CHUNK).min(meta.size);
+        counter.feed(&store.get_range(name, at..end)?);
+        at = end;
+    }
+    Ok(counter.finish())
+}
+
+/// Counts lines with anything but ASCII whitespace on them, fed in pieces cut anywhere.
+#[derive(Default)]
+struct RowCounter {
+    rows: u64,
+    /// The line being read has a non-whitespace byte.
+    in_row: bool,
+}
+
+impl RowCounter {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                self.rows += u64::from(self.in_row);
+                self.in_row = false;
+            } else if !b.is_ascii_whitespace() {
+                self.in_row = true;
+            }
+        }
+    }
+
+    /// The count, the last line needing no newline.
+    fn finish(self) -> u64 {
+        self.rows + u64::from(self.in_row)
+    }
+}
+
 /// Lines with anything but ASCII whitespace on them (the last line needs no newline).
-pub(crate) fn count_rows(bytes: &[u8]) -> u64 {
-    bytes
-        .split(|&b| b == b'\n')
-        .filter(|line| line.iter().any(|b| !b.is_ascii_whitespace()))
-        .count() as u64
+#[cfg(test)]
+fn count_rows(bytes: &[u8]) -> u64 {
+    let mut c = RowCounter::default();
+    c.feed(bytes);
+    c.finish()
 }
 
 /// Rows done and rows in all, over the run's jobs, for the progress bar: a job that has ended
@@ -160,6 +204,27 @@ mod tests {
         assert_eq!(count_rows(b"{}\n"), 1);
         assert_eq!(count_rows(b"{}\n \r\n\n{\"a\":1}"), 2);
         assert_eq!(count_rows(b"\n\n\t\n"), 0);
+        // Cut anywhere, the pieces count the same.
+        let text = b"{\"a\":1}\n  \n{}\r\n\n x";
+        for cut in 0..=text.len() {
+            let mut c = RowCounter::default();
+            c.feed(&text[..cut]);
+            c.feed(&text[cut..]);
+            assert_eq!(c.finish(), 3, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn an_object_is_counted_in_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location::parse(dir.path().to_str().unwrap()).unwrap();
+        let store = Store::open(&loc, &CloudConfig::default()).unwrap();
+        let line = "x".repeat(999) + "\n";
+        // Two chunks and a bit: rows cross the chunk edges.
+        let n = (2 * COUNT_CHUNK / 1000 + 7) as usize;
+        std::fs::write(dir.path().join("p.jsonl"), line.repeat(n)).unwrap();
+        assert_eq!(count_object_rows(&store, "p.jsonl").unwrap(), n as u64);
+        assert_eq!(count_object_rows(&store, "absent.jsonl").unwrap(), 0);
     }
 
     fn record(state: &str, stats: &str, requests: Option<u64>) -> JobRecord {
