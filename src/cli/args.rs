@@ -548,6 +548,14 @@ pub struct SubmitQueueArgs {
     /// end. Recorded in state.json: later submits and waits keep the limit until another is given.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent: Option<u32>,
+
+    /// Vertex's native resume: for every job of the run that ended failed, cancelled or expired,
+    /// create a new job whose input is the old job's exported prediction files (the new job runs
+    /// only the rows not finished and writes all rows to its own output,
+    /// RUN/output/<shard>-resume-N/); a job that exported nothing is created again from its
+    /// shard. state.json keeps the old job in the shard's `previous`. Nothing else is created.
+    #[arg(long, conflicts_with = "retry")]
+    pub resume: bool,
 }
 
 /// `batchline submit`.
@@ -1005,6 +1013,28 @@ mod tests {
             panic!("not submit")
         };
         assert_eq!(s.queue.max_concurrent, Some(3));
+        assert!(!s.queue.resume);
+        let resume = |extra: &[&str]| {
+            let mut argv = vec![
+                "batchline",
+                "submit",
+                "gs://b/run",
+                "--project",
+                "p",
+                "--location",
+                "l",
+                "--model",
+                "m",
+                "--resume",
+            ];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv)
+        };
+        let Command::Submit(s) = resume(&[]).unwrap().command else {
+            panic!("not submit")
+        };
+        assert!(s.queue.resume);
+        assert!(resume(&["--retry"]).is_err());
     }
 
     #[test]

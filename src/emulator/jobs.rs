@@ -232,6 +232,22 @@ impl Jobs {
                 Err(e) => return fail(9, format!("Failed to read the input file {uri}: {e}")),
             }
         }
+        // Native resume: finished rows of an earlier job are carried, the rest run again.
+        let (data, carried, carried_rows) = match super::resume::split(&data) {
+            Some(r) => (r.to_run, r.carried, r.carried_rows),
+            None => (data, Vec::new(), 0),
+        };
+        if carried_rows > 0 && data.iter().all(u8::is_ascii_whitespace) {
+            return match self.write_carried(&folder, &carried, true).await {
+                Ok(()) => self.end(
+                    id,
+                    JobState::Succeeded,
+                    None,
+                    Some(CompletionStats::from_counts(carried_rows, 0, 0)),
+                ),
+                Err(e) => fail(7, format!("Failed to write the output to {folder}: {e}")),
+            };
+        }
         let model = job.model.clone().unwrap_or_default();
         let config = self.config.clone();
         let seed = config.seed ^ id;
@@ -256,10 +272,19 @@ impl Jobs {
             Ok(Err(f)) => return fail(3, f.message),
             Err(e) => return fail(13, format!("Internal error: {e}")),
         };
-        match self.export(id, &cancel, &rows, &folder, end_state).await {
+        if carried_rows > 0 {
+            if let Err(e) = self.write_carried(&folder, &carried, false).await {
+                return fail(7, format!("Failed to write the output to {folder}: {e}"));
+            }
+        }
+        match self
+            .export(id, &cancel, &rows, &folder, end_state, &carried)
+            .await
+        {
             Ok(Finish::Done) => {
-                let ok = rows.rows.iter().filter(|r| r.outcome.successful()).count() as u64;
-                let failed = rows.rows.len() as u64 - ok;
+                let ran = rows.rows.iter().filter(|r| r.outcome.successful()).count() as u64;
+                let failed = rows.rows.len() as u64 - ran;
+                let ok = ran + carried_rows;
                 self.end(
                     id,
                     JobState::Succeeded,
@@ -269,10 +294,11 @@ impl Jobs {
             }
             Ok(Finish::Cancelled) => self.cancelled(id),
             Ok(Finish::Failed(done)) => {
-                let ok = rows.rows[..done]
+                let ran = rows.rows[..done]
                     .iter()
                     .filter(|r| r.outcome.successful())
                     .count() as u64;
+                let ok = ran + carried_rows;
                 self.end(
                     id,
                     JobState::Failed,
@@ -281,14 +307,35 @@ impl Jobs {
                         message: "Internal error occurred. The batch prediction job failed (emulated by --end-state failed).".into(),
                         details: Vec::new(),
                     }),
-                    Some(CompletionStats::from_counts(ok, done as u64 - ok, (rows.rows.len() - done) as u64)),
+                    Some(CompletionStats::from_counts(ok, done as u64 - ran, (rows.rows.len() - done) as u64)),
                 )
             }
             Err(e) => fail(7, format!("Failed to write the output to {folder}: {e}")),
         }
     }
 
-    /// Writes the rows piece by piece, then `predictions.jsonl`.
+    /// Writes carried rows (native resume) as the first incremental file
+    /// (`predictions_00000.jsonl`), and as `predictions.jsonl` too when `last` (nothing runs).
+    async fn write_carried(&self, folder: &str, carried: &[u8], last: bool) -> Result<(), String> {
+        let (bucket, key) = split_gs(folder).ok_or_else(|| format!("{folder}: not a gs:// URI"))?;
+        let (store, base) = store_for(&self.config.storage, bucket, key)?;
+        let mut paths = vec![base
+            .clone()
+            .join("incremental_predictions")
+            .join("predictions_00000.jsonl")];
+        if last {
+            paths.push(base.clone().join("predictions.jsonl"));
+        }
+        for path in paths {
+            store
+                .put(&path, PutPayload::from(carried.to_vec()))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows piece by piece, then `predictions.jsonl` (carried rows first).
     async fn export(
         &self,
         id: u64,
@@ -296,6 +343,7 @@ impl Jobs {
         rows: &Arc<JobRows>,
         folder: &str,
         end_state: Option<EndState>,
+        carried: &[u8],
     ) -> Result<Finish, String> {
         let (bucket, key) = split_gs(folder).ok_or_else(|| format!("{folder}: not a gs:// URI"))?;
         let (store, base) = store_for(&self.config.storage, bucket, key)?;
@@ -351,7 +399,8 @@ impl Jobs {
                 }
             }
         }
-        let bytes = write_rows(rows, 0..n, self.config.layout).await;
+        let mut bytes = carried.to_vec();
+        bytes.extend_from_slice(&write_rows(rows, 0..n, self.config.layout).await);
         store
             .put(
                 &base.clone().join("predictions.jsonl"),

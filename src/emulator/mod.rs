@@ -14,6 +14,7 @@
 
 pub mod http;
 pub mod jobs;
+pub mod resume;
 pub mod rows;
 
 use std::path::PathBuf;

@@ -1009,3 +1009,85 @@ fn cancel_withdraws_held_shards_so_no_wait_creates_them() {
     assert_eq!(lines[0]["state"], "JOB_STATE_CANCELLED");
     assert_eq!(s.jobs().len(), 1);
 }
+
+#[test]
+fn submit_resume_creates_a_job_over_the_old_jobs_predictions_and_records_the_chain() {
+    // Jobs fail once half their rows are out, one row per file: shards 0 and 1 (two rows each)
+    // end FAILED with one finished row exported; shard 2 succeeds.
+    let Some(s) = Setup::start(&["--end-state", "failed", "--export-rows", "1"]) else {
+        return;
+    };
+    let run = s.prepare();
+    assert_eq!(s.submit(run, &[]).code, 0);
+    assert_eq!(wait(&s, run, &[]).code, 1);
+    let before = s.state();
+    let old = |stem: &str| before["jobs"][format!("shards/{stem}.jsonl")].clone();
+    let old_file = |stem: &str| {
+        format!(
+            "{}/incremental_predictions/predictions_00001.jsonl",
+            old(stem)["output_directory"].as_str().unwrap()
+        )
+    };
+    let out = s.submit(run, &["--resume", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    let jobs = s.jobs();
+    assert_eq!(jobs.len(), 5);
+    for (i, stem) in STEMS[..2].iter().enumerate() {
+        assert_eq!(
+            lines[i],
+            json!({"type": "resumed", "shard": format!("shards/{stem}.jsonl"), "name": jobs[3 + i].name,
+                   "previous": old(stem)["name"], "input": [old_file(stem)], "held": null})
+        );
+    }
+    assert_eq!(
+        lines[2],
+        json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 2, "created": 2, "held": 0})
+    );
+    // The new jobs carry the finished row over (nothing is left to run) and succeed.
+    let out = wait(&s, run, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    for l in &lines {
+        assert_eq!(l["state"], "JOB_STATE_SUCCEEDED", "{l}");
+    }
+    assert_eq!(
+        lines[0]["completion_stats"],
+        json!({"successfulCount": "1"})
+    );
+    let state = s.state();
+    for stem in &STEMS[..2] {
+        let r = &state["jobs"][format!("shards/{stem}.jsonl")];
+        let prefix = format!("gs://runs/r1/output/{stem}-resume-1/");
+        assert_eq!(r["output_prefix"], prefix);
+        assert_eq!(r["display_name"], format!("batchline r1 {stem} resume 1"));
+        let mut body = old(stem)["body"].clone();
+        body["displayName"] = json!(format!("batchline r1 {stem} resume 1"));
+        body["inputConfig"]["gcsSource"]["uris"] = json!([old_file(stem)]);
+        body["outputConfig"]["gcsDestination"]["outputUriPrefix"] = json!(prefix);
+        assert_eq!(r["body"], body);
+        let previous = r["previous"].as_array().unwrap();
+        assert_eq!(previous.len(), 1);
+        assert_eq!(previous[0]["name"], old(stem)["name"]);
+        assert_eq!(previous[0]["state"], "JOB_STATE_FAILED");
+        assert_eq!(previous[0]["reason"], "resumed: it ended JOB_STATE_FAILED");
+        // The new output holds the old job's finished row, byte for byte.
+        let dir = r["output_directory"].as_str().unwrap();
+        assert!(dir.starts_with(&prefix), "{dir}");
+        let old_bytes = s.store(&old_file(stem)).get("").unwrap();
+        let new_bytes = s.store(dir).get("predictions.jsonl").unwrap();
+        assert!(old_bytes.is_some());
+        assert_eq!(new_bytes, old_bytes);
+    }
+    assert!(state["jobs"]["shards/shard-00002.jsonl"]
+        .get("previous")
+        .is_none());
+    // Nothing left to resume.
+    let out = s.submit(run, &["--resume", "--format", "json"]);
+    assert_eq!(
+        json_lines(&out.stdout),
+        vec![
+            json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 0, "created": 0, "held": 0})
+        ]
+    );
+}

@@ -43,20 +43,7 @@ impl ExportCounter {
 
     /// The rows exported so far under `dir` (a job's output directory).
     pub(crate) fn count(&mut self, dir: &str) -> Result<Exported> {
-        let store = Store::open(&Location::parse(dir)?, &self.cloud)?;
-        let names: Vec<String> = store
-            .list_all("")?
-            .into_iter()
-            .filter(|n| !n.ends_with('/'))
-            .filter(|n| {
-                let file = n.rsplit('/').next().unwrap_or(n);
-                file.starts_with("predictions") && file.ends_with(".jsonl")
-            })
-            .collect();
-        let chosen: Vec<&String> = match names.iter().find(|n| n.as_str() == "predictions.jsonl") {
-            Some(last) => vec![last],
-            None => names.iter().collect(),
-        };
+        let (store, chosen) = row_files(dir, &self.cloud)?;
         let mut rows = 0;
         for name in &chosen {
             let url = store.describe(name);
@@ -75,6 +62,28 @@ impl ExportCounter {
             files: chosen.len(),
         })
     }
+}
+
+/// The files under `dir` (a job's output directory) that hold each exported row once: the final
+/// `predictions.jsonl` alone when it exists, else every other `predictions*.jsonl` at any depth;
+/// names relative to `dir`, sorted, with the store they are in.
+pub(crate) fn row_files(dir: &str, cloud: &CloudConfig) -> Result<(Store, Vec<String>)> {
+    let store = Store::open(&Location::parse(dir)?, cloud)?;
+    let names: Vec<String> = store
+        .list_all("")?
+        .into_iter()
+        .filter(|n| !n.ends_with('/'))
+        .filter(|n| {
+            let file = n.rsplit('/').next().unwrap_or(n);
+            file.starts_with("predictions") && file.ends_with(".jsonl")
+        })
+        .collect();
+    let chosen = if names.iter().any(|n| n == "predictions.jsonl") {
+        vec!["predictions.jsonl".to_string()]
+    } else {
+        names
+    };
+    Ok((store, chosen))
 }
 
 /// Bytes read per request when counting: a file is never held whole in memory.
