@@ -34,9 +34,11 @@ pub enum Command {
     #[command(after_long_help = EXIT_TABLE)]
     Upload(UploadArgs),
     /// Create one Vertex AI batch job per shard of a run on Cloud Storage; a re-run creates jobs
-    /// only for shards that have none. Jobs are recorded in the run's state.json.
+    /// only for shards that have none. Jobs are recorded in the run's state.json. Shards over
+    /// --max-concurrent, or whose create is answered 429, are held back (not a failure): wait
+    /// creates them later.
     #[command(after_long_help = EXIT_TABLE)]
-    Submit(SubmitArgs),
+    Submit(SubmitCommand),
     /// Show each job of a run: state, row counts, error, and how long it has waited; records
     /// what it saw in state.json.
     #[command(after_long_help = EXIT_TABLE)]
@@ -44,8 +46,10 @@ pub enum Command {
     /// Cancel the run's jobs that have not ended.
     #[command(after_long_help = EXIT_TABLE)]
     Cancel(JobsArgs),
-    /// Poll the run's jobs (with backoff) until every one has ended: exit 0 when all succeeded,
-    /// 1 when any failed, was cancelled or expired, 3 on a service failure or --timeout.
+    /// Poll the run's jobs (with backoff) until every one has ended, creating held-back shards
+    /// as room frees up: exit 0 when all succeeded, 1 when any failed, was cancelled or expired,
+    /// 3 on a service failure, --timeout, or a job queued past --stuck-after (unless
+    /// --resubmit-stuck).
     #[command(after_long_help = EXIT_TABLE)]
     Wait(WaitArgs),
     /// Merge the run's prediction rows back into one result per input line, in input order:
@@ -530,6 +534,37 @@ pub struct VertexArgs {
     pub vertex_endpoint: Option<String>,
 }
 
+/// `batchline submit` as parsed: [`SubmitArgs`] (what `batchline run` also builds) and the
+/// flags only `submit` itself takes.
+#[derive(Debug, Args)]
+pub struct SubmitCommand {
+    /// The common flags.
+    #[command(flatten)]
+    pub args: SubmitArgs,
+
+    /// Flow control.
+    #[command(flatten)]
+    pub queue: SubmitQueueArgs,
+}
+
+/// `submit`'s flow control.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SubmitQueueArgs {
+    /// Keep at most N jobs of the run live (created and not ended) at once: the other shards are
+    /// recorded in state.json as held back, and `batchline wait` creates them as earlier jobs
+    /// end. Recorded in state.json: later submits and waits keep the limit until another is given.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: Option<u32>,
+
+    /// Vertex's native resume: for every job of the run that ended failed, cancelled or expired,
+    /// create a new job whose input is the old job's exported prediction files (the new job runs
+    /// only the rows not finished and writes all rows to its own output,
+    /// RUN/output/<shard>-resume-N/); a job that exported nothing is created again from its
+    /// shard. state.json keeps the old job in the shard's `previous`. Nothing else is created.
+    #[arg(long, conflicts_with = "retry")]
+    pub resume: bool,
+}
+
 /// `batchline submit`.
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
@@ -628,6 +663,17 @@ pub struct PollArgs {
     /// The longest pause between polls.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub max_poll_interval: String,
+
+    /// Report a job still JOB_STATE_PENDING or JOB_STATE_QUEUED this long after it was created
+    /// (e.g. 6h): stop waiting with exit 3 and name it (the job stays in Vertex's queue), unless
+    /// --resubmit-stuck.
+    #[arg(long, value_name = "DURATION")]
+    pub stuck_after: Option<String>,
+
+    /// With --stuck-after: cancel a stuck job, create it again with the same body (state.json
+    /// keeps the cancelled one in the shard's `previous`), and go on waiting.
+    #[arg(long, requires = "stuck_after")]
+    pub resubmit_stuck: bool,
 }
 
 /// `batchline fetch-tokenizer`.
@@ -734,6 +780,11 @@ pub struct EmulatorArgs {
     /// Time each job stays JOB_STATE_PENDING, e.g. 500ms, 2s, 1m.
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub pending_for: String,
+
+    /// Hold only the first N jobs created in JOB_STATE_PENDING for --pending-for; later ones
+    /// start at once [default: every job].
+    #[arg(long, value_name = "N")]
+    pub pending_jobs: Option<u64>,
 
     /// Answer the first N creates with 429 RESOURCE_EXHAUSTED.
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -898,9 +949,10 @@ mod tests {
             "json",
         ])
         .unwrap();
-        let Command::Submit(s) = cli.command else {
+        let Command::Submit(SubmitCommand { args: s, queue }) = cli.command else {
             panic!("not submit")
         };
+        assert_eq!(queue.max_concurrent, None);
         assert_eq!(s.run, "gs://b/run");
         assert_eq!((s.project.as_str(), s.location.as_str()), ("p", "global"));
         assert_eq!(s.model, "gemini-2.5-pro");
@@ -929,6 +981,67 @@ mod tests {
             ),
             ("10s", "60s")
         );
+        assert_eq!((w.poll.stuck_after, w.poll.resubmit_stuck), (None, false));
+        let cli = Cli::try_parse_from([
+            "batchline",
+            "wait",
+            "gs://b/run",
+            "--stuck-after",
+            "6h",
+            "--resubmit-stuck",
+        ])
+        .unwrap();
+        let Command::Wait(w) = cli.command else {
+            panic!("not wait")
+        };
+        assert_eq!(w.poll.stuck_after.as_deref(), Some("6h"));
+        assert!(w.poll.resubmit_stuck);
+        // --resubmit-stuck needs --stuck-after; --max-concurrent needs 1 or more.
+        assert!(
+            Cli::try_parse_from(["batchline", "wait", "gs://b/run", "--resubmit-stuck"]).is_err()
+        );
+        let submit = |n: &str| {
+            Cli::try_parse_from([
+                "batchline",
+                "submit",
+                "gs://b/run",
+                "--project",
+                "p",
+                "--location",
+                "l",
+                "--model",
+                "m",
+                "--max-concurrent",
+                n,
+            ])
+        };
+        assert!(submit("0").is_err());
+        let Command::Submit(s) = submit("3").unwrap().command else {
+            panic!("not submit")
+        };
+        assert_eq!(s.queue.max_concurrent, Some(3));
+        assert!(!s.queue.resume);
+        let resume = |extra: &[&str]| {
+            let mut argv = vec![
+                "batchline",
+                "submit",
+                "gs://b/run",
+                "--project",
+                "p",
+                "--location",
+                "l",
+                "--model",
+                "m",
+                "--resume",
+            ];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv)
+        };
+        let Command::Submit(s) = resume(&[]).unwrap().command else {
+            panic!("not submit")
+        };
+        assert!(s.queue.resume);
+        assert!(resume(&["--retry"]).is_err());
     }
 
     #[test]

@@ -24,6 +24,10 @@ use super::{split_gs, store_for, EmulatorConfig, EndState};
 /// The label that asks one job to end badly: `failed`, `cancelled` or `expired`.
 pub const END_STATE_LABEL: &str = "emulator_end_state";
 
+/// Job ids are this plus the job's number (1 for the first created): Vertex ids are 19-digit
+/// numbers, and Google's SDK accepts only digits.
+const ID_BASE: u64 = 4_000_000_000_000_000_000;
+
 /// One job in the table.
 pub struct Entry {
     /// The resource as served.
@@ -70,8 +74,7 @@ impl Jobs {
         let id = {
             let mut n = self.next_id.lock().expect("job ids");
             *n += 1;
-            // Vertex ids are 19-digit numbers; Google's SDK accepts only digits.
-            4_000_000_000_000_000_000 + *n
+            ID_BASE + *n
         };
         let now = now_rfc3339();
         job.name = Some(format!("{parent}/batchPredictionJobs/{id}"));
@@ -156,7 +159,11 @@ impl Jobs {
             .get(END_STATE_LABEL)
             .and_then(|s| EndState::parse(s))
             .or(self.config.end_state);
-        if Self::sleep_unless_cancelled(&cancel, self.config.pending_for).await {
+        let queued = match self.config.pending_jobs {
+            Some(first) => id - ID_BASE <= first,
+            None => true,
+        };
+        if queued && Self::sleep_unless_cancelled(&cancel, self.config.pending_for).await {
             return self.cancelled(id);
         }
         if end_state == Some(EndState::Expired) {
@@ -225,6 +232,22 @@ impl Jobs {
                 Err(e) => return fail(9, format!("Failed to read the input file {uri}: {e}")),
             }
         }
+        // Native resume: finished rows of an earlier job are carried, the rest run again.
+        let (data, carried, carried_rows) = match super::resume::split(&data) {
+            Some(r) => (r.to_run, r.carried, r.carried_rows),
+            None => (data, Vec::new(), 0),
+        };
+        if carried_rows > 0 && data.iter().all(u8::is_ascii_whitespace) {
+            return match self.write_carried(&folder, &carried, true).await {
+                Ok(()) => self.end(
+                    id,
+                    JobState::Succeeded,
+                    None,
+                    Some(CompletionStats::from_counts(carried_rows, 0, 0)),
+                ),
+                Err(e) => fail(7, format!("Failed to write the output to {folder}: {e}")),
+            };
+        }
         let model = job.model.clone().unwrap_or_default();
         let config = self.config.clone();
         let seed = config.seed ^ id;
@@ -249,10 +272,19 @@ impl Jobs {
             Ok(Err(f)) => return fail(3, f.message),
             Err(e) => return fail(13, format!("Internal error: {e}")),
         };
-        match self.export(id, &cancel, &rows, &folder, end_state).await {
+        if carried_rows > 0 {
+            if let Err(e) = self.write_carried(&folder, &carried, false).await {
+                return fail(7, format!("Failed to write the output to {folder}: {e}"));
+            }
+        }
+        match self
+            .export(id, &cancel, &rows, &folder, end_state, &carried)
+            .await
+        {
             Ok(Finish::Done) => {
-                let ok = rows.rows.iter().filter(|r| r.outcome.successful()).count() as u64;
-                let failed = rows.rows.len() as u64 - ok;
+                let ran = rows.rows.iter().filter(|r| r.outcome.successful()).count() as u64;
+                let failed = rows.rows.len() as u64 - ran;
+                let ok = ran + carried_rows;
                 self.end(
                     id,
                     JobState::Succeeded,
@@ -262,10 +294,11 @@ impl Jobs {
             }
             Ok(Finish::Cancelled) => self.cancelled(id),
             Ok(Finish::Failed(done)) => {
-                let ok = rows.rows[..done]
+                let ran = rows.rows[..done]
                     .iter()
                     .filter(|r| r.outcome.successful())
                     .count() as u64;
+                let ok = ran + carried_rows;
                 self.end(
                     id,
                     JobState::Failed,
@@ -274,14 +307,35 @@ impl Jobs {
                         message: "Internal error occurred. The batch prediction job failed (emulated by --end-state failed).".into(),
                         details: Vec::new(),
                     }),
-                    Some(CompletionStats::from_counts(ok, done as u64 - ok, (rows.rows.len() - done) as u64)),
+                    Some(CompletionStats::from_counts(ok, done as u64 - ran, (rows.rows.len() - done) as u64)),
                 )
             }
             Err(e) => fail(7, format!("Failed to write the output to {folder}: {e}")),
         }
     }
 
-    /// Writes the rows piece by piece, then `predictions.jsonl`.
+    /// Writes carried rows (native resume) as the first incremental file
+    /// (`predictions_00000.jsonl`), and as `predictions.jsonl` too when `last` (nothing runs).
+    async fn write_carried(&self, folder: &str, carried: &[u8], last: bool) -> Result<(), String> {
+        let (bucket, key) = split_gs(folder).ok_or_else(|| format!("{folder}: not a gs:// URI"))?;
+        let (store, base) = store_for(&self.config.storage, bucket, key)?;
+        let mut paths = vec![base
+            .clone()
+            .join("incremental_predictions")
+            .join("predictions_00000.jsonl")];
+        if last {
+            paths.push(base.clone().join("predictions.jsonl"));
+        }
+        for path in paths {
+            store
+                .put(&path, PutPayload::from(carried.to_vec()))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows piece by piece, then `predictions.jsonl` (carried rows first).
     async fn export(
         &self,
         id: u64,
@@ -289,6 +343,7 @@ impl Jobs {
         rows: &Arc<JobRows>,
         folder: &str,
         end_state: Option<EndState>,
+        carried: &[u8],
     ) -> Result<Finish, String> {
         let (bucket, key) = split_gs(folder).ok_or_else(|| format!("{folder}: not a gs:// URI"))?;
         let (store, base) = store_for(&self.config.storage, bucket, key)?;
@@ -344,7 +399,8 @@ impl Jobs {
                 }
             }
         }
-        let bytes = write_rows(rows, 0..n, self.config.layout).await;
+        let mut bytes = carried.to_vec();
+        bytes.extend_from_slice(&write_rows(rows, 0..n, self.config.layout).await);
         store
             .put(
                 &base.clone().join("predictions.jsonl"),

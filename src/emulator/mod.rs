@@ -14,6 +14,7 @@
 
 pub mod http;
 pub mod jobs;
+pub mod resume;
 pub mod rows;
 
 use std::path::PathBuf;
@@ -123,6 +124,8 @@ pub struct EmulatorConfig {
     pub end_state: Option<EndState>,
     /// Time each job stays in `JOB_STATE_PENDING` before it runs (or expires).
     pub pending_for: Duration,
+    /// Only the first N jobs created wait `pending_for`; later ones start at once (`None`: all).
+    pub pending_jobs: Option<u64>,
     /// Answer this many creates with 429 RESOURCE_EXHAUSTED before accepting any.
     pub reject_creates: u32,
     /// Rows finished per second per job; 0 = as fast as possible.
@@ -144,6 +147,7 @@ impl Default for EmulatorConfig {
             rates: FailureRates::default(),
             end_state: None,
             pending_for: Duration::ZERO,
+            pending_jobs: None,
             reject_creates: 0,
             rows_per_second: 0.0,
             export_rows: 10_000,

@@ -41,8 +41,30 @@ pub struct RunState {
     pub project: String,
     /// The Vertex location.
     pub location: String,
+    /// `submit --max-concurrent N`: at most N jobs live at once; shards over it are held back
+    /// and `wait` creates them as earlier jobs end. Absent: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<usize>,
     /// One record per shard, by shard name (`shards/shard-00000.jsonl`), in name order.
     pub jobs: BTreeMap<String, JobRecord>,
+}
+
+impl RunState {
+    /// Jobs created and not yet ended (what `--max-concurrent` counts).
+    pub fn live(&self) -> usize {
+        self.jobs
+            .values()
+            .filter(|r| r.name.is_some() && !r.is_terminal())
+            .count()
+    }
+
+    /// How many more jobs may be created now under [`Self::max_concurrent`].
+    pub fn free_slots(&self) -> usize {
+        match self.max_concurrent {
+            Some(n) => n.saturating_sub(self.live()),
+            None => usize::MAX,
+        }
+    }
 }
 
 /// One shard's job.
@@ -82,10 +104,43 @@ pub struct JobRecord {
     /// `outputInfo.gcsOutputDirectory`, the folder the rows went to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_directory: Option<String>,
+    /// Requests in the shard (from the manifest), for progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// Jobs this shard had before the current one, oldest first (`wait --resubmit-stuck`
+    /// cancelled them and created the current one with the same body).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous: Vec<PreviousJob>,
+    /// Why the shard is held back (state [`HELD`]: no job yet; `wait` creates it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
+}
+
+/// A job a shard had before its current one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousJob {
+    /// Its resource name.
+    pub name: String,
+    /// The state seen when it was replaced (after the cancel).
+    pub state: String,
+    /// The service's `createTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Seconds it had waited in the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_seconds: Option<i64>,
+    /// Why it was replaced.
+    pub reason: String,
+    /// When (ours, RFC 3339 UTC).
+    pub replaced_at: String,
 }
 
 /// The state of a record not yet answered by Vertex.
 pub const RESERVED: &str = "RESERVED";
+
+/// The state of a shard held back (`--max-concurrent`, or a 429 on create): no job was created
+/// and none is being created; `wait` (or `submit` again) creates it later.
+pub const HELD: &str = "HELD";
 
 impl JobRecord {
     /// A reserved record for `body` (no job yet).
@@ -104,7 +159,48 @@ impl JobRecord {
             completion_stats: None,
             error: None,
             output_directory: None,
+            requests: None,
+            previous: Vec::new(),
+            held: None,
         }
+    }
+
+    /// A held record for `body`: no job, `why` says what holds it back.
+    pub fn held(
+        body: BatchPredictionJob,
+        output_prefix: String,
+        now: String,
+        why: String,
+    ) -> JobRecord {
+        let mut r = JobRecord::reserved(body, output_prefix, now);
+        r.state = HELD.into();
+        r.held = Some(why);
+        r
+    }
+
+    /// Moves the current job into [`Self::previous`] (with `reason`) and reserves the shard again
+    /// for a new create of the same body.
+    pub fn replace(&mut self, reason: String, waited_seconds: Option<i64>, now: String) {
+        if let Some(name) = self.name.take() {
+            self.previous.push(PreviousJob {
+                name,
+                state: self.state.clone(),
+                create_time: self.create_time.clone(),
+                waited_seconds,
+                reason,
+                replaced_at: now.clone(),
+            });
+        }
+        let previous = std::mem::take(&mut self.previous);
+        let requests = self.requests;
+        *self = JobRecord::reserved(self.body.clone(), self.output_prefix.clone(), now);
+        self.previous = previous;
+        self.requests = requests;
+    }
+
+    /// True for a shard held back (no job yet, none being created).
+    pub fn is_held(&self) -> bool {
+        self.name.is_none() && self.state == HELD
     }
 
     /// Takes what Vertex says of the job (name, state, times, counts, error).
@@ -112,6 +208,7 @@ impl JobRecord {
         if job.name.is_some() {
             self.name = job.name.clone();
         }
+        self.held = None;
         self.state = job.state().as_str().to_string();
         self.checked_at = Some(now);
         self.create_time = job.create_time.clone().or(self.create_time.take());
@@ -283,12 +380,47 @@ mod tests {
         assert_eq!(r.checked_at.as_deref(), Some("t2"));
     }
 
+    #[test]
+    fn replace_moves_the_job_into_previous_and_reserves_the_same_body_again() {
+        let body = BatchPredictionJob {
+            display_name: Some("d".into()),
+            ..Default::default()
+        };
+        let mut r = JobRecord::reserved(body.clone(), "gs://b/o/".into(), "t0".into());
+        r.requests = Some(4);
+        let job: BatchPredictionJob = serde_json::from_str(
+            r#"{"name":"projects/p/locations/l/batchPredictionJobs/7","state":"JOB_STATE_CANCELLING","createTime":"2026-12-04T10:00:01Z"}"#,
+        )
+        .unwrap();
+        r.update(&job, "t1".into());
+        r.replace("why".into(), Some(30), "t2".into());
+        let mut expected = JobRecord::reserved(body, "gs://b/o/".into(), "t2".into());
+        expected.requests = Some(4);
+        expected.previous = vec![PreviousJob {
+            name: "projects/p/locations/l/batchPredictionJobs/7".into(),
+            state: "JOB_STATE_CANCELLING".into(),
+            create_time: Some("2026-12-04T10:00:01Z".into()),
+            waited_seconds: Some(30),
+            reason: "why".into(),
+            replaced_at: "t2".into(),
+        }];
+        assert_eq!(r, expected);
+        // A second replacement of the new job appends to the chain.
+        r.update(&job, "t3".into());
+        r.replace("again".into(), None, "t4".into());
+        assert_eq!(r.previous.len(), 2);
+        assert_eq!(r.previous[1].reason, "again");
+        assert_eq!(r.name, None);
+        assert_eq!(r.state, RESERVED);
+    }
+
     fn sample(run_id: &str) -> RunState {
         RunState {
             format_version: STATE_FORMAT,
             run_id: run_id.into(),
             project: "p".into(),
             location: "l".into(),
+            max_concurrent: None,
             jobs: BTreeMap::new(),
         }
     }

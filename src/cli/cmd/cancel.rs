@@ -21,6 +21,26 @@ pub fn run(args: JobsArgs) -> Result<ExitStatus> {
     let mut p = Printer::new(args.format, args.quiet);
     let io = |e: std::io::Error| Error::io("<stdout>", e);
     let mut cancelled = 0usize;
+    // Held shards have no job: they are withdrawn, so no wait creates them (submit sends them again).
+    let held: Vec<String> = state
+        .jobs
+        .iter()
+        .filter(|(_, r)| r.is_held())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for shard in &held {
+        state.jobs.remove(shard);
+        match args.format {
+            Format::Json => p
+                .json_line(&serde_json::json!({"type": "withdrawn", "shard": shard}))
+                .map_err(io)?,
+            _ => p
+                .human_line(&format!(
+                    "{shard}: held back, withdrawn (no job was created)"
+                ))
+                .map_err(io)?,
+        }
+    }
     for (shard, record) in state.jobs.iter_mut() {
         let Some(name) = record.name.clone() else {
             continue;

@@ -107,6 +107,7 @@ fn config(a: &EmulatorArgs) -> Result<EmulatorConfig> {
         rates,
         end_state: a.end_state.as_deref().and_then(EndState::parse),
         pending_for,
+        pending_jobs: a.pending_jobs,
         reject_creates: a.reject_creates,
         rows_per_second: a.rows_per_second,
         export_rows: a.export_rows.max(1),

@@ -8,6 +8,7 @@ pub mod fetch_tokenizer;
 pub mod gen_corpus;
 pub mod gen_predictions;
 pub mod prepare;
+pub mod progress;
 pub mod run;
 pub mod status;
 pub mod submit;

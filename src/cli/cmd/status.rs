@@ -1,10 +1,14 @@
 //! `batchline status RUN`: one `get` per recorded job; prints each job's state, row counts,
-//! error and how long it has waited, and records what it saw in `state.json`.
+//! error, how long it has waited, why a shard is held back, and the rows counted in the
+//! prediction files each job has exported so far; records what it saw in `state.json`.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::cloud_config;
 use super::location_arg;
+use super::progress::{ExportCounter, Exported};
 use super::submit::{client, open_remote_run, vertex_err};
 use crate::cli::args::{Format, JobsArgs};
 use crate::cli::exit::ExitStatus;
@@ -28,10 +32,17 @@ pub fn run(args: JobsArgs) -> Result<ExitStatus> {
         }
     }
     file.save(&run, &state)?;
+    let mut counter = ExportCounter::new(cloud.clone());
+    let mut exported = BTreeMap::new();
+    for (shard, r) in &state.jobs {
+        if let Some(dir) = &r.output_directory {
+            exported.insert(shard.clone(), counter.count(dir)?);
+        }
+    }
     let mut p = Printer::new(args.format, args.quiet);
     let io = |e: std::io::Error| Error::io("<stdout>", e);
     for (shard, r) in &state.jobs {
-        let line = JobLine::of(shard, r);
+        let line = JobLine::of(shard, r).with_progress(exported.get(shard).copied());
         match args.format {
             Format::Json => p.json_line(&line).map_err(io)?,
             _ => p.human_line(&line.human()).map_err(io)?,
@@ -65,6 +76,25 @@ pub(crate) struct JobLine<'a> {
     error: Option<&'a crate::vertex::wire::Status>,
     /// Seconds from creation to leaving the queue (or to now, while queued).
     waited_seconds: Option<i64>,
+    /// Why the shard is held back (no job yet), if it is.
+    held: Option<&'a str>,
+    /// Rows in the files the job has exported so far (`status` only; null before the job has
+    /// an output directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<Option<Progress>>,
+    #[serde(skip)]
+    requests: Option<u64>,
+}
+
+/// A job's progress as `status` prints it.
+#[derive(Serialize, Clone, Copy)]
+pub(crate) struct Progress {
+    /// Requests in the shard (null when not recorded).
+    requests: Option<u64>,
+    /// Rows counted in its exported prediction files.
+    rows_exported: u64,
+    /// The files they were counted in.
+    files: usize,
 }
 
 impl<'a> JobLine<'a> {
@@ -86,7 +116,20 @@ impl<'a> JobLine<'a> {
             completion_stats: r.completion_stats.as_ref(),
             error: r.error.as_ref(),
             waited_seconds: waited,
+            held: r.held.as_deref(),
+            progress: None,
+            requests: r.requests,
         }
+    }
+
+    /// The line with the rows `exported` (`None`: the job has no output directory yet).
+    pub(crate) fn with_progress(mut self, exported: Option<Exported>) -> JobLine<'a> {
+        self.progress = Some(exported.map(|e| Progress {
+            requests: self.requests,
+            rows_exported: e.rows_exported,
+            files: e.files,
+        }));
+        self
     }
 
     pub(crate) fn human(&self) -> String {
@@ -104,11 +147,21 @@ impl<'a> JobLine<'a> {
                 c.incomplete().unwrap_or(0)
             );
         }
+        if let Some(Some(p)) = self.progress {
+            let of = p.requests.map_or("?".to_string(), |n| n.to_string());
+            s += &format!(
+                ", exported {} of {of} rows in {} file(s)",
+                p.rows_exported, p.files
+            );
+        }
         if let Some(w) = self.waited_seconds {
             s += &format!(", waited {w} s in the queue");
         }
         if let Some(e) = self.error {
             s += &format!(", error {}: {}", e.code, e.message);
+        }
+        if let Some(h) = self.held {
+            s += &format!(", held back: {h}");
         }
         s
     }

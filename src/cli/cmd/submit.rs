@@ -17,14 +17,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{cloud_config, location_arg};
-use crate::cli::args::{CloudArgs, Format, SubmitArgs, VertexArgs};
+use crate::cli::args::{CloudArgs, Format, SubmitArgs, SubmitQueueArgs, VertexArgs};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::Printer;
 use crate::error::{Error, Result};
 use crate::models::{BatchLimits, ModelTable};
 use crate::run::manifest::FileEntry;
 use crate::run::state::{
-    now_rfc3339, seconds_between, JobRecord, RunState, StateFile, STATE_FORMAT,
+    now_rfc3339, seconds_between, JobRecord, RunState, StateFile, HELD, RESERVED, STATE_FORMAT,
 };
 use crate::run::Run;
 use crate::store::{block_on, Location};
@@ -38,8 +38,13 @@ pub const SHARD_LABEL: &str = "batchline_shard";
 /// How long a reservation without a job name belongs to the `submit` that made it (seconds).
 pub const RESERVATION_HOLD: i64 = 600;
 
-/// Runs `submit`.
+/// Runs `submit` with no flow-control flags (as `batchline run` does).
 pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
+    run_with(args, &SubmitQueueArgs::default())
+}
+
+/// Runs `submit`.
+pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus> {
     let cloud = cloud_config(&args.cloud)?;
     let location = location_arg(&args.run)?;
     let run = open_remote_run(&location, &cloud)?;
@@ -125,12 +130,22 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
             run_id: run_id.clone(),
             project: args.project.clone(),
             location: args.location.clone(),
+            max_concurrent: None,
             jobs: BTreeMap::new(),
         },
     };
+    if queue.resume {
+        if file.state.is_none() {
+            return Err(Error::Usage(format!(
+                "{location}: no job was submitted for this run yet: nothing to resume"
+            )));
+        }
+        return resume(&args, &run, &location, &cloud, file, state);
+    }
+    // Shards with no record, and shards held back by an earlier submit.
     let todo: Vec<_> = bodies
         .into_iter()
-        .filter(|(shard, _, _)| !state.jobs.contains_key(shard))
+        .filter(|(shard, _, _)| state.jobs.get(shard).is_none_or(JobRecord::is_held))
         .collect();
 
     if args.dry_run {
@@ -149,7 +164,12 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
                     .map_err(io)?,
             }
         }
-        summary(&mut p, args.format, &location, todo.len(), 0, true).map_err(io)?;
+        let c = Counts {
+            to_create: todo.len(),
+            created: 0,
+            held: 0,
+        };
+        summary(&mut p, args.format, &location, c, true).map_err(io)?;
         p.flush().map_err(io)?;
         return Ok(ExitStatus::Ok);
     }
@@ -162,6 +182,7 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
         .iter()
         .filter(|(_, r)| {
             r.name.is_none()
+                && r.state == RESERVED
                 && seconds_between(&r.reserved_at, Some(&now)).is_none_or(|s| s >= RESERVATION_HOLD)
         })
         .map(|(k, _)| k.clone())
@@ -194,71 +215,358 @@ pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
         file.save(&run, &state)?;
     }
 
+    let limit_changed = match queue.max_concurrent {
+        Some(n) if state.max_concurrent != Some(n as usize) => {
+            state.max_concurrent = Some(n as usize);
+            true
+        }
+        _ => false,
+    };
+    // Every shard is recorded before any create: reserved within the free slots, held beyond.
+    let before: BTreeMap<String, Option<JobRecord>> = todo
+        .iter()
+        .map(|(shard, _, _)| (shard.clone(), state.jobs.get(shard).cloned()))
+        .collect();
     if !todo.is_empty() {
         let now = now_rfc3339();
+        let mut slots = state.free_slots();
         for (shard, prefix, body) in &todo {
-            state.jobs.insert(
-                shard.clone(),
-                JobRecord::reserved(body.clone(), prefix.clone(), now.clone()),
-            );
+            let record = if slots > 0 {
+                slots -= 1;
+                JobRecord::reserved(body.clone(), prefix.clone(), now.clone())
+            } else {
+                JobRecord::held(
+                    body.clone(),
+                    prefix.clone(),
+                    now.clone(),
+                    limit_reason(state.max_concurrent),
+                )
+            };
+            let requests = shards
+                .iter()
+                .find(|s| &s.name == shard)
+                .and_then(|s| s.requests);
+            state
+                .jobs
+                .insert(shard.clone(), JobRecord { requests, ..record });
         }
         file.save(&run, &state)?;
+    } else if limit_changed {
+        file.save(&run, &state)?;
     }
-    for (shard, _, body) in &todo {
-        match block_on(client.create(body)) {
-            Ok(job) => {
-                let record = state
+    let mut refused_429: Option<String> = None;
+    let mut held = 0usize;
+    for (at, (shard, _, _)) in todo.iter().enumerate() {
+        if state.jobs[shard].state == RESERVED {
+            if let Some(first) = &refused_429 {
+                let r = state
                     .jobs
                     .get_mut(shard)
-                    .expect("invariant: reserved above");
-                record.update(&job, now_rfc3339());
+                    .expect("invariant: recorded above");
+                r.state = HELD.into();
+                r.held = Some(after_429_reason(first));
                 file.save(&run, &state)?;
-                created += 1;
-                let r = &state.jobs[shard];
-                match args.format {
-                    Format::Json => p
-                        .json_line(&serde_json::json!({"type": "job", "shard": shard, "name": r.name, "state": r.state}))
-                        .map_err(io)?,
-                    _ => p
-                        .human_line(&format!(
-                            "{shard}: {} {}",
-                            r.name.as_deref().unwrap_or("?"),
-                            r.state
-                        ))
-                        .map_err(io)?,
-                }
-            }
-            Err(e) => {
-                // A create the service refused made no job: drop its reservation so a re-run
-                // tries again. Any other failure may have made one: keep it, to be looked up by
-                // its labels. The shards after it were never sent: drop theirs too.
-                let refused = definitely_not_created(&e);
-                let at = todo
-                    .iter()
-                    .position(|(s, _, _)| s == shard)
-                    .expect("invariant: shard is in todo");
-                for (i, (later, _, _)) in todo.iter().enumerate().skip(at) {
-                    if i > at || refused {
-                        state.jobs.remove(later);
+            } else {
+                match create_reserved(&client, &run, &mut file, &mut state, shard) {
+                    Ok(Sent::Created) => {
+                        created += 1;
+                        let r = &state.jobs[shard];
+                        match args.format {
+                            Format::Json => p
+                                .json_line(&serde_json::json!({"type": "job", "shard": shard, "name": r.name, "state": r.state}))
+                                .map_err(io)?,
+                            _ => p
+                                .human_line(&format!(
+                                    "{shard}: {} {}",
+                                    r.name.as_deref().unwrap_or("?"),
+                                    r.state
+                                ))
+                                .map_err(io)?,
+                        }
+                        continue;
+                    }
+                    Ok(Sent::Held) => refused_429 = Some(shard.clone()),
+                    Err(e) => {
+                        // The shards after it were never sent: back to what they were.
+                        for (later, _, _) in todo.iter().skip(at + 1) {
+                            match &before[later] {
+                                Some(r) => state.jobs.insert(later.clone(), r.clone()),
+                                None => state.jobs.remove(later),
+                            };
+                        }
+                        file.save(&run, &state)?;
+                        p.flush().map_err(io)?;
+                        return Err(e);
                     }
                 }
-                file.save(&run, &state)?;
-                p.flush().map_err(io)?;
-                return Err(vertex_err(e));
             }
         }
+        held += 1;
+        let why = state.jobs[shard].held.as_deref().unwrap_or("");
+        match args.format {
+            Format::Json => p
+                .json_line(&serde_json::json!({"type": "held", "shard": shard, "reason": why}))
+                .map_err(io)?,
+            _ => p
+                .human_line(&format!("{shard}: held back: {why}"))
+                .map_err(io)?,
+        }
     }
-    summary(&mut p, args.format, &location, todo.len(), created, false).map_err(io)?;
+    summary(
+        &mut p,
+        args.format,
+        &location,
+        Counts {
+            to_create: todo.len(),
+            created,
+            held,
+        },
+        false,
+    )
+    .map_err(io)?;
     p.flush().map_err(io)?;
     Ok(ExitStatus::Ok)
+}
+
+/// `submit --resume`: for every job that ended failed, cancelled or expired, a new job whose
+/// input is the old job's exported prediction files (Vertex's native resume: the new job runs
+/// only the rows not finished and writes all rows, old and new); a job that exported nothing is
+/// created again from its shard. The old job goes to the record's `previous`.
+fn resume(
+    args: &SubmitArgs,
+    run: &Run,
+    location: &Location,
+    cloud: &crate::store::CloudConfig,
+    mut file: StateFile,
+    mut state: RunState,
+) -> Result<ExitStatus> {
+    use crate::vertex::wire::JobState;
+    let mut p = Printer::new(args.format, args.quiet);
+    let io = |e: std::io::Error| Error::io("<stdout>", e);
+    let ended: Vec<String> = state
+        .jobs
+        .iter()
+        .filter(|(_, r)| {
+            r.name.is_some()
+                && matches!(
+                    r.job_state(),
+                    JobState::Failed | JobState::Cancelled | JobState::Expired
+                )
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    // Every new body first.
+    let mut plans = Vec::new();
+    for shard in &ended {
+        let r = &state.jobs[shard];
+        let files = match &r.output_directory {
+            Some(dir) => {
+                let (store, names) = super::progress::row_files(dir, cloud)?;
+                names.iter().map(|n| store.describe(n)).collect()
+            }
+            None => Vec::new(),
+        };
+        let n = r.previous.len() + 1;
+        let stem = shard_stem(shard);
+        let prefix = run.describe(&format!("output/{stem}-resume-{n}/"));
+        let mut body = r.body.clone();
+        let display: String = format!("{} resume {n}", r.display_name)
+            .chars()
+            .take(128)
+            .collect();
+        body.display_name = Some(display);
+        let (Some(input), Some(output)) = (&mut body.input_config, &mut body.output_config) else {
+            continue;
+        };
+        let (Some(source), Some(dest)) = (&mut input.gcs_source, &mut output.gcs_destination)
+        else {
+            continue;
+        };
+        if !files.is_empty() {
+            source.uris = files;
+        }
+        dest.output_uri_prefix = prefix.clone();
+        plans.push((shard.clone(), prefix, body));
+    }
+    if args.dry_run {
+        for (shard, _, body) in &plans {
+            match args.format {
+                Format::Json => p
+                    .json_line(&serde_json::json!({"type": "create", "shard": shard, "body": body}))
+                    .map_err(io)?,
+                _ => p
+                    .human_line(&format!(
+                        "{shard}: POST …/batchPredictionJobs (resume)\n{}",
+                        serde_json::to_string_pretty(body).expect("invariant: body serialises")
+                    ))
+                    .map_err(io)?,
+            }
+        }
+        let c = Counts {
+            to_create: plans.len(),
+            created: 0,
+            held: 0,
+        };
+        summary(&mut p, args.format, location, c, true).map_err(io)?;
+        p.flush().map_err(io)?;
+        return Ok(ExitStatus::Ok);
+    }
+    let client = client(&args.vertex, &args.cloud, &args.project, &args.location)?;
+    let (mut created, mut held) = (0, 0);
+    for (shard, prefix, body) in plans {
+        let now = now_rfc3339();
+        let free = state.free_slots() > 0;
+        let r = state.jobs.get_mut(&shard).expect("invariant: listed above");
+        let previous = r.name.clone();
+        r.replace(format!("resumed: it ended {}", r.state), None, now);
+        r.display_name = body.display_name.clone().unwrap_or_default();
+        r.body = body;
+        r.output_prefix = prefix;
+        if !free {
+            r.state = HELD.into();
+            r.held = Some(limit_reason(state.max_concurrent));
+        }
+        file.save(run, &state)?;
+        let sent = if free {
+            create_reserved(&client, run, &mut file, &mut state, &shard)?
+        } else {
+            Sent::Held
+        };
+        let r = &state.jobs[&shard];
+        let input = r
+            .body
+            .input_config
+            .as_ref()
+            .and_then(|i| i.gcs_source.as_ref())
+            .map(|s| s.uris.clone())
+            .unwrap_or_default();
+        if sent == Sent::Created {
+            created += 1;
+        } else {
+            held += 1;
+        }
+        match args.format {
+            Format::Json => p
+                .json_line(
+                    &serde_json::json!({"type": "resumed", "shard": shard, "name": r.name,
+                    "previous": previous, "input": input, "held": r.held}),
+                )
+                .map_err(io)?,
+            _ => p
+                .human_line(&format!(
+                    "{shard}: {} resumes {} from {} file(s){}",
+                    r.name.as_deref().unwrap_or("(held back)"),
+                    previous.as_deref().unwrap_or("?"),
+                    input.len(),
+                    r.held
+                        .as_deref()
+                        .map_or(String::new(), |h| format!(": held back: {h}"))
+                ))
+                .map_err(io)?,
+        }
+    }
+    let c = Counts {
+        to_create: ended.len(),
+        created,
+        held,
+    };
+    summary(&mut p, args.format, location, c, false).map_err(io)?;
+    p.flush().map_err(io)?;
+    Ok(ExitStatus::Ok)
+}
+
+/// What became of a create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// The job exists and is recorded.
+    Created,
+    /// The service answered 429: the shard is held back again, with the reason.
+    Held,
+}
+
+/// Sends the create of `shard`, whose record is reserved (saved), and records the outcome: the
+/// job; or, after a 429, the shard held back with Google's message. Any other failure is
+/// returned: after a refusal that made no job (another 4xx) the record is removed (a re-run tries
+/// again); after one that may have made a job it stays reserved, to be looked up by its labels.
+pub(crate) fn create_reserved(
+    client: &VertexClient,
+    run: &Run,
+    file: &mut StateFile,
+    state: &mut RunState,
+    shard: &str,
+) -> Result<Sent> {
+    let body = state.jobs[shard].body.clone();
+    let outcome = block_on(client.create(&body));
+    let record = state
+        .jobs
+        .get_mut(shard)
+        .expect("invariant: the caller reserved it");
+    match outcome {
+        Ok(job) => {
+            record.update(&job, now_rfc3339());
+            file.save(run, state)?;
+            Ok(Sent::Created)
+        }
+        Err(e) if e.http_status() == Some(429) => {
+            record.state = HELD.into();
+            record.held = Some(reason_429(&e));
+            file.save(run, state)?;
+            Ok(Sent::Held)
+        }
+        Err(e) => {
+            if definitely_not_created(&e) {
+                state.jobs.remove(shard);
+                file.save(run, state)?;
+            }
+            Err(vertex_err(e))
+        }
+    }
+}
+
+/// Why a shard is held back by `--max-concurrent`.
+pub(crate) fn limit_reason(max: Option<usize>) -> String {
+    format!(
+        "--max-concurrent {}: as many jobs as that are live; batchline wait creates it when one ends",
+        max.unwrap_or(0)
+    )
+}
+
+/// Why a shard is held back after its create was answered 429.
+fn reason_429(e: &VertexError) -> String {
+    let mut inner = e;
+    while let VertexError::GaveUp { source, .. } = inner {
+        inner = &**source;
+    }
+    match inner {
+        VertexError::Api {
+            http,
+            status,
+            message,
+            ..
+        } => format!(
+            "create answered {http} {status} (batchline wait retries it with backoff): {message}"
+        ),
+        other => format!("create answered 429 (batchline wait retries it with backoff): {other}"),
+    }
+}
+
+/// Why a shard was not sent after another shard's create was answered 429.
+fn after_429_reason(first: &str) -> String {
+    format!("not sent: the create of {first} was answered 429 just before (batchline wait retries it with backoff)")
+}
+
+/// What a submit did.
+struct Counts {
+    to_create: usize,
+    created: usize,
+    held: usize,
 }
 
 fn summary(
     p: &mut Printer,
     format: Format,
     location: &Location,
-    pending: usize,
-    created: usize,
+    c: Counts,
     dry_run: bool,
 ) -> std::io::Result<()> {
     #[derive(Serialize)]
@@ -269,19 +577,26 @@ fn summary(
         dry_run: bool,
         to_create: usize,
         created: usize,
+        held: usize,
     }
     match format {
         Format::Json => p.json_line(&Out {
             kind: "summary",
             run: location.to_string(),
             dry_run,
-            to_create: pending,
-            created,
+            to_create: c.to_create,
+            created: c.created,
+            held: c.held,
         }),
         _ if dry_run => p.human_line(&format!(
-            "{location}: {pending} job(s) would be created (dry run: nothing sent)"
+            "{location}: {} job(s) would be created (dry run: nothing sent)",
+            c.to_create
         )),
-        _ => p.human_line(&format!("{location}: {created} job(s) created")),
+        _ if c.held > 0 => p.human_line(&format!(
+            "{location}: {} job(s) created, {} shard(s) held back (batchline wait creates them)",
+            c.created, c.held
+        )),
+        _ => p.human_line(&format!("{location}: {} job(s) created", c.created)),
     }
 }
 
