@@ -468,6 +468,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub retry_rounds: u32,
 
+    /// Keep at most N jobs live at once (as `submit --max-concurrent`): the rest are held back
+    /// and created as earlier jobs end.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: Option<u32>,
+
     /// How long and how often to poll the jobs.
     #[command(flatten)]
     pub poll: PollArgs,

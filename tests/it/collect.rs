@@ -624,6 +624,8 @@ fn run_goes_from_inputs_to_results_with_retry_rounds_and_a_rerun_creates_no_job(
         "8",
         "--retry-rounds",
         "3",
+        "--max-concurrent",
+        "2",
         "-O",
         "results.jsonl",
         "--quiet",
@@ -660,6 +662,11 @@ fn run_goes_from_inputs_to_results_with_retry_rounds_and_a_rerun_creates_no_job(
     );
     assert!(rounds <= 3);
     assert_eq!(jobs.len(), report["jobs"].as_array().unwrap().len());
+    // The job limit went to submit (and is kept in state.json for wait).
+    let state: Value =
+        serde_json::from_slice(&s.store("gs://runs/r1").get("state.json").unwrap().unwrap())
+            .unwrap();
+    assert_eq!(state["max_concurrent"], 2, "{state:#}");
     for (i, v) in got.iter().enumerate() {
         assert_eq!(v["n"], i);
         if v["status"] == "succeeded" {

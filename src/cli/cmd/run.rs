@@ -34,19 +34,26 @@ pub fn run(a: RunArgs) -> Result<ExitStatus> {
     if !matches!(prepared, ExitStatus::Ok | ExitStatus::InputErrors) {
         return Ok(prepared);
     }
+    let queue = crate::cli::args::SubmitQueueArgs {
+        max_concurrent: a.max_concurrent,
+        resume: false,
+    };
     let submit = |retry: bool| {
-        super::submit::run(SubmitArgs {
-            run: a.to.clone(),
-            project: a.project.clone(),
-            location: a.location.clone(),
-            model: a.plan.model.clone(),
-            dry_run: false,
-            retry,
-            vertex: a.vertex.clone(),
-            cloud: a.cloud.clone(),
-            format,
-            quiet,
-        })
+        super::submit::run_with(
+            SubmitArgs {
+                run: a.to.clone(),
+                project: a.project.clone(),
+                location: a.location.clone(),
+                model: a.plan.model.clone(),
+                dry_run: false,
+                retry,
+                vertex: a.vertex.clone(),
+                cloud: a.cloud.clone(),
+                format,
+                quiet,
+            },
+            &queue,
+        )
     };
     let wait = || {
         super::wait::run(WaitArgs {
