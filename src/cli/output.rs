@@ -171,7 +171,8 @@ impl Printer {
         }
     }
 
-    /// Prints a human line (human format only, not when quiet).
+    /// Prints a human line (human format only). Printed when quiet too: `--quiet` keeps the
+    /// summary, which is made of these lines, and drops findings and progress.
     pub fn human_line(&mut self, line: &str) -> std::io::Result<()> {
         if self.format == Format::Human {
             writeln!(self.out, "{line}")?;
