@@ -61,7 +61,7 @@ pub enum Command {
     /// prepare → submit → wait → collect (and retry rounds) in one resumable command: run it
     /// again after an interruption and it picks up where it stopped, creating no job twice.
     #[command(after_long_help = COLLECT_EXIT)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Put the Gemma 3 tokenizer vocabulary (4.69 MB; exact token counts for Gemini 2.x and 3.0)
     /// into the cache folder, checked by sha256. The one command that uses the network; counting
     /// never downloads.

@@ -23,7 +23,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         args::Command::Cancel(a) => cmd::cancel::run(a),
         args::Command::Wait(a) => cmd::wait::run(a),
         args::Command::Collect(a) => cmd::collect::run(a),
-        args::Command::Run(a) => cmd::run::run(a),
+        args::Command::Run(a) => cmd::run::run(*a),
         args::Command::FetchTokenizer(a) => cmd::fetch_tokenizer::run(a),
         args::Command::GenCorpus(a) => cmd::gen_corpus::run(a),
         args::Command::GenPredictions(a) => cmd::gen_predictions::run(a),
