@@ -58,6 +58,15 @@ impl RunState {
             .count()
     }
 
+    /// The shards held back (no job yet), in shard order.
+    pub fn held_shards(&self) -> Vec<String> {
+        self.jobs
+            .iter()
+            .filter(|(_, r)| r.is_held())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// How many more jobs may be created now under [`Self::max_concurrent`].
     pub fn free_slots(&self) -> usize {
         match self.max_concurrent {

@@ -22,12 +22,7 @@ pub fn run(args: JobsArgs) -> Result<ExitStatus> {
     let io = |e: std::io::Error| Error::io("<stdout>", e);
     let mut cancelled = 0usize;
     // Held shards have no job: they are withdrawn, so no wait creates them (submit sends them again).
-    let held: Vec<String> = state
-        .jobs
-        .iter()
-        .filter(|(_, r)| r.is_held())
-        .map(|(k, _)| k.clone())
-        .collect();
+    let held = state.held_shards();
     for shard in &held {
         state.jobs.remove(shard);
         match args.format {

@@ -150,19 +150,11 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
 
     if args.dry_run {
         for (shard, _, body) in &todo {
-            match args.format {
-                Format::Json => p
-                    .json_line(&serde_json::json!({"type": "create", "shard": shard, "body": body}))
-                    .map_err(io)?,
-                _ => p
-                    .human_line(&format!(
-                        "{shard}: POST …/projects/{}/locations/{}/batchPredictionJobs\n{}",
-                        args.project,
-                        args.location,
-                        serde_json::to_string_pretty(body).expect("invariant: body serialises")
-                    ))
-                    .map_err(io)?,
-            }
+            let what = format!(
+                "POST …/projects/{}/locations/{}/batchPredictionJobs",
+                args.project, args.location
+            );
+            print_dry_run(&mut p, args.format, shard, &what, body).map_err(io)?;
         }
         let c = Counts {
             to_create: todo.len(),
@@ -390,17 +382,14 @@ fn resume(
     }
     if args.dry_run {
         for (shard, _, body) in &plans {
-            match args.format {
-                Format::Json => p
-                    .json_line(&serde_json::json!({"type": "create", "shard": shard, "body": body}))
-                    .map_err(io)?,
-                _ => p
-                    .human_line(&format!(
-                        "{shard}: POST …/batchPredictionJobs (resume)\n{}",
-                        serde_json::to_string_pretty(body).expect("invariant: body serialises")
-                    ))
-                    .map_err(io)?,
-            }
+            print_dry_run(
+                &mut p,
+                args.format,
+                shard,
+                "POST …/batchPredictionJobs (resume)",
+                body,
+            )
+            .map_err(io)?;
         }
         let c = Counts {
             to_create: plans.len(),
@@ -560,6 +549,25 @@ struct Counts {
     to_create: usize,
     created: usize,
     held: usize,
+}
+
+/// Prints one job `--dry-run` would create: a JSON line, or `shard: what` and the body.
+fn print_dry_run(
+    p: &mut Printer,
+    format: Format,
+    shard: &str,
+    what: &str,
+    body: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            p.json_line(&serde_json::json!({"type": "create", "shard": shard, "body": body}))
+        }
+        _ => p.human_line(&format!(
+            "{shard}: {what}\n{}",
+            serde_json::to_string_pretty(body).expect("invariant: body serialises")
+        )),
+    }
 }
 
 fn summary(

@@ -255,12 +255,7 @@ fn create_held(
     file: &mut crate::run::state::StateFile,
     state: &mut crate::run::state::RunState,
 ) -> Result<Sent> {
-    let held: Vec<String> = state
-        .jobs
-        .iter()
-        .filter(|(_, r)| r.is_held())
-        .map(|(k, _)| k.clone())
-        .collect();
+    let held = state.held_shards();
     for shard in held {
         if state.free_slots() == 0 {
             break;
