@@ -26,11 +26,10 @@ pub mod report;
 pub mod row;
 pub mod scan;
 mod sources;
+mod spill;
 mod write;
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -46,6 +45,7 @@ use crate::store::{CloudConfig, Location};
 pub use report::CollectReport;
 use row::{Outcome, Usage};
 pub use sources::Source;
+use spill::{Spill, SpillWriter};
 pub use write::RetryManifest;
 
 /// The newest retry round's manifest (`retry-N/manifest.json` with the highest N), if any.
@@ -388,58 +388,7 @@ struct Matched {
 impl Matched {
     /// The output fragment of `hit`.
     fn fragment(&self, hit: &Hit) -> &[u8] {
-        let map = &self.spill.maps[self.spill.bucket(hit.unique)];
-        let at = hit.frag_off as usize;
-        &map[at..at + hit.frag_len as usize]
-    }
-}
-
-/// Output fragments spilled to unnamed files, one per range of unique ids ("bucket"). Unique ids
-/// follow first occurrence in the input, so writing the output in input order walks the buckets
-/// nearly in order: only a bucket or two need be in memory at a time, whatever the output's size.
-struct Spill {
-    /// Unique ids per bucket.
-    span: u32,
-    maps: Vec<SpillMap>,
-}
-
-/// A bucket's file, mapped once written (an empty one is not mapped).
-enum SpillMap {
-    Empty,
-    Mapped(memmap2::Mmap),
-}
-
-impl std::ops::Deref for SpillMap {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            SpillMap::Empty => &[],
-            SpillMap::Mapped(m) => m,
-        }
-    }
-}
-
-/// Bytes of rows per spill bucket (`BATCHLINE_SPILL_BUCKET_BYTES` overrides it, for tests and
-/// tuning), and the most buckets (each an open file while rows are read).
-const BUCKET_BYTES: u64 = 32 << 20;
-const MAX_BUCKETS: u64 = 256;
-
-impl Spill {
-    /// The number of unique ids per bucket for `uniques` requests and `row_bytes` of rows.
-    fn span_for(uniques: usize, row_bytes: u64) -> u32 {
-        let per = std::env::var("BATCHLINE_SPILL_BUCKET_BYTES")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(BUCKET_BYTES);
-        let buckets = row_bytes.div_ceil(per).clamp(1, MAX_BUCKETS);
-        (uniques as u64)
-            .div_ceil(buckets)
-            .clamp(1, u64::from(u32::MAX)) as u32
-    }
-
-    fn bucket(&self, unique: u32) -> usize {
-        (unique / self.span) as usize
+        self.spill.fragment(hit.unique, hit.frag_off, hit.frag_len)
     }
 }
 
@@ -475,12 +424,11 @@ fn match_rows(
     spill_dir: &std::path::Path,
 ) -> Result<Matched> {
     let n_uniques = facts.index.n_uniques();
-    let span = Spill::span_for(n_uniques, datas.iter().map(|d| d.len() as u64).sum());
-    let n_buckets = n_uniques.div_ceil(span as usize).max(1);
-    let files = (0..n_buckets)
-        .map(|_| tempfile::tempfile_in(spill_dir).map_err(|e| Error::io(spill_dir, e)))
-        .collect::<Result<Vec<_>>>()?;
-    let ends: Vec<AtomicU64> = (0..n_buckets).map(|_| AtomicU64::new(0)).collect();
+    let writer = SpillWriter::create(
+        spill_dir,
+        n_uniques,
+        datas.iter().map(|d| d.len() as u64).sum(),
+    )?;
     let reasons: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let by_hash: std::sync::OnceLock<HashMap<u128, u32>> = std::sync::OnceLock::new();
     let hash_map = || {
@@ -506,7 +454,7 @@ fn match_rows(
             let mut hits = Vec::new();
             let mut counts = ReadCounts::default();
             // Per bucket: its fragments from this piece.
-            let mut frags: Vec<Vec<u8>> = vec![Vec::new(); n_buckets];
+            let mut frags = writer.buffers();
             let mut pos = range.start;
             let mut rows = 0u64;
             let mut pending: Vec<(u64, String)> = Vec::new();
@@ -595,7 +543,7 @@ fn match_rows(
                         (class, id.min(u16::MAX as usize - 1) as u16)
                     }
                 };
-                let bucket = &mut frags[(unique / span) as usize];
+                let bucket = &mut frags[writer.bucket(unique)];
                 let start = bucket.len();
                 write::fragment(&row, opts.text, bucket);
                 let Ok(frag_len) = u32::try_from(bucket.len() - start) else {
@@ -618,16 +566,10 @@ fn match_rows(
                 });
             }
             opts.tell(CollectEvent::Done(range.len() as u64));
-            let mut bases = vec![0u64; n_buckets];
-            for (b, bytes) in frags.iter().enumerate().filter(|(_, f)| !f.is_empty()) {
-                bases[b] = ends[b].fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                files[b]
-                    .write_all_at(bytes, bases[b])
-                    .map_err(|e| Error::io(spill_dir, e))?;
-            }
+            let bases = writer.append(&frags)?;
             drop(frags);
             for h in &mut hits {
-                h.frag_off += bases[(h.unique / span) as usize];
+                h.frag_off += bases[writer.bucket(h.unique)];
             }
             Ok((hits, counts, rows, pending))
         })
@@ -663,19 +605,7 @@ fn match_rows(
         counts.foreign_keys += c.foreign_keys;
         counts.faults += c.faults;
     }
-    let maps = files
-        .iter()
-        .zip(&ends)
-        .map(|(f, end)| {
-            if end.load(Ordering::Relaxed) == 0 {
-                return Ok(SpillMap::Empty);
-            }
-            // SAFETY: the spill files are ours, unnamed, and no longer written.
-            let map = unsafe { memmap2::Mmap::map(f) }.map_err(|e| Error::io(spill_dir, e))?;
-            Ok(SpillMap::Mapped(map))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let spill = Spill { span, maps };
+    let spill = writer.finish()?;
     Ok(Matched {
         hits,
         counts,
@@ -787,27 +717,4 @@ pub(crate) fn object_members(line: &[u8]) -> Option<Vec<(String, &RawValue)>> {
     let mut v: Vec<(String, &RawValue)> = map.into_iter().collect();
     v.sort_by_key(|(_, raw)| raw.get().as_ptr() as usize);
     Some(v)
-}
-
-#[cfg(test)]
-mod spill_tests {
-    use super::*;
-
-    #[test]
-    fn buckets_hold_32_mib_of_rows_and_are_at_most_256() {
-        // 64 MiB of rows: two buckets of 500 ids.
-        assert_eq!(Spill::span_for(1000, 64 << 20), 500);
-        // A row under one bucket: one bucket holds every id.
-        assert_eq!(Spill::span_for(1000, 10), 1000);
-        // 1 TiB of rows: capped at 256 buckets.
-        assert_eq!(Spill::span_for(2560, 1 << 40), 10);
-        assert_eq!(Spill::span_for(10, 1 << 40), 1);
-        // No requests: a span of one, never zero.
-        assert_eq!(Spill::span_for(0, 0), 1);
-        let s = Spill {
-            span: 500,
-            maps: Vec::new(),
-        };
-        assert_eq!((s.bucket(0), s.bucket(499), s.bucket(500)), (0, 0, 1));
-    }
 }
