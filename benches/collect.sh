@@ -62,7 +62,7 @@ fi
 [ -x /usr/bin/time ] || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
 if [ -n "$THREADS" ]; then export RAYON_NUM_THREADS=$THREADS; fi
 
-# The measuring wrapper (benches/common/measure.py) and best_median.
+# The measuring wrapper (benches/common/measure.py), best_median and measure_runs.
 # shellcheck source=common/bench.sh
 . "$ROOT/benches/common/bench.sh"
 
@@ -97,24 +97,11 @@ cat "$corpus" "$run"/shards/* "$pred"/* >/dev/null # warm the page cache
 } >>"$LOG"
 
 ROWS=()
-measure_runs() { # name runs argv…
+collect_runs() { # name runs argv…
     local name=$1 runs=$2
     shift 2
-    local walls=() rss=0 anon=0 codes="" res
-    for i in $(seq "$runs"); do
-        rm -f "$out" "$out.py"
-        sync
-        res=$(python3 "$MEASURE" "$@" </dev/null 2>>"$LOG.stderr")
-        echo "$name run$i $res" >>"$LOG"
-        [ -n "$res" ] || { echo "measuring $name failed: see $LOG.stderr" >&2; exit 1; }
-        read -r wall code r a _ _ <<<"$res"
-        walls+=("$wall")
-        codes="$codes $code"
-        [ "$r" -gt "$rss" ] && rss=$r
-        [ "$a" != NA ] && [ "$a" -gt "$anon" ] && anon=$a
-    done
-    read -r best median < <(printf '%s\n' "${walls[@]}" | best_median)
-    ROWS+=("$name $best $median $rss $anon ${codes// /,}")
+    measure_runs "$name" "$runs" 'rm -f "$out" "$out.py"' "$@"
+    ROWS+=("$name $MEASURED")
 }
 
 check_lines() { # file
@@ -127,17 +114,17 @@ COLLECT=("$BATCHLINE" collect "$run" --predictions "$pred" -o "$out" --no-retry-
 if "$BATCHLINE" collect --help | grep -q -- --trust-keys; then
     # `collect`: keyed rows matched by key alone, as a job's own rows are; `verified`: each keyed
     # row's echoed request hashed and checked, as for --predictions files by default.
-    measure_runs collect "$RUNS" "${COLLECT[@]}" --trust-keys
-    measure_runs verified "$RUNS" "${COLLECT[@]}"
+    collect_runs collect "$RUNS" "${COLLECT[@]}" --trust-keys
+    collect_runs verified "$RUNS" "${COLLECT[@]}"
 else
-    measure_runs collect "$RUNS" "${COLLECT[@]}"
+    collect_runs collect "$RUNS" "${COLLECT[@]}"
 fi
 collect_check=$(check_lines "$out")
 out_bytes=$(stat -c %s "$out")
 
 py_check=skipped
 if [ "$PYTHON" = 1 ]; then
-    measure_runs python 1 python3 "$ROOT/benches/collect_dict_join.py" "$run" "$pred" "$out.py" "$corpus"
+    collect_runs python 1 python3 "$ROOT/benches/collect_dict_join.py" "$run" "$pred" "$out.py" "$corpus"
     py_check=$(check_lines "$out.py")
     rm -f "$out.py"
 fi

@@ -63,7 +63,7 @@ if "$BATCHLINE" prepare --help 2>/dev/null | grep -q -- '--tokens'; then
     TOKENS_OFF=(--tokens off) TOKENS_EXACT=(--tokens exact)
 fi
 
-# The measuring wrapper (benches/common/measure.py) and best_median.
+# The measuring wrapper (benches/common/measure.py), best_median and measure_runs.
 # shellcheck source=common/bench.sh
 . "$ROOT/benches/common/bench.sh"
 
@@ -96,24 +96,8 @@ for shape in $SHAPES; do
             prepare) argv=("$BATCHLINE" prepare "${THREAD_ARGS[@]}" "${TOKENS_OFF[@]}" "$file" -o "$run") ;;
             *) echo "unknown command $command" >&2; exit 2 ;;
         esac
-        walls=() rss=0 anon=0 codes=""
-        for i in $(seq "$RUNS"); do
-            rm -rf "$run"
-            # Flush the previous run's dirty pages (untimed), so a run does not pay for the
-            # writeback of the one before it.
-            sync
-            # The command's stdout goes to /dev/null (inside the wrapper), its stderr to the log.
-            out=$(python3 "$MEASURE" "${argv[@]}" </dev/null 2>>"$LOG.stderr")
-            echo "$shape $command run$i $out" >>"$LOG"
-            [ -n "$out" ] || { echo "measuring $command failed: see $LOG.stderr" >&2; exit 1; }
-            read -r wall code r a _ _ <<<"$out"
-            walls+=("$wall")
-            codes="$codes $code"
-            [ "$r" -gt "$rss" ] && rss=$r
-            [ "$a" != NA ] && [ "$a" -gt "$anon" ] && anon=$a
-        done
-        read -r best median < <(printf '%s\n' "${walls[@]}" | best_median)
-        ROWS+=("$shape $command $bytes $lines $best $median $rss $anon ${codes// /,}")
+        measure_runs "$shape $command" "$RUNS" 'rm -rf "$run"' "${argv[@]}"
+        ROWS+=("$shape $command $bytes $lines $MEASURED")
     done
     rm -rf "$run"
 done

@@ -208,15 +208,11 @@ fn collect_writes_one_line_per_input_line_in_input_order_with_duplicates_members
     // Killed while writing: the output keeps its old bytes (a temporary name was being written),
     // and a re-run writes the same bytes again.
     std::fs::write(s.ctx.dir().join("results.jsonl"), "old\n").unwrap();
-    let killed = s
-        .ctx
-        .command()
-        .args(["collect", run, "-o", "results.jsonl"])
-        .envs(s.moto.env())
-        .env("BATCHLINE_FAILPOINT", "collect-output")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success());
+    let killed = s.run_with_env(
+        &["collect", run, "-o", "results.jsonl"],
+        &[("BATCHLINE_FAILPOINT", "collect-output")],
+    );
+    assert_ne!(killed.code, 0);
     assert_eq!(
         std::fs::read_to_string(s.ctx.dir().join("results.jsonl")).unwrap(),
         "old\n"
@@ -229,15 +225,11 @@ fn collect_writes_one_line_per_input_line_in_input_order_with_duplicates_members
         results
     );
     // Fragments spilled to one bucket per request (as a large output would be) give the same bytes.
-    let bucketed = s
-        .ctx
-        .command()
-        .args(["collect", run, "-o", "bucketed.jsonl"])
-        .envs(s.moto.env())
-        .env("BATCHLINE_SPILL_BUCKET_BYTES", "1")
-        .output()
-        .unwrap();
-    assert_eq!(bucketed.status.code(), Some(0));
+    let bucketed = s.run_with_env(
+        &["collect", run, "-o", "bucketed.jsonl"],
+        &[("BATCHLINE_SPILL_BUCKET_BYTES", "1")],
+    );
+    assert_eq!(bucketed.code, 0, "{}", bucketed.stderr);
     assert_eq!(
         std::fs::read_to_string(s.ctx.dir().join("bucketed.jsonl")).unwrap(),
         results

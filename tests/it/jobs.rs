@@ -64,11 +64,17 @@ impl Setup {
 
     /// `batchline ARGS` with moto's environment.
     pub(crate) fn run(&self, args: &[&str]) -> Out {
+        self.run_with_env(args, &[])
+    }
+
+    /// [`Self::run`] with more environment variables.
+    pub(crate) fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
         let out = self
             .ctx
             .command()
             .args(args)
             .envs(self.moto.env())
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         Out {
