@@ -1,5 +1,5 @@
 //! `batchline completions SHELL` and `batchline man`: shell completion scripts and the man page,
-//! both rendered from the clap definition in `cli/args.rs`, so they list exactly the commands and
+//! both rendered from the clap definition in `cli/args/`, so they list exactly the commands and
 //! flags the parser accepts. (clap_complete also completes the hidden `gen-corpus`; the man pages
 //! leave it out.)
 
