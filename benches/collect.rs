@@ -51,7 +51,7 @@ fn make_run(corpus: &Corpus, dir: &Path) {
     std::fs::write(&input, &corpus.data).expect("write the corpus");
     let opts = PrepareOptions {
         validate: ValidateOptions {
-            inputs: vec![input.to_string_lossy().into_owned()],
+            inputs: vec![input.as_path().into()],
             ..ValidateOptions::default()
         },
         run: Location::local(dir.join("run")),

@@ -292,7 +292,7 @@ fn bench_prepare(c: &mut Criterion) {
         std::fs::write(&input, &corpus.data).expect("write the corpus");
         let prepare_opts = PrepareOptions {
             validate: ValidateOptions {
-                inputs: vec![input.to_string_lossy().into_owned()],
+                inputs: vec![input.as_path().into()],
                 ..ValidateOptions::default()
             },
             run: batchline::store::Location::local(tmp.path().join("run")),

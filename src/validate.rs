@@ -28,7 +28,7 @@ pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 #[derive(Clone)]
 pub struct ValidateOptions {
     /// Input files; `-` is stdin (read fully first).
-    pub inputs: Vec<String>,
+    pub inputs: Vec<crate::input::InputName>,
     /// Model whose limits apply (default `gemini-2.5-flash`).
     pub model: String,
     /// Model facts and limits.
@@ -175,7 +175,7 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateReport> {
     let mut diagnostics = Vec::new();
     let mut truncated = false;
     for name in &opts.inputs {
-        let data = crate::input::open(name, opts.mmap, &opts.remote)?;
+        let data = crate::input::open_name(name, opts.mmap, &opts.remote)?;
         let (report, mut diags) = pool.install(|| validate_bytes(name, &data, opts, limits));
         files.push(report);
         diagnostics.append(&mut diags);

@@ -270,7 +270,7 @@ const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 /// A progress bar over the inputs' bytes, on a terminal and for inputs above
 /// [`PROGRESS_MIN_BYTES`]; `what` is its first message (the stage).
 pub(crate) fn input_bar(
-    inputs: &[String],
+    inputs: &[crate::input::InputName],
     quiet: bool,
     what: &str,
 ) -> Option<indicatif::ProgressBar> {
@@ -280,8 +280,8 @@ pub(crate) fn input_bar(
     }
     let total: u64 = inputs
         .iter()
-        .filter(|n| n.as_str() != "-")
-        .filter_map(|n| std::fs::metadata(n).ok())
+        .filter(|n| !n.is_stdin())
+        .filter_map(|n| std::fs::metadata(n.path()).ok())
         .map(|m| m.len())
         .sum();
     (total >= PROGRESS_MIN_BYTES).then(|| byte_bar(total, what))

@@ -104,8 +104,9 @@ pub(super) fn find(
     for p in predictions {
         let found = if url_scheme(p).is_some_and(|s| s != "file") {
             if crate::input::remote::is_pattern(p) {
-                expand_inputs(std::slice::from_ref(p), remote)?
+                expand_inputs(&[p.as_str().into()], remote)?
                     .into_iter()
+                    .map(|u| u.to_string())
                     .filter(|u| p.contains(['*', '?']) || is_predictions_name(u))
                     .collect()
             } else {

@@ -94,8 +94,8 @@ pub(super) fn open_inputs(facts: &RunFacts, remote: &RemoteOptions) -> Result<Ve
             if entry.path == "-" {
                 return Ok(None);
             }
-            let input =
-                crate::input::remote::open(&entry.path, crate::input::MmapChoice::Auto, remote)?;
+            let name = crate::input::InputName::from_record(&entry.path, entry.path_bytes.as_deref());
+            let input = crate::input::open_name(&name, crate::input::MmapChoice::Auto, remote)?;
             if input.len() as u64 != entry.size {
                 return Err(Error::InputChanged(format!(
                     "{}: {} bytes now, {} when the run was prepared: the input changed, so its lines cannot be matched to the run (restore it, or prepare again)",

@@ -8,6 +8,7 @@
 pub mod chunk;
 pub mod lines;
 pub mod mmap;
+pub mod name;
 pub mod remote;
 pub mod sigbus;
 pub mod stamp;
@@ -15,7 +16,8 @@ pub mod stamp;
 pub use chunk::{split_chunks, ChunkConfig};
 pub use lines::{Line, LineIter};
 pub use mmap::{open_input, open_path, InputBytes, MappedFile, MmapChoice};
-pub use remote::{expand_inputs, open, Input, ObjectIdentity, RemoteOptions};
+pub use name::InputName;
+pub use remote::{expand_inputs, open, open_name, Input, ObjectIdentity, RemoteOptions};
 
 /// A UTF-8 byte order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";

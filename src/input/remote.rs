@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::mmap::{bytes_of_file, open_input, InputBytes, MmapChoice};
+use super::InputName;
 use crate::error::{Error, Result};
 use crate::store::{url_scheme, CloudConfig, Location, Meta, Store};
 
@@ -126,10 +127,10 @@ pub fn is_pattern(name: &str) -> bool {
 ///
 /// A pattern that matches no object is a usage error naming it; a missing bucket or a refused
 /// listing is a remote error (exit 3).
-pub fn expand_inputs(names: &[String], opts: &RemoteOptions) -> Result<Vec<String>> {
+pub fn expand_inputs(names: &[InputName], opts: &RemoteOptions) -> Result<Vec<InputName>> {
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        if !is_pattern(name) {
+        if !name.is_utf8() || !is_pattern(name) {
             out.push(name.clone());
             continue;
         }
@@ -139,7 +140,7 @@ pub fn expand_inputs(names: &[String], opts: &RemoteOptions) -> Result<Vec<Strin
                 "{name}: matches no object (nothing to read)"
             )));
         }
-        out.extend(found);
+        out.extend(found.into_iter().map(InputName::from));
     }
     Ok(out)
 }
@@ -272,6 +273,18 @@ pub fn open(name: &str, choice: MmapChoice, opts: &RemoteOptions) -> Result<Inpu
             fetch(&store, "", name, choice, opts)
         }
     }
+}
+
+/// Opens the input `name` as [`open`] does; a name that is not UTF-8 is a local path (URLs are
+/// text).
+pub fn open_name(name: &InputName, choice: MmapChoice, opts: &RemoteOptions) -> Result<Input> {
+    if name.is_utf8() {
+        return open(name, choice, opts);
+    }
+    Ok(Input {
+        bytes: super::mmap::open_path(name.path(), choice)?,
+        object: None,
+    })
 }
 
 /// Fetches object `key` of `store` (written by the user as `url`) into a spill file.
@@ -505,7 +518,7 @@ mod tests {
             root.put(k, &body, crate::store::Durability::Normal)
                 .unwrap();
         }
-        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let names = |v: &[&str]| v.iter().map(|&s| InputName::from(s)).collect::<Vec<_>>();
         assert_eq!(
             expand_inputs(&names(&["memory://remote-unit/in/*.jsonl", "x"]), &opts).unwrap(),
             names(&[

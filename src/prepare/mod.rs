@@ -142,7 +142,7 @@ impl Default for PrepareOptions {
 
 /// Everything the scan produced.
 struct Scanned {
-    names: Vec<String>,
+    names: Vec<crate::input::InputName>,
     data: Vec<Input>,
     files: Vec<FileReport>,
     diagnostics: Vec<Diagnostic>,
@@ -201,7 +201,7 @@ fn scan_inputs(
         stamps: Vec::new(),
     };
     for name in &v.inputs {
-        let data = crate::input::open(name, v.mmap, &v.remote)?;
+        let data = crate::input::open_name(name, v.mmap, &v.remote)?;
         let key_config = opts.key_config;
         let scan = scan_bytes(name, &data, v, limits, move || {
             PlanVisitor::new(key_config, setup)
@@ -239,7 +239,7 @@ fn scan_inputs(
 fn inputs_unchanged(opts: &PrepareOptions, run: &Run, stamps: &[Option<Stamp>]) -> Result<()> {
     for (name, before) in opts.validate.inputs.iter().zip(stamps) {
         let Some(before) = before else { continue };
-        if stamp(std::path::Path::new(name)).as_ref() != Some(before) {
+        if stamp(name.path()).as_ref() != Some(before) {
             run.start_clean()?;
             return Err(Error::InputChanged(format!(
                 "{name} changed while prepare was reading it (written, replaced or truncated by another process); the run was not published and its shards were removed: run prepare again once the file is complete"
@@ -329,7 +329,7 @@ fn mtime_secs(meta: &std::fs::Metadata) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn input_entries(names: &[String], data: &[Input]) -> Result<Vec<InputEntry>> {
+fn input_entries(names: &[crate::input::InputName], data: &[Input]) -> Result<Vec<InputEntry>> {
     names
         .iter()
         .zip(data)
@@ -338,14 +338,17 @@ fn input_entries(names: &[String], data: &[Input]) -> Result<Vec<InputEntry>> {
             // tag); a local file by its modification time.
             let (mtime, generation) = match &input.object {
                 Some(o) => (0, o.generation.clone().or_else(|| o.etag.clone())),
-                None if name == "-" => (0, None),
+                None if name.is_stdin() => (0, None),
                 None => (
-                    mtime_secs(&std::fs::metadata(name).map_err(|e| Error::io(name, e))?),
+                    mtime_secs(
+                        &std::fs::metadata(name.path()).map_err(|e| Error::io(name.path(), e))?,
+                    ),
                     None,
                 ),
             };
             Ok(InputEntry {
-                path: name.clone(),
+                path: name.to_string(),
+                path_bytes: name.raw_hex(),
                 size: input.len() as u64,
                 mtime,
                 generation,
@@ -465,7 +468,7 @@ fn already_prepared(
     // are read and checksummed.
     let mut now: Vec<Option<InputEntry>> = Vec::with_capacity(m.inputs.len());
     for (name, entry) in v.inputs.iter().zip(&m.inputs) {
-        match Location::parse(name)? {
+        match name.location()? {
             Location::Local(path) => {
                 let Ok(meta) = std::fs::metadata(&path) else {
                     return Ok(None);
@@ -490,10 +493,10 @@ fn already_prepared(
         }
     }
     let local: Vec<usize> = (0..now.len()).filter(|&i| now[i].is_none()).collect();
-    let names: Vec<String> = local.iter().map(|&i| v.inputs[i].clone()).collect();
+    let names: Vec<crate::input::InputName> = local.iter().map(|&i| v.inputs[i].clone()).collect();
     let data: Vec<Input> = names
         .iter()
-        .map(|name| crate::input::open(name, v.mmap, &v.remote))
+        .map(|name| crate::input::open_name(name, v.mmap, &v.remote))
         .collect::<Result<_>>()?;
     for (k, entry) in input_entries(&names, &data)?.into_iter().enumerate() {
         now[local[k]] = Some(entry);
@@ -557,12 +560,12 @@ fn same_inputs(a: &[InputEntry], b: &[InputEntry]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_content(y))
 }
 
-fn guard_inputs_outside_run(inputs: &[String], run: &Path) -> Result<()> {
+fn guard_inputs_outside_run(inputs: &[crate::input::InputName], run: &Path) -> Result<()> {
     let Ok(run_abs) = std::fs::canonicalize(run) else {
         return Ok(()); // the run folder does not exist yet
     };
-    for name in inputs.iter().filter(|n| n.as_str() != "-") {
-        if let Ok(p) = std::fs::canonicalize(name) {
+    for name in inputs.iter().filter(|n| !n.is_stdin()) {
+        if let Ok(p) = std::fs::canonicalize(name.path()) {
             if p.starts_with(&run_abs) {
                 return Err(Error::Usage(format!(
                     "input {name} lies inside the run folder {}; choose another run folder",
@@ -602,7 +605,7 @@ fn run_in_pool(
         .validate
         .inputs
         .iter()
-        .map(|n| stamp(std::path::Path::new(n)))
+        .map(|n| stamp(n.path()))
         .collect();
     let mut scanned = scan_inputs(opts, limits, setup, tokens)?;
     scanned.stamps = stamps;

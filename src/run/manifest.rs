@@ -34,8 +34,12 @@ pub struct Manifest {
 /// check, and do not decide.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InputEntry {
-    /// As given (a path, or a URL for an object).
+    /// As given (a path, or a URL for an object); a path that is not UTF-8 is shown with `\xNN`
+    /// escapes (see [`crate::input::InputName`]) and its bytes are in `path_bytes`.
     pub path: String,
+    /// The raw bytes of a path that is not UTF-8, in hex (absent for UTF-8 names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
     /// Bytes.
     pub size: u64,
     /// Modification time, seconds since the Unix epoch (0 for stdin and objects).

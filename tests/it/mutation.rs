@@ -516,7 +516,7 @@ fn mutation_max_kept_is_chunk_invariant() {
     .expect("write");
     let run = |target_bytes: usize| {
         let opts = ValidateOptions {
-            inputs: vec![path.to_string_lossy().into_owned()],
+            inputs: vec![path.as_path().into()],
             chunk: ChunkConfig { target_bytes },
             threads: 1,
             max_kept: 2,

@@ -201,6 +201,84 @@ fn a_run_folder_whose_name_is_not_utf8_is_prepared_once() {
 }
 
 #[test]
+fn an_input_whose_name_is_not_utf8_is_validated_prepared_and_collected() {
+    // Before: argument parsing refused such a name (exit 2), so the file could not be checked.
+    use std::os::unix::ffi::OsStrExt;
+    let ctx = TestContext::new();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.jsonl");
+    let good = r#"{"id":"a","request":{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}}"#;
+    std::fs::write(
+        ctx.dir().join(name),
+        format!("{good}\n{{\"id\":\"b\",\"request\":5}}\n"),
+    )
+    .unwrap();
+    let shown = r"caf\xE9-\xFF.jsonl";
+    let run = |args: &[&str]| {
+        let mut cmd = ctx.command();
+        cmd.arg(args[0]).arg(name).args(&args[1..]);
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    // validate: the finding names the file (bytes outside UTF-8 as \xNN), line 2.
+    let (code, stdout, stderr) = run(&["validate", "--format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&first["file"], &first["line"]),
+        (&serde_json::json!(shown), &serde_json::json!(2))
+    );
+    // prepare: the manifest shows the name and records its bytes; a re-run finds it the same.
+    let (code, _, stderr) = run(&["prepare", "-o", "run", "--tokens", "off", "-q"]);
+    assert_eq!(code, 0, "{stderr}");
+    let m = manifest(&ctx.dir().join("run"));
+    assert_eq!(m["inputs"][0]["path"], shown);
+    assert_eq!(m["inputs"][0]["path_bytes"], "636166e92dff2e6a736f6e6c");
+    let (_, stdout, stderr) = run(&["prepare", "-o", "run", "--tokens", "off"]);
+    assert!(stdout.contains(ALREADY), "{stdout}{stderr}");
+    // collect opens the input again by its bytes: each line's own members come back.
+    let row = serde_json::json!({"status": "", "request": serde_json::from_str::<serde_json::Value>(good).unwrap()["request"],
+        "response": {"candidates": [{"content": {"role": "model", "parts": [{"text": "yo"}]}}]}});
+    ctx.write("predictions.jsonl", format!("{row}\n"));
+    let out = ctx.run(&[
+        "collect",
+        "run",
+        "-o",
+        "results.jsonl",
+        "--predictions",
+        "predictions.jsonl",
+        "-q",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let got: Vec<serde_json::Value> = std::fs::read_to_string(ctx.dir().join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary: Vec<_> = got
+        .iter()
+        .map(|v| {
+            (
+                v["file"].clone(),
+                v["line"].clone(),
+                v["status"].clone(),
+                v["id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (shown.into(), 1.into(), "succeeded".into(), "a".into()),
+            (shown.into(), 2.into(), "invalid".into(), "b".into()),
+        ]
+    );
+}
+
+#[test]
 fn strict_judges_a_finished_run_by_its_saved_counts() {
     // Before: `prepare in -o r` then `prepare in -o r --strict` exited 0 ("already prepared")
     // though the run had invalid lines; a fresh --strict run exits 1.

@@ -498,7 +498,7 @@ fn the_memory_store_enforces_one_writer_and_takes_over_an_expired_lock() {
     let cloud = CloudConfig::default();
     let opts = |run: &Location| PrepareOptions {
         validate: batchline::ValidateOptions {
-            inputs: vec![crate::common::testdata("sample/requests.jsonl")],
+            inputs: vec![crate::common::testdata("sample/requests.jsonl").into()],
             ..batchline::ValidateOptions::default()
         },
         run: run.clone(),

@@ -134,8 +134,8 @@ pub enum Format {
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// Input JSONL files; `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
-    pub inputs: Vec<String>,
+    #[arg(required = true, value_name = "FILE", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub inputs: Vec<std::ffi::OsString>,
 
     /// Worker threads; 0 uses every core.
     #[arg(short = 'j', long, default_value_t = 0, value_name = "N")]

@@ -18,7 +18,7 @@ pub mod wait;
 
 use super::args::{CloudArgs, InputArgs};
 use crate::error::{Error, Result};
-use crate::input::{ChunkConfig, MmapChoice};
+use crate::input::{ChunkConfig, InputName, MmapChoice};
 use crate::store::{CloudConfig, Location, Secret, PART_UNIT};
 
 /// Most worker threads `-j` takes: far above any core count, far below what stalls the machine.
@@ -26,8 +26,8 @@ const MAX_THREADS: usize = 1024;
 
 /// The inputs and thread count the flags ask for, checked: stdin at most once (a second `-`
 /// would read nothing), and `-j` at most [`MAX_THREADS`].
-pub(crate) fn inputs_and_threads(a: &InputArgs) -> Result<(Vec<String>, usize)> {
-    if a.inputs.iter().filter(|n| n.as_str() == "-").count() > 1 {
+pub(crate) fn inputs_and_threads(a: &InputArgs) -> Result<(Vec<InputName>, usize)> {
+    if a.inputs.iter().filter(|n| *n == "-").count() > 1 {
         return Err(Error::Usage(
             "`-` (stdin) is given more than once; stdin can be read only once".into(),
         ));
@@ -38,7 +38,10 @@ pub(crate) fn inputs_and_threads(a: &InputArgs) -> Result<(Vec<String>, usize)> 
             a.threads
         )));
     }
-    Ok((a.inputs.clone(), a.threads))
+    Ok((
+        a.inputs.iter().cloned().map(InputName::from).collect(),
+        a.threads,
+    ))
 }
 
 /// The mmap choice the flags ask for.
