@@ -37,11 +37,11 @@ use batchline::prepare::{
     prepare, stats, PrepareOptions, BYTES_PER_TOKEN_OFF, BYTES_PER_TOKEN_PREFIX_OFF,
 };
 use batchline::request::canon::{canonical_hash, CanonScratch};
+use batchline::request::line::RequestLimits;
 use batchline::request::prompt::{
     chain_hashes, prompt_stream, PromptScratch, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS,
 };
 use batchline::request::value::JsonRef;
-use batchline::request::walk::RequestLimits;
 use batchline::validate::{scan_bytes, ValidateOptions};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 

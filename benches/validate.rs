@@ -23,7 +23,7 @@ mod common;
 use std::hint::black_box;
 
 use batchline::input::{split_chunks, ChunkConfig, LineIter};
-use batchline::request::walk::{LineChecker, RequestLimits};
+use batchline::request::line::{LineChecker, RequestLimits};
 use batchline::validate::{validate_bytes, ValidateOptions};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;

@@ -16,10 +16,11 @@ use crate::input::{split_chunks, ChunkConfig, Line, LineIter, MmapChoice, Remote
 use crate::models::ModelTable;
 use crate::request::diag::{Code, Diagnostic, Finding, Scope, Severity};
 use crate::request::job::JobStats;
+use crate::request::line::{LineChecker, LineKind, RequestLimits};
 use crate::request::locate::{locate_finding, locate_nth, Locator};
 use crate::request::schema;
+use crate::request::syntax::syntax_column;
 use crate::request::value::JsonRef;
-use crate::request::walk::{syntax_column, LineChecker, LineKind, RequestLimits};
 
 /// Progress callback: called with the number of input bytes just finished.
 pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;

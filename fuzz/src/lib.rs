@@ -18,8 +18,9 @@ use std::sync::OnceLock;
 use batchline::input::ChunkConfig;
 use batchline::models::ModelTable;
 use batchline::request::diag::{Code, Diagnostic, Finding, Scope};
+use batchline::request::line::{LineChecker, LineKind, RequestLimits};
 use batchline::request::locate::{locate_finding, Locator};
-use batchline::request::walk::{syntax_column, LineChecker, LineKind, RequestLimits};
+use batchline::request::syntax::syntax_column;
 use batchline::validate::{validate_bytes, FileReport, ValidateOptions};
 
 // ------------------------------------------------------------------------------------------------
@@ -480,7 +481,7 @@ const KNOWN_SYNTAX_COLUMN_SPLITS_CHARS: bool = false;
 
 /// Known bug, skipped so fuzzing can go on: a field given as `snake_case` then `camelCase` is a
 /// `W_DUPLICATE_KEY` warning, in the other order an `E_DUPLICATE_FIELD` error (operator
-/// precedence in `walk.rs`, `Walk::message`). Regression test: `tests/it/mutation.rs`
+/// precedence in `request/walk/mod.rs`, `Walk::message`). Regression test: `tests/it/mutation.rs`
 /// `mutation_spelling_duplicate_ignores_order` (ignored until fixed; then set this to false).
 const KNOWN_SPELLING_DUPLICATE_DEPENDS_ON_ORDER: bool = false;
 

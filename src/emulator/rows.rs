@@ -26,9 +26,9 @@ use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
 use crate::prepare::{BYTES_PER_TOKEN_OFF, BYTES_PER_TOKEN_PREFIX_OFF};
 use crate::request::canon::{write_canonical_json, CanonScratch};
 use crate::request::diag::{Finding, Scope, Severity};
+use crate::request::line::LineKind;
 use crate::request::prompt::{DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS};
 use crate::request::value::JsonRef;
-use crate::request::walk::LineKind;
 use crate::validate::{scan_bytes, LineVisitor, ValidateOptions};
 
 use super::{CacheConfig, FailureRates, RowLayout};

@@ -9,9 +9,9 @@ use crate::plan::tokens::memo::{MemoCounter, SampleTally};
 use crate::plan::tokens::TokensMode;
 use crate::request::canon::{canonical_hash, CanonScratch};
 use crate::request::diag::{Finding, Severity};
+use crate::request::line::LineKind;
 use crate::request::prompt::{chain_hashes, prompt_stream, PromptScratch};
 use crate::request::value::{same_field, JsonRef, Kind};
-use crate::request::walk::LineKind;
 use crate::validate::LineVisitor;
 
 /// Whether a line is sent.

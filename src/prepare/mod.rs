@@ -24,9 +24,9 @@ use crate::plan::tokens::memo::{MemoCounter, SampleTally};
 use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
 use crate::request::diag::{Diagnostic, Severity};
 use crate::request::job::JobStats;
+use crate::request::line::{LineChecker, RequestLimits};
 use crate::request::prompt::{DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS};
 use crate::request::schema;
-use crate::request::walk::{LineChecker, RequestLimits};
 use crate::run::index::{encode_index, IndexLine, IndexUnique, NOT_SENT};
 use crate::run::manifest::{
     content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION,

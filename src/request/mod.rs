@@ -7,12 +7,14 @@ pub mod fields;
 pub mod formats;
 pub mod job;
 pub mod limits;
+pub mod line;
 pub mod locate;
 pub mod path;
 pub mod prompt;
 pub mod rules;
 pub mod schema;
 pub mod schema_types;
+pub mod syntax;
 pub mod value;
 pub mod walk;
 

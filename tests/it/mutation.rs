@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
 
-use batchline::request::walk::LineChecker;
+use batchline::request::line::LineChecker;
 
 #[allow(dead_code)]
 #[path = "../../fuzz/src/lib.rs"]
@@ -541,7 +541,7 @@ fn mutation_max_kept_is_chunk_invariant() {
 #[test]
 fn mutation_syntax_column_on_char_boundary() {
     let line = b"{\"a\":\"\\ud8\xE3\x81\xAE\"}";
-    let col = batchline::request::walk::syntax_column(line);
+    let col = batchline::request::syntax::syntax_column(line);
     let text = std::str::from_utf8(line).expect("UTF-8");
     assert!(text.is_char_boundary(col - 1), "column {col}");
     // The first byte that is not a hex digit is `の` at byte 10: column 11.

@@ -2,7 +2,7 @@
 //! exactly one data field per part, non-empty lists, roles, MIME types, file URIs, function-name
 //! and label patterns, `defs` only at a schema's root, and explicit caching in batch.
 //!
-//! The schema walk (`walk.rs`) owns everything the generated table states (unknown fields, JSON
+//! The schema walk (`walk/`) owns everything the generated table states (unknown fields, JSON
 //! types, enums, `Required.`, base64, integers, durations) and calls [`check_message`] once for
 //! every object that has a message type, after checking its fields. This module adds only what the
 //! descriptions say in words. Each rule cites its source next to it and in its message; where

@@ -1,4 +1,6 @@
 use super::*;
+use crate::request::line::LineChecker;
+use crate::request::syntax::syntax_column;
 
 fn check(line: &str) -> Vec<(String, String)> {
     let mut c = LineChecker::new();
