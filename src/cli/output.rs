@@ -171,6 +171,25 @@ impl Printer {
         }
     }
 
+    /// Prints a warning about the command itself (an option, not an input line): on stderr as
+    /// `warning: …` in human format (dropped by `--quiet`, like findings), as a
+    /// `{"type":"warning","message":…}` line in JSON, as a `::warning::` command for GitHub.
+    pub fn warning(&mut self, message: &str) -> std::io::Result<()> {
+        match self.format {
+            Format::Human => {
+                if !self.quiet {
+                    let mut err = std::io::stderr().lock();
+                    writeln!(err, "{}: {message}", self.paint("1;33", "warning"))?;
+                }
+                Ok(())
+            }
+            Format::Json => {
+                self.json_line(&serde_json::json!({"type": "warning", "message": message}))
+            }
+            Format::Github => writeln!(self.out, "::warning::{}", escape_data(message)),
+        }
+    }
+
     /// Prints a human line (human format only). Printed when quiet too: `--quiet` keeps the
     /// summary, which is made of these lines, and drops findings and progress.
     pub fn human_line(&mut self, line: &str) -> std::io::Result<()> {

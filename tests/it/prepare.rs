@@ -920,6 +920,19 @@ fn limits_above_vertex_limits_are_warned_about() {
     // The defaults are the limits themselves: no warning.
     let out = run(&["stats", &input, "--tokens", "off"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning: --max"));
+    // The warnings follow the printer: a JSON line with --format json, nothing with --quiet.
+    let over = ["--tokens", "off", "--max-requests", "300000"];
+    let out = run(&[&["stats", &input, "--format", "json"][..], &over[..]].concat());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first,
+        serde_json::json!({"type": "warning", "message": "--max-requests 300,000 is above the 200,000 requests one batch job takes (model table): Vertex may refuse such shards"})
+    );
+    let out = run(&[&["stats", &input, "-q"][..], &over[..]].concat());
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
 #[test]

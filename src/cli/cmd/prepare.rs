@@ -19,7 +19,9 @@ use crate::request::diag::{Scope, Severity};
 use crate::store::Location;
 use crate::validate::ValidateOptions;
 
-fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
+/// The options the flags ask for, and warnings about them (printed by [`warn`]).
+fn options(input: &InputArgs, plan: &PlanArgs) -> Result<(PrepareOptions, Vec<String>)> {
+    let mut warnings = Vec::new();
     let models = match &plan.pricing {
         Some(p) => ModelTable::load(p)?,
         None => ModelTable::builtin(),
@@ -38,18 +40,18 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
     // Larger shards are allowed (the limits may rise before the table does), but not silently.
     let lim = &models.limits;
     if plan.max_requests > lim.max_requests_per_file {
-        eprintln!(
-            "warning: --max-requests {} is above the {} requests one batch job takes (model table): Vertex may refuse such shards",
+        warnings.push(format!(
+            "--max-requests {} is above the {} requests one batch job takes (model table): Vertex may refuse such shards",
             thousands(plan.max_requests),
             thousands(lim.max_requests_per_file)
-        );
+        ));
     }
     if max_bytes > lim.max_bytes_per_file {
-        eprintln!(
-            "warning: --max-bytes {} is above the {} bytes one batch job's input file may have (model table): Vertex may refuse such shards",
+        warnings.push(format!(
+            "--max-bytes {} is above the {} bytes one batch job's input file may have (model table): Vertex may refuse such shards",
             thousands(max_bytes),
             thousands(lim.max_bytes_per_file)
-        );
+        ));
     }
     let sim_ttl = match plan.sim_ttl.as_str() {
         "inf" | "infinite" | "none" => None,
@@ -78,7 +80,7 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
         )));
     }
     let (inputs, threads) = super::inputs_and_threads(input)?;
-    Ok(PrepareOptions {
+    let opts = PrepareOptions {
         validate: ValidateOptions {
             inputs,
             model: plan.model.clone(),
@@ -123,12 +125,14 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<PrepareOptions> {
             return Err(Error::Usage("--sample-rate must be in (0, 1]".into()));
         },
         ..PrepareOptions::default()
-    })
+    };
+    Ok((opts, warnings))
 }
 
 /// Runs `prepare`.
 pub fn run_prepare(args: PrepareArgs) -> Result<ExitStatus> {
-    let mut opts = options(&args.input, &args.plan)?;
+    let (mut opts, warnings) = options(&args.input, &args.plan)?;
+    warn(&args.plan, &warnings)?;
     opts.run = super::location_arg(&args.output)?;
     opts.cloud = super::cloud_config(&args.cloud)?;
     remote_inputs(&mut opts, &args.input, &args.cloud, args.plan.quiet)?;
@@ -139,6 +143,16 @@ pub fn run_prepare(args: PrepareArgs) -> Result<ExitStatus> {
         bar.finish_and_clear();
     }
     print(&args.plan, &report?, Some(&opts.run))
+}
+
+/// Prints the warnings about the options before the work starts, in the chosen format.
+fn warn(plan: &PlanArgs, warnings: &[String]) -> Result<()> {
+    let mut p = Printer::new(plan.format, plan.quiet);
+    let io = |e: std::io::Error| Error::io("<stdout>", e);
+    for w in warnings {
+        p.warning(w).map_err(io)?;
+    }
+    p.flush().map_err(io)
 }
 
 /// A progress bar (on a terminal, for large inputs): bytes scanned, then the stage.
@@ -166,7 +180,8 @@ fn remote_inputs(
 
 /// Runs `stats`.
 pub fn run_stats(args: StatsArgs) -> Result<ExitStatus> {
-    let mut opts = options(&args.input, &args.plan)?;
+    let (mut opts, warnings) = options(&args.input, &args.plan)?;
+    warn(&args.plan, &warnings)?;
     remote_inputs(&mut opts, &args.input, &args.cloud, args.plan.quiet)?;
     let bar = attach_progress(&mut opts, args.plan.quiet);
     let report = stats(&opts);
