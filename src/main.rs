@@ -1,24 +1,8 @@
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::Parser;
 
 fn main() -> ExitCode {
-    let src = &batchline::request::schema::SOURCE;
-    let version: &'static str = Box::leak(
-        format!(
-            "{} (Vertex AI v1 schema revision {} from {})",
-            env!("CARGO_PKG_VERSION"),
-            src.revision,
-            src.package
-        )
-        .into_boxed_str(),
-    );
-    let matches = batchline::cli::Cli::command()
-        .version(version)
-        .get_matches();
-    let cli = match batchline::cli::Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
-    };
+    let cli = batchline::cli::Cli::parse();
     batchline::cli::run(cli).into()
 }

@@ -5,6 +5,7 @@ pub mod args;
 pub mod cmd;
 pub mod exit;
 pub mod output;
+pub mod size;
 
 pub use args::Cli;
 pub use exit::ExitStatus;

@@ -10,9 +10,24 @@ mod jobs;
 use jobs::COLLECT_EXIT;
 pub use jobs::*;
 
+/// What `--version` prints: the crate's version and the discovery-document revision the schema
+/// table was generated from (the schema requests are checked against).
+pub fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        let src = &crate::request::schema::SOURCE;
+        format!(
+            "{} (Vertex AI v1 schema revision {} from {})",
+            env!("CARGO_PKG_VERSION"),
+            src.revision,
+            src.package
+        )
+    })
+}
+
 /// Prepare, validate, submit and collect Gemini batch inference jobs on Vertex AI.
 #[derive(Debug, Parser)]
-#[command(name = "batchline", version, after_help = EXIT_TABLE, propagate_version = true)]
+#[command(name = "batchline", version = version(), after_help = EXIT_TABLE, propagate_version = true)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]
@@ -434,11 +449,11 @@ pub struct GenPredictionsArgs {
 /// and then refused every request one by one).
 pub const SHORTEST_REQUEST_LINE: &str = r#"{"request":{"contents":[{"parts":[{"text":"x"}]}]}}"#;
 
-/// Checks `--max-bytes` at parse time (a usage error, exit 2): a size [`parse_size`] reads, of at
+/// Checks `--max-bytes` at parse time (a usage error, exit 2): a size [`crate::cli::size::parse_size`] reads, of at
 /// least one request ([`SHORTEST_REQUEST_LINE`] and its newline). The string is kept as given.
 fn max_bytes_arg(s: &str) -> Result<String, String> {
     let min = SHORTEST_REQUEST_LINE.len() as u64 + 1;
-    match crate::corpus::parse_size(s) {
+    match crate::cli::size::parse_size(s) {
         None => Err(format!(
             "cannot read `{s}` as a size: use e.g. 1GB, 500MB or 1048576"
         )),

@@ -2,7 +2,8 @@
 
 use crate::cli::args::GenCorpusArgs;
 use crate::cli::exit::ExitStatus;
-use crate::corpus::{generate, parse_size, CorpusOptions, Shape};
+use crate::cli::size::parse_size;
+use crate::corpus::{generate, CorpusOptions, Shape};
 use crate::error::{Error, Result};
 use crate::store::atomic::AtomicFile;
 

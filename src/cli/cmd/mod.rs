@@ -76,7 +76,7 @@ pub(crate) fn location_arg(arg: &std::ffi::OsStr) -> Result<Location> {
 
 /// The storage settings the flags (and their environment variables) ask for.
 pub(crate) fn cloud_config(a: &CloudArgs) -> Result<CloudConfig> {
-    let part = crate::corpus::parse_size(&a.part_size).ok_or_else(|| {
+    let part = crate::cli::size::parse_size(&a.part_size).ok_or_else(|| {
         Error::Usage(format!(
             "cannot read --part-size `{}`: use e.g. 16MiB or 64MiB",
             a.part_size

@@ -8,7 +8,7 @@ use super::{chunk_config, mmap_choice};
 use crate::cli::args::{CloudArgs, Format, InputArgs, OrderArg, PlanArgs, PrepareArgs, StatsArgs};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::{thousands, Printer};
-use crate::corpus::parse_size;
+use crate::cli::size::parse_size;
 use crate::error::{Error, Result};
 use crate::models::ModelTable;
 use crate::plan::order::Order;
