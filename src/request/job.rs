@@ -244,7 +244,7 @@ impl JobStats {
 /// One finding per pair of columns of one object whose names differ only in ASCII letter case
 /// (`id` and `ID`), at the column that appears later, with the earlier one as the other side: the
 /// import's column names ignore case, so the two are one column twice and the whole job fails
-/// (issue 18). Linear: the paths are grouped by their parent column and lower-cased last key.
+/// at import. Linear: the paths are grouped by their parent column and lower-cased last key.
 fn case_collisions<'a>(paths: impl Iterator<Item = &'a PathStat>) -> Vec<JobFinding> {
     let mut groups: HashMap<(&str, String), Vec<(&Seen, &PathStat)>> = HashMap::new();
     for stat in paths {

@@ -18,8 +18,8 @@ use super::value::JsonRef;
 const INDEX_ABOVE: usize = 32;
 
 /// The children of one large container, indexed by position, so that resolving a step costs O(1)
-/// rather than a scan of the siblings before it (issue 18: a finding on each of 100k members of
-/// one object made the walk quadratic).
+/// rather than a scan of the siblings before it (which, with a finding on each of 100k members of
+/// one object, made the walk quadratic).
 #[derive(Debug, Clone)]
 struct Children<'a> {
     /// [`JsonRef::id`] of the container.

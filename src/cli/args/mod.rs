@@ -445,8 +445,8 @@ pub struct GenPredictionsArgs {
 }
 
 /// The shortest request line batchline accepts as valid. A shard smaller than it and its newline
-/// cannot hold a single request, so such a `--max-bytes` is refused (issue 18: `0.5` became 1 byte
-/// and then refused every request one by one).
+/// cannot hold a single request, so such a `--max-bytes` is refused (`0.5` would read as 1 byte
+/// and then refuse every request one by one).
 pub const SHORTEST_REQUEST_LINE: &str = r#"{"request":{"contents":[{"parts":[{"text":"x"}]}]}}"#;
 
 /// Checks `--max-bytes` at parse time (a usage error, exit 2): a size [`crate::cli::size::parse_size`] reads, of at
