@@ -103,13 +103,16 @@ pub struct PrepareOptions {
     pub tokenizer_model: Option<PathBuf>,
     /// Share of distinct text blocks tokenised under `--tokens sample`.
     pub sample_rate: f64,
-    /// Called when a stage after the scan starts (`"planning"`, `"writing"`), for progress
-    /// displays; the scan reports bytes through `validate.progress`.
+    /// Called when a stage after the scan starts (`"planning"`, `"writing"`), with the bytes the
+    /// stage will report through `validate.progress` (0: none), for progress displays. The scan
+    /// reports input bytes through `validate.progress`; writing reports shard bytes as each
+    /// piece is written (locally) or handed to the upload (on object stores, at most
+    /// `--parts-in-flight` parts ahead of what the store has confirmed).
     pub stage: Option<Stage>,
 }
 
 /// A stage callback (see [`PrepareOptions::stage`]).
-pub type Stage = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+pub type Stage = std::sync::Arc<dyn Fn(&str, u64) + Send + Sync>;
 
 impl Default for PrepareOptions {
     fn default() -> Self {
@@ -612,7 +615,7 @@ fn run_in_pool(
     test_hold("after-scan");
     watch.lap("scan (validate+keys)");
     if let Some(stage) = &opts.stage {
-        stage("planning");
+        stage("planning", 0);
     }
     // The inputs' checksums (read-only) and the plan are independent: side by side.
     let (inputs, plan) = rayon::join(
@@ -699,9 +702,6 @@ fn run_in_pool(
     };
     let Plan { mut report, layout } = plan;
     if let Some(run) = run {
-        if let Some(stage) = &opts.stage {
-            stage("writing");
-        }
         write_run(
             opts,
             options,

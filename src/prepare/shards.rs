@@ -91,15 +91,20 @@ impl Job<'_> {
 
 /// Writes every shard to `RUN/shards/…` and returns their entries (bytes and checksums; on
 /// object stores also the CRC32C and the verified entity tag). `lines[u]` is the representative
-/// line of unique request `u`.
+/// line of unique request `u`. `progress` is called with the bytes of each unit of a shard as it
+/// is written (or handed to the upload).
 pub(super) fn write_shards(
     run: &Run,
     shards: &[Vec<u32>],
     lines: &[&[u8]],
     key: &KeyMode,
+    progress: Option<&ProgressFn<'_>>,
 ) -> Result<Vec<FileEntry>> {
-    write_shards_in(run, shards, lines, key, PIECE)
+    write_shards_in(run, shards, lines, key, PIECE, progress)
 }
+
+/// A progress callback: bytes just done.
+pub(super) type ProgressFn<'a> = dyn Fn(u64) + Send + Sync + 'a;
 
 /// Shards written at once: each holds an open file (or an upload) until it is complete, and a
 /// run of thousands of shards must not run out of file descriptors (the usual soft limit is
@@ -114,6 +119,7 @@ fn write_shards_in(
     lines: &[&[u8]],
     key: &KeyMode,
     piece: u64,
+    progress: Option<&ProgressFn<'_>>,
 ) -> Result<Vec<FileEntry>> {
     let mut entries = Vec::with_capacity(shards.len());
     for (g, group) in shards.chunks(SHARDS_AT_ONCE).enumerate() {
@@ -124,6 +130,7 @@ fn write_shards_in(
             lines,
             key,
             piece,
+            progress,
         )?);
     }
     Ok(entries)
@@ -137,6 +144,7 @@ fn write_group(
     lines: &[&[u8]],
     key: &KeyMode,
     piece: u64,
+    progress: Option<&ProgressFn<'_>>,
 ) -> Result<Vec<FileEntry>> {
     let remote = !run.is_local();
     let unit = if remote {
@@ -277,6 +285,9 @@ fn write_group(
                                 }
                                 Out::Local(_) => unreachable!("invariant: remote"),
                             }
+                        }
+                        if let Some(progress) = progress {
+                            progress(unit_to - unit_from);
                         }
                     }
                     job.active.fetch_sub(1, Ordering::Relaxed);
@@ -461,8 +472,17 @@ mod tests {
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
             let run = local_run(dir.path());
-            let entries = write_shards(&run, &shards, &refs, &key).expect("written");
+            let done = std::sync::atomic::AtomicU64::new(0);
+            let count = |n: u64| {
+                done.fetch_add(n, Ordering::Relaxed);
+            };
+            let entries = write_shards(&run, &shards, &refs, &key, Some(&count)).expect("written");
             assert_eq!(entries.len(), 3);
+            // Progress reports every byte of every shard, once.
+            assert_eq!(
+                done.load(Ordering::Relaxed),
+                entries.iter().map(|e| e.bytes).sum::<u64>()
+            );
             for (si, (entry, ids)) in entries.iter().zip(&shards).enumerate() {
                 let mut want = Vec::new();
                 for &u in ids {
@@ -495,7 +515,7 @@ mod tests {
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
             let run = local_run(dir.path());
-            let entries = write_shards(&run, &shards, &refs, &key).expect("written");
+            let entries = write_shards(&run, &shards, &refs, &key, None).expect("written");
             let mut want = Vec::new();
             for &u in &shards[0] {
                 write_shard_line(&mut want, refs[u as usize], &key, u as usize);
@@ -541,7 +561,7 @@ mod tests {
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
             let run = local_run(dir.path());
             let entries =
-                write_shards_in(&run, &shards, &refs, &key, piece).expect("written");
+                write_shards_in(&run, &shards, &refs, &key, piece, None).expect("written");
             for (si, ids) in shards.iter().enumerate() {
                 let mut want = Vec::new();
                 for &u in ids {

@@ -1,5 +1,6 @@
 //! Writing the run folder: shards, whole-job re-checks, index, invalid list, report, manifest.
 
+use super::join_key::key_member_len;
 use super::shards::{write_shard_line, write_shards};
 use super::*;
 
@@ -74,7 +75,23 @@ pub(super) fn write_run(
     let mut watch = Stopwatch::new();
     let rep_bytes: Vec<&[u8]> = reps.iter().map(|&r| s.line_bytes(r)).collect();
     watch.lap("  clean+sources");
-    let shard_entries = write_shards(run, shards, &rep_bytes, &opts.key)?;
+    if let Some(stage) = &opts.stage {
+        let total: u64 = shards
+            .iter()
+            .flatten()
+            .map(|&u| {
+                rep_bytes[u as usize].len() as u64 + key_member_len(&opts.key, u as usize) + 1
+            })
+            .sum();
+        stage("writing", total);
+    }
+    let shard_entries = write_shards(
+        run,
+        shards,
+        &rep_bytes,
+        &opts.key,
+        opts.validate.progress.as_deref(),
+    )?;
     watch.lap("  shards");
     crate::run::failpoint("after-shards");
     // Whole-job checks per shard, to say which job would fail: only needed when the input as a

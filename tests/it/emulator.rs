@@ -16,7 +16,7 @@ use batchline::vertex::wire::{
 use batchline::vertex::{AuthConfig, ClientOptions, RetryConfig, VertexClient, VertexError};
 use serde_json::Value;
 
-use crate::common::{bin, crate_root, testdata, TestContext};
+use crate::common::{crate_root, testdata, TestContext};
 
 /// A running emulator whose storage root is a temporary folder; killed when dropped.
 struct Emulator {
@@ -30,7 +30,7 @@ impl Emulator {
         let ctx = TestContext::new();
         let root = ctx.dir().join("gcs");
         std::fs::create_dir_all(root.join("bkt")).unwrap();
-        let mut child = Command::new(bin())
+        let mut child = crate::common::batchline()
             .args(["emulator", "--port", "0", "--storage-root"])
             .arg(&root)
             .args(flags)
@@ -749,7 +749,7 @@ fn emulator_measures_the_cached_tokens_prepare_predicts() {
         root.join("bkt/shard.jsonl"),
     )
     .unwrap();
-    let mut child = Command::new(bin())
+    let mut child = crate::common::batchline()
         .args([
             "emulator",
             "--port",

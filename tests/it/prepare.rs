@@ -9,12 +9,7 @@ use crate::common::files_of;
 use batchline::run::index::{read_index, NOT_SENT};
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_batchline"));
-    for k in ["GCE_METADATA_HOST", "GCE_METADATA_ROOT", "GCE_METADATA_IP"] {
-        c.env(k, "127.0.0.1:9");
-    }
-    c.env("NO_COLOR", "1");
-    c
+    crate::common::batchline()
 }
 
 fn run(args: &[&str]) -> Output {

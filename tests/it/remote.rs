@@ -11,11 +11,7 @@ use batchline::store::{CloudConfig, Durability, Location, Secret, Store};
 use crate::common::moto::Moto;
 
 fn bin(moto: Option<&Moto>) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_batchline"));
-    for k in ["GCE_METADATA_HOST", "GCE_METADATA_ROOT", "GCE_METADATA_IP"] {
-        c.env(k, "127.0.0.1:9");
-    }
-    c.env("NO_COLOR", "1");
+    let mut c = crate::common::batchline();
     if let Some(m) = moto {
         c.envs(m.env());
     }
@@ -402,7 +398,10 @@ fn storage_failures_name_the_object_and_exit_3() {
             "--retry-timeout",
             "2",
         ],
-        &[("BATCHLINE_GCS_ENDPOINT", "http://127.0.0.1:9")],
+        &[
+            ("BATCHLINE_GCS_ENDPOINT", "http://127.0.0.1:9"),
+            ("BATCHLINE_ACCESS_TOKEN", "test-token"),
+        ],
     );
     assert_eq!(out.code, 3);
     assert!(

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use batchline::store::{CloudConfig, Durability, Location, Secret, Store};
 
 use crate::common::moto::{Moto, ENV};
-use crate::common::{bin, testdata};
+use crate::common::testdata;
 
 /// The emulator's test credentials in this process (the S3 backend reads the AWS environment).
 fn test_env() {
@@ -52,7 +52,7 @@ struct Out {
 
 /// Runs `batchline args` in `dir` with the emulator's environment.
 fn run(moto: &Moto, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Out {
-    let out = Command::new(bin())
+    let out = crate::common::batchline()
         .current_dir(dir)
         .args(args)
         .envs(moto.env())
@@ -73,7 +73,7 @@ fn run(moto: &Moto, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Ou
 /// kind, and two ranges of 16 MiB when fetched.
 fn mixed_input(dir: &Path) -> Vec<u8> {
     let gen = dir.join("gen.jsonl");
-    let out = Command::new(bin())
+    let out = crate::common::batchline()
         .args(["gen-corpus", "--seed", "3", "--size", "20MB", "-o"])
         .arg(&gen)
         .output()
@@ -358,7 +358,7 @@ fn an_object_that_changes_between_head_and_read_is_an_error_not_a_mixed_input() 
         let spill = tempfile::tempdir().unwrap();
         // Same size before and after: only the entity tag / generation tells them apart.
         put(&moto, url, b"{\"request\":{\"contents\":[]}}\n");
-        let child = Command::new(bin())
+        let child = crate::common::batchline()
             .current_dir(dir.path())
             .args([
                 "validate",

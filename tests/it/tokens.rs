@@ -700,7 +700,7 @@ fn fetch_tokenizer_puts_only_verified_bytes_into_the_cache() {
     let model = std::fs::read(locate_model(None).expect("the vocabulary")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fetch = |cache: &Path, from: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_batchline"))
+        crate::common::batchline()
             .args([
                 "fetch-tokenizer",
                 "--dir",

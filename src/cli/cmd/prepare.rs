@@ -155,12 +155,21 @@ fn warn(plan: &PlanArgs, warnings: &[String]) -> Result<()> {
     p.flush().map_err(io)
 }
 
-/// A progress bar (on a terminal, for large inputs): bytes scanned, then the stage.
+/// A progress bar (on a terminal, for large inputs): bytes scanned, the planning stage, then
+/// the shard bytes written (or uploaded).
 fn attach_progress(opts: &mut PrepareOptions, quiet: bool) -> Option<indicatif::ProgressBar> {
     let bar = crate::cli::output::input_bar(&opts.validate.inputs, quiet, "scanning")?;
     let (b1, b2) = (bar.clone(), bar.clone());
     opts.validate.progress = Some(Arc::new(move |n| b1.inc(n)));
-    opts.stage = Some(Arc::new(move |stage| b2.set_message(stage.to_string())));
+    opts.stage = Some(Arc::new(move |stage, total| {
+        b2.set_message(stage.to_string());
+        if total > 0 {
+            // Writing counts the shards' bytes (sent to the store, for a remote run) on the
+            // same bar: rate and ETA restart with it.
+            b2.set_length(total);
+            b2.reset();
+        }
+    }));
     Some(bar)
 }
 

@@ -171,6 +171,39 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_batchline"))
 }
 
+/// Credentials and credential files a developer's machine may hold, which the Google and AWS
+/// credential chains read when a test gives none: removed from every child, so a test can only
+/// use the explicit test credentials it passes.
+const AMBIENT_CREDENTIALS: [&str; 11] = [
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_SERVICE_ACCOUNT",
+    "GOOGLE_SERVICE_ACCOUNT_PATH",
+    "GOOGLE_SERVICE_ACCOUNT_KEY",
+    "CLOUDSDK_CONFIG",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "BATCHLINE_ACCESS_TOKEN",
+];
+
+/// A `batchline` command that cannot reach a cloud by accident: the metadata servers of Google
+/// and AWS point at a closed loopback port, ambient credentials are removed, colour is off.
+/// Tests add the explicit credentials and endpoints they use.
+pub fn batchline() -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin());
+    for k in ["GCE_METADATA_HOST", "GCE_METADATA_ROOT", "GCE_METADATA_IP"] {
+        cmd.env(k, "127.0.0.1:9");
+    }
+    cmd.env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9");
+    for k in AMBIENT_CREDENTIALS {
+        cmd.env_remove(k);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
 impl Default for TestContext {
     fn default() -> Self {
         Self::new()
@@ -213,12 +246,8 @@ impl TestContext {
 
     /// A `batchline` command with the test environment, run in the temporary directory.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(bin());
+        let mut cmd = batchline();
         cmd.current_dir(self.dir())
-            .env("GCE_METADATA_HOST", "127.0.0.1:9")
-            .env("GCE_METADATA_ROOT", "127.0.0.1:9")
-            .env("GCE_METADATA_IP", "127.0.0.1:9")
-            .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .env_remove("RUST_BACKTRACE");
         cmd
