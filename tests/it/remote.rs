@@ -349,6 +349,86 @@ fn upload_publishes_a_local_run_and_resumes_after_an_interruption() {
 }
 
 #[test]
+fn part_size_and_parts_in_flight_shape_the_upload_and_bad_values_are_refused() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("parts");
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus(dir.path(), "40MB");
+    let prepare = |url: &str, extra: &[&str]| {
+        let mut args = vec![
+            "prepare",
+            input.as_str(),
+            "-o",
+            url,
+            "--tokens",
+            "off",
+            "--max-bytes",
+            "110MB",
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        run(Some(&moto), &args, &[])
+    };
+    // 32 MiB parts, one in flight: a shard of about 40 MB goes up in two parts, not three.
+    let out = prepare(
+        "gs://parts/p32",
+        &["--part-size", "32MiB", "--parts-in-flight", "1"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let got = objects(&moto, "gs://parts/p32");
+    let shard = &got["shards/shard-00000.jsonl"];
+    assert!(
+        shard.len() > 32 << 20 && shard.len() < 48 << 20,
+        "{}",
+        shard.len()
+    );
+    let m = manifest(&got["manifest.json"]);
+    assert!(
+        m["shards"][0]["etag"].as_str().unwrap().ends_with("-2\""),
+        "{}",
+        m["shards"][0]
+    );
+    assert_eq!(
+        m["shards"][0]["crc32c"].as_str().unwrap(),
+        batchline::store::verify::crc32c_b64(crc32c::crc32c(shard))
+    );
+    // The same run with the default 16 MiB parts: three parts, the same bytes.
+    let out = prepare("gs://parts/p16", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let default = objects(&moto, "gs://parts/p16");
+    assert!(default["shards/shard-00000.jsonl"] == *shard);
+    let m = manifest(&default["manifest.json"]);
+    assert!(m["shards"][0]["etag"].as_str().unwrap().ends_with("-3\""));
+    // No credential reaches a run's files.
+    for (name, bytes) in got.iter().chain(&default) {
+        assert!(
+            !bytes.windows(10).any(|w| w == b"test-token"),
+            "{name} holds the access token"
+        );
+    }
+    // Values the upload cannot use are usage errors before anything is read.
+    for (flags, message) in [
+        (
+            ["--part-size", "10MiB"],
+            "error: --part-size 10MiB: a multiple of 16 MiB (16777216 bytes) is needed, the checksum block",
+        ),
+        (
+            ["--part-size", "lots"],
+            "error: cannot read --part-size `lots`: use e.g. 16MiB or 64MiB",
+        ),
+        (
+            ["--parts-in-flight", "0"],
+            "error: --parts-in-flight must be at least 1",
+        ),
+    ] {
+        let out = prepare("gs://parts/bad", &flags);
+        assert_eq!(out.code, 2, "{flags:?}: {}", out.stderr);
+        assert_eq!(out.stderr.trim_end(), message);
+    }
+    assert!(objects(&moto, "gs://parts/bad").is_empty());
+}
+
+#[test]
 fn storage_failures_name_the_object_and_exit_3() {
     let Some(moto) = Moto::start() else { return };
     let dir = tempfile::tempdir().unwrap();
