@@ -237,7 +237,12 @@ impl Run {
         let finished = self.store.head("manifest.json")?.is_some();
         if !marked && !finished {
             let all = self.store.list_all("")?;
-            if let Some(other) = all.iter().find(|n| n.as_str() != "shards/") {
+            // The lock is ours too: another writer that has just taken it has not written the
+            // marker yet, and must be met with "held by another", not "not a run".
+            if let Some(other) = all
+                .iter()
+                .find(|n| n.as_str() != "shards/" && n.as_str() != LOCK)
+            {
                 return Err(Error::Usage(format!(
                     "{} is not a batchline run folder (it holds {}, and no {MARKER} or manifest.json); prepare writes only into a new or empty folder or into a run it made, and never removes files it did not write: choose another run folder",
                     self.describe(""),

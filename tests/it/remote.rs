@@ -609,3 +609,45 @@ fn the_memory_store_enforces_one_writer_and_takes_over_an_expired_lock() {
     assert_eq!(report.shards.len(), 1);
     assert!(holder.manifest().unwrap().is_some());
 }
+
+#[test]
+fn of_many_writers_racing_for_a_free_or_an_expired_lock_exactly_one_wins() {
+    use batchline::run::Run;
+    let cloud = CloudConfig::default();
+    for (i, stale) in [None, Some(&br#"{"owner":"gone","expires_unix":5}"#[..])]
+        .into_iter()
+        .enumerate()
+    {
+        let loc = Location::parse(&format!("memory://race/run{i}")).unwrap();
+        if let Some(body) = stale {
+            let run = Run::open(&loc, &cloud).unwrap();
+            run.store()
+                .put(".batchline-lock", body, Durability::Normal)
+                .unwrap();
+        }
+        let start = std::sync::Barrier::new(8);
+        let results: Vec<Result<_, String>> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let run = Run::open(&loc, &cloud).unwrap();
+                        start.wait();
+                        run.lock().map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert_eq!(won, 1, "stale lock {}: {errors:?}", stale.is_some());
+        for err in errors {
+            assert!(
+                err.starts_with(&format!(
+                    "another batchline process is writing memory://race/run{i} now ("
+                )),
+                "{err}"
+            );
+        }
+    }
+}
