@@ -539,6 +539,56 @@ mod tests {
     }
 
     #[test]
+    fn update_records_the_bigquery_table_from_output_info() {
+        let mut r = JobRecord::reserved(
+            BatchPredictionJob::default(),
+            "bq://p.d".into(),
+            "t0".into(),
+        );
+        // The dataset alone until the job names its table, then both joined.
+        let job: BatchPredictionJob = serde_json::from_str(
+            r#"{"state":"JOB_STATE_RUNNING","outputInfo":{"bigqueryOutputDataset":"bq://p.d"}}"#,
+        )
+        .unwrap();
+        r.update(&job, "t1".into());
+        assert_eq!(r.output_table.as_deref(), Some("bq://p.d"));
+        let job: BatchPredictionJob = serde_json::from_str(
+            r#"{"state":"JOB_STATE_SUCCEEDED","outputInfo":{"bigqueryOutputDataset":"bq://p.d","bigqueryOutputTable":"predictions_x"}}"#,
+        )
+        .unwrap();
+        r.update(&job, "t2".into());
+        assert_eq!(r.output_table.as_deref(), Some("bq://p.d.predictions_x"));
+        assert_eq!(r.output_directory, None);
+    }
+
+    #[test]
+    fn a_local_state_json_that_records_an_upload_is_followed_not_read_as_jobs() {
+        let dir = std::env::temp_dir().join(format!("batchline-state-{}", std::process::id()));
+        let loc = crate::store::Location::local(dir.as_os_str());
+        let run = Run::open(&loc, &crate::store::CloudConfig::default()).unwrap();
+        let pointer = UploadedTo {
+            format_version: STATE_FORMAT,
+            uploaded_to: "gs://b/r".into(),
+            uploaded_at: "t".into(),
+        };
+        pointer.save(&run).unwrap();
+        assert_eq!(UploadedTo::load(&run).unwrap(), Some(pointer));
+        let err = StateFile::load(&run).unwrap_err();
+        assert!(
+            matches!(&err, Error::Usage(m) if m.ends_with("state.json says this run was uploaded to gs://b/r: its jobs are recorded there (give that)")),
+            "{err}"
+        );
+        // A job record is not a pointer.
+        let mut file = StateFile {
+            state: None,
+            seen: None,
+        };
+        file.save(&run, &sample("a")).unwrap();
+        assert_eq!(UploadedTo::load(&run).unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn seconds_between_reads_rfc3339_with_fractions() {
         assert_eq!(
             seconds_between("2026-12-04T10:00:00.250000Z", Some("2026-12-04T10:01:30Z")),

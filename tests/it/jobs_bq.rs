@@ -471,4 +471,20 @@ fn submit_to_uploads_a_local_run_and_the_local_name_follows_its_jobs() {
         out.stderr,
         "error: run/state.json records that this run was uploaded to gs://runs/up1, and its jobs are recorded there: give --to gs://runs/up1 (or none)\n"
     );
+    // A run already on Cloud Storage takes no --to; a dry run of the uploaded run uploads and
+    // sends nothing.
+    let out = s.submit(copy, &["--to", "gs://runs/elsewhere"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr,
+        "error: --to gs://runs/elsewhere: gs://runs/up1 is not a local run; --to uploads a local run first\n"
+    );
+    let out = s.submit("run", &["--to", copy, "--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        json_lines(&out.stdout),
+        vec![
+            json!({"type": "summary", "run": copy, "dry_run": true, "to_create": 0, "created": 0, "held": 0})
+        ]
+    );
 }
