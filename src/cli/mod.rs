@@ -19,7 +19,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         args::Command::Prepare(a) => cmd::prepare::run_prepare(a),
         args::Command::Stats(a) => cmd::prepare::run_stats(a),
         args::Command::Upload(a) => cmd::upload::run(a),
-        args::Command::Submit(a) => cmd::submit::run_with(a.args, &a.queue),
+        args::Command::Submit(a) => cmd::submit::run_with(a.args, &a.queue, &a.what),
         args::Command::Status(a) => cmd::status::run(a),
         args::Command::Cancel(a) => cmd::cancel::run(a),
         args::Command::Wait(a) => cmd::wait::run(a),

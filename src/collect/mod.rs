@@ -628,6 +628,45 @@ fn winners(hits: &[Hit], uniques: usize, rounds: &[u32]) -> Vec<Option<u32>> {
     best
 }
 
+/// Refuses a run that holds a `submit --source` job (a BigQuery table or a file batchline did
+/// not prepare): there is no index to merge its rows into, and a BigQuery job's rows are in a
+/// table, which batchline does not read. The message names where the rows are, from the job's
+/// `outputInfo` as last recorded.
+fn refuse_source_job(run: &Run, st: &crate::run::state::RunState) -> Result<()> {
+    let Some(source) = &st.source else {
+        return Ok(());
+    };
+    let record = st.jobs.get(source);
+    let job = record
+        .and_then(|r| r.name.as_deref())
+        .unwrap_or("(not created yet)");
+    let whereabouts = match record {
+        Some(r) if r.bigquery_destination().is_some() => match &r.output_table {
+            Some(t) if t.matches('.').count() >= 2 => format!(
+                "the job's rows are in the BigQuery table {t} (outputInfo.bigqueryOutputTable of job {job})"
+            ),
+            _ => format!(
+                "the job's rows go to a new table in {} (named in outputInfo.bigqueryOutputTable of job {job} once it runs: batchline status shows it)",
+                r.bigquery_destination().unwrap_or_default()
+            ),
+        },
+        Some(r) => match &r.output_directory {
+            Some(d) => format!(
+                "the job's rows are in {d} (outputInfo.gcsOutputDirectory of job {job})"
+            ),
+            None => format!(
+                "the job's rows go under {} (outputInfo.gcsOutputDirectory of job {job} once it runs)",
+                r.output_prefix
+            ),
+        },
+        None => "no job was created for it".to_string(),
+    };
+    Err(Error::Usage(format!(
+        "{} holds a job over {source}, not a prepared run: {whereabouts}; collect merges the rows of a prepared run's shards only",
+        run.describe("")
+    )))
+}
+
 /// Runs `collect`.
 pub fn collect(opts: &CollectOptions) -> Result<CollectReport> {
     let run = Run::open(&opts.run, &opts.cloud)?;
@@ -636,8 +675,11 @@ pub fn collect(opts: &CollectOptions) -> Result<CollectReport> {
         spill_dir: opts.spill_dir.clone(),
         progress: None,
     };
-    let facts = read_run(&run, &remote)?;
     let state = crate::run::state::StateFile::load(&run)?.state;
+    if let Some(st) = &state {
+        refuse_source_job(&run, st)?;
+    }
+    let facts = read_run(&run, &remote)?;
     let spill_dir = remote.spill_dir();
     let (sources, jobs) = sources::find(&run, &facts, state.as_ref(), &opts.predictions, &remote)?;
     let datas = sources

@@ -175,15 +175,10 @@ impl Jobs {
         });
         let input = job.input_config.clone().unwrap_or_default();
         let output = job.output_config.clone().unwrap_or_default();
-        // BigQuery: the job spec is served and followed, no rows are made (no BigQuery here).
-        if let Some(bq) = output.bigquery_destination {
-            self.update(id, |j| {
-                j.output_info = Some(OutputInfo {
-                    bigquery_output_dataset: Some(bq.output_uri.clone()),
-                    ..Default::default()
-                })
-            });
-            return self.end(id, JobState::Succeeded, None, None);
+        // BigQuery: no table is read or written (there is none here); the job goes through its
+        // states and reports where Vertex would have written.
+        if input.bigquery_source.is_some() || output.bigquery_destination.is_some() {
+            return self.run_without_table(id, &cancel, &job, end_state);
         }
         let prefix = output
             .gcs_destination
@@ -311,6 +306,75 @@ impl Jobs {
                 )
             }
             Err(e) => fail(7, format!("Failed to write the output to {folder}: {e}")),
+        }
+    }
+
+    /// The rest of a job with a BigQuery source or destination, after it started running:
+    /// `outputInfo` names a BigQuery table (`bigqueryOutputDataset`, and `bigqueryOutputTable`
+    /// `predictions_<UTC time>`; a destination that is only a project gets a new dataset
+    /// `prediction_<model>_<UTC time>`) or a Cloud Storage folder (nothing is written into it);
+    /// then it ends as asked (`--end-state failed`: code 13; `cancelled`, or a cancel request:
+    /// `JOB_STATE_CANCELLED`), else `JOB_STATE_SUCCEEDED`, with `completionStats` of zero rows
+    /// (`{}`: Vertex leaves zero counts out).
+    fn run_without_table(
+        &self,
+        id: u64,
+        cancel: &AtomicBool,
+        job: &BatchPredictionJob,
+        end_state: Option<EndState>,
+    ) {
+        let now = Utc::now();
+        let stamp = now.format("%Y_%m_%dT%H_%M_%S_%3fZ");
+        let output = job.output_config.clone().unwrap_or_default();
+        let info = match output.bigquery_destination {
+            Some(bq) => {
+                let dest = bq.output_uri.trim_end_matches('.');
+                let dataset = if dest.trim_start_matches("bq://").contains('.') {
+                    dest.to_string()
+                } else {
+                    let model = job.model.as_deref().unwrap_or("model");
+                    let model = model.rsplit('/').next().unwrap_or(model);
+                    format!(
+                        "{dest}.prediction_{}_{stamp}",
+                        model.replace(['-', '.'], "_")
+                    )
+                };
+                OutputInfo {
+                    bigquery_output_dataset: Some(dataset),
+                    bigquery_output_table: Some(format!("predictions_{stamp}")),
+                    ..Default::default()
+                }
+            }
+            None => OutputInfo {
+                gcs_output_directory: Some(format!(
+                    "{}/prediction-model-{}",
+                    output
+                        .gcs_destination
+                        .map(|d| d.output_uri_prefix)
+                        .unwrap_or_default()
+                        .trim_end_matches('/'),
+                    now.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                )),
+                ..Default::default()
+            },
+        };
+        self.update(id, |j| j.output_info = Some(info));
+        let none = Some(CompletionStats::from_counts(0, 0, 0));
+        if cancel.load(Ordering::SeqCst) || end_state == Some(EndState::Cancelled) {
+            return self.cancelled(id);
+        }
+        match end_state {
+            Some(EndState::Failed) => self.end(
+                id,
+                JobState::Failed,
+                Some(Status {
+                    code: 13,
+                    message: "Internal error occurred. The batch prediction job failed (emulated by --end-state failed).".into(),
+                    details: Vec::new(),
+                }),
+                none,
+            ),
+            _ => self.end(id, JobState::Succeeded, None, none),
         }
     }
 

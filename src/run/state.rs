@@ -45,6 +45,14 @@ pub struct RunState {
     /// and `wait` creates them as earlier jobs end. Absent: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<usize>,
+    /// `submit --source`: the input of the run's one job (`bq://project.dataset.table`, or a
+    /// `gs://` file batchline did not prepare). Absent for a prepared run, whose jobs read its
+    /// shards. A run with a source holds only `state.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Where that job writes (`bq://project[.dataset]` or `gs://…`), as given or defaulted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
     /// One record per shard, by shard name (`shards/shard-00000.jsonl`), in name order.
     pub jobs: BTreeMap<String, JobRecord>,
 }
@@ -113,6 +121,10 @@ pub struct JobRecord {
     /// `outputInfo.gcsOutputDirectory`, the folder the rows went to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_directory: Option<String>,
+    /// `outputInfo.bigqueryOutputDataset` and `.bigqueryOutputTable` joined
+    /// (`bq://project.dataset.predictions_…`), the table the rows went to (a BigQuery destination).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_table: Option<String>,
     /// Requests in the shard (from the manifest), for progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
@@ -168,6 +180,7 @@ impl JobRecord {
             completion_stats: None,
             error: None,
             output_directory: None,
+            output_table: None,
             requests: None,
             previous: Vec::new(),
             held: None,
@@ -232,6 +245,18 @@ impl JobRecord {
         {
             self.output_directory = Some(dir);
         }
+        if let Some(table) = job.output_info.as_ref().and_then(bigquery_table) {
+            self.output_table = Some(table);
+        }
+    }
+
+    /// The BigQuery destination the job writes to (`bq://…`), if it writes to BigQuery.
+    pub fn bigquery_destination(&self) -> Option<&str> {
+        self.body
+            .output_config
+            .as_ref()
+            .and_then(|o| o.bigquery_destination.as_ref())
+            .map(|b| b.output_uri.as_str())
     }
 
     /// The last state seen, as a [`JobState`] (`RESERVED` is [`JobState::Other`]).
@@ -243,6 +268,16 @@ impl JobRecord {
     pub fn is_terminal(&self) -> bool {
         self.job_state().is_terminal()
     }
+}
+
+/// `bq://project.dataset.table` from `outputInfo`: the dataset joined with the table, or the
+/// dataset alone while the job has not named its table.
+fn bigquery_table(info: &crate::vertex::wire::OutputInfo) -> Option<String> {
+    let dataset = info.bigquery_output_dataset.as_deref()?;
+    Some(match info.bigquery_output_table.as_deref() {
+        Some(t) if !t.is_empty() => format!("{dataset}.{t}"),
+        _ => dataset.to_string(),
+    })
 }
 
 /// `state.json` as read, with the version it was read at (for the conditional write).
@@ -265,6 +300,13 @@ impl StateFile {
                 seen: None,
             });
         };
+        if let Ok(pointer) = serde_json::from_slice::<UploadedTo>(&bytes) {
+            return Err(Error::Usage(format!(
+                "{} says this run was uploaded to {}: its jobs are recorded there (give that)",
+                run.describe(STATE_FILE),
+                pointer.uploaded_to
+            )));
+        }
         let state: RunState = serde_json::from_slice(&bytes).map_err(|e| Error::BadData {
             path: run.describe(STATE_FILE).into(),
             message: format!("not a batchline state.json: {e}"),
@@ -322,6 +364,39 @@ impl StateFile {
                 run.describe(STATE_FILE)
             ))),
         }
+    }
+}
+
+/// The other form of `state.json`, in a local run that `submit LOCAL --to gs://…` uploaded:
+/// where the copy went. The jobs are recorded in the copy's own `state.json` (where
+/// [`StateFile::save`]'s conditional write guards them), never in two places; `submit`,
+/// `status`, `wait`, `cancel` and `collect` given the local run follow this to the copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadedTo {
+    /// [`STATE_FORMAT`].
+    pub format_version: u32,
+    /// The copy, `gs://bucket/prefix` (the run the jobs read and record in).
+    pub uploaded_to: String,
+    /// When the upload finished (RFC 3339 UTC).
+    pub uploaded_at: String,
+}
+
+impl UploadedTo {
+    /// `run`'s `state.json` if it is this form; `None` when absent or a [`RunState`].
+    pub fn load(run: &Run) -> Result<Option<UploadedTo>> {
+        Ok(run
+            .read(STATE_FILE)?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Writes it as `run`'s `state.json` (a local run: replaced atomically).
+    pub fn save(&self, run: &Run) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("invariant: state serialises");
+        bytes.push(b'\n');
+        run.store()
+            .put(STATE_FILE, &bytes, crate::store::Durability::Synced)?;
+        Ok(())
     }
 }
 
@@ -430,6 +505,8 @@ mod tests {
             project: "p".into(),
             location: "l".into(),
             max_concurrent: None,
+            source: None,
+            destination: None,
             jobs: BTreeMap::new(),
         }
     }
@@ -459,6 +536,56 @@ mod tests {
         a.save(&run, &sample("a3")).unwrap();
         let read = StateFile::load(&run).unwrap();
         assert_eq!(read.state.unwrap().run_id, "a3");
+    }
+
+    #[test]
+    fn update_records_the_bigquery_table_from_output_info() {
+        let mut r = JobRecord::reserved(
+            BatchPredictionJob::default(),
+            "bq://p.d".into(),
+            "t0".into(),
+        );
+        // The dataset alone until the job names its table, then both joined.
+        let job: BatchPredictionJob = serde_json::from_str(
+            r#"{"state":"JOB_STATE_RUNNING","outputInfo":{"bigqueryOutputDataset":"bq://p.d"}}"#,
+        )
+        .unwrap();
+        r.update(&job, "t1".into());
+        assert_eq!(r.output_table.as_deref(), Some("bq://p.d"));
+        let job: BatchPredictionJob = serde_json::from_str(
+            r#"{"state":"JOB_STATE_SUCCEEDED","outputInfo":{"bigqueryOutputDataset":"bq://p.d","bigqueryOutputTable":"predictions_x"}}"#,
+        )
+        .unwrap();
+        r.update(&job, "t2".into());
+        assert_eq!(r.output_table.as_deref(), Some("bq://p.d.predictions_x"));
+        assert_eq!(r.output_directory, None);
+    }
+
+    #[test]
+    fn a_local_state_json_that_records_an_upload_is_followed_not_read_as_jobs() {
+        let dir = std::env::temp_dir().join(format!("batchline-state-{}", std::process::id()));
+        let loc = crate::store::Location::local(dir.as_os_str());
+        let run = Run::open(&loc, &crate::store::CloudConfig::default()).unwrap();
+        let pointer = UploadedTo {
+            format_version: STATE_FORMAT,
+            uploaded_to: "gs://b/r".into(),
+            uploaded_at: "t".into(),
+        };
+        pointer.save(&run).unwrap();
+        assert_eq!(UploadedTo::load(&run).unwrap(), Some(pointer));
+        let err = StateFile::load(&run).unwrap_err();
+        assert!(
+            matches!(&err, Error::Usage(m) if m.ends_with("state.json says this run was uploaded to gs://b/r: its jobs are recorded there (give that)")),
+            "{err}"
+        );
+        // A job record is not a pointer.
+        let mut file = StateFile {
+            state: None,
+            seen: None,
+        };
+        file.save(&run, &sample("a")).unwrap();
+        assert_eq!(UploadedTo::load(&run).unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod emulator;
 mod equivalence;
 mod hardening;
 mod jobs;
+mod jobs_bq;
 mod mutation;
 mod prepare;
 mod prepare_run;

@@ -183,6 +183,51 @@ pub struct SubmitCommand {
     /// Flow control.
     #[command(flatten)]
     pub queue: SubmitQueueArgs,
+
+    /// What to send instead of a prepared run on Cloud Storage.
+    #[command(flatten)]
+    pub what: SubmitSourceArgs,
+}
+
+/// `submit`'s other inputs: a job over a table or file batchline did not prepare, or a local run
+/// uploaded first.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SubmitSourceArgs {
+    /// One job over this input instead of a prepared run's shards: a BigQuery table
+    /// (bq://project.dataset.table) or one JSONL file on Cloud Storage (gs://bucket/file.jsonl).
+    #[arg(
+        long,
+        value_name = "URI",
+        conflicts_with_all = ["retry", "resume", "max_concurrent", "to"],
+        long_help = "One job over this input instead of a prepared run's shards: a BigQuery table \
+(bq://project.dataset.table, with a `request` column) or one JSONL file on Cloud Storage \
+(gs://bucket/file.jsonl). batchline only writes the job's spec: it never reads the table or the \
+file, so nothing is validated. RUN is then the place (a local folder or gs://bucket/prefix) that \
+holds the job's state.json and nothing else; status, wait and cancel follow the job there, and \
+submit again creates no second job. A prepared run as RUN is refused. The global location is \
+refused for a BigQuery source (reported not to serve it)."
+    )]
+    pub source: Option<String>,
+
+    /// Where the --source job writes: bq://project or bq://project.dataset (Vertex creates a
+    /// predictions_<time> table there), or gs://bucket/prefix [default: the BigQuery source's
+    /// dataset; for a gs:// source, RUN/output/ when RUN is on Cloud Storage].
+    #[arg(long, value_name = "URI", requires = "source")]
+    pub destination: Option<String>,
+
+    /// Upload the local RUN to gs://bucket/prefix first (as batchline upload: objects already
+    /// there with the same size and checksum are skipped), then submit the copy's shards.
+    #[arg(
+        long,
+        value_name = "gs://BUCKET/PREFIX",
+        long_help = "Upload the local RUN to gs://bucket/prefix first, as batchline upload does \
+(resumable: objects already there with the same size and checksum are skipped), then submit the \
+copy's shards. The jobs are recorded in the copy's state.json; the local run's state.json records \
+only where it went (uploaded_to), so status, wait, cancel, collect and submit given the local \
+run follow it to the copy (collect still writes results.jsonl into the local run by default). \
+With --dry-run nothing is uploaded: the copy must exist already."
+    )]
+    pub to: Option<String>,
 }
 
 /// `submit`'s flow control.
@@ -206,7 +251,8 @@ pub struct SubmitQueueArgs {
 /// `batchline submit`.
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// The finished run on Cloud Storage (gs://bucket/prefix).
+    /// The finished run on Cloud Storage (gs://bucket/prefix); a local run with --to; with
+    /// --source, the folder or prefix that keeps the job's state.json.
     #[arg(value_name = "RUN")]
     pub run: std::ffi::OsString,
 
@@ -253,7 +299,8 @@ pub struct SubmitArgs {
 /// `batchline status` and `batchline cancel`.
 #[derive(Debug, Args)]
 pub struct JobsArgs {
-    /// A run with jobs (gs://bucket/prefix, as given to submit).
+    /// A run with jobs (as given to submit: gs://bucket/prefix, a local run submitted with
+    /// --to, or the place of a --source job).
     #[arg(value_name = "RUN")]
     pub run: std::ffi::OsString,
 

@@ -578,10 +578,16 @@ mod tests {
             "json",
         ])
         .unwrap();
-        let Command::Submit(SubmitCommand { args: s, queue }) = cli.command else {
+        let Command::Submit(SubmitCommand {
+            args: s,
+            queue,
+            what,
+        }) = cli.command
+        else {
             panic!("not submit")
         };
         assert_eq!(queue.max_concurrent, None);
+        assert_eq!((what.source, what.destination, what.to), (None, None, None));
         assert_eq!(s.run, "gs://b/run");
         assert_eq!((s.project.as_str(), s.location.as_str()), ("p", "global"));
         assert_eq!(s.model, "gemini-2.5-pro");
@@ -671,6 +677,49 @@ mod tests {
         };
         assert!(s.queue.resume);
         assert!(resume(&["--retry"]).is_err());
+    }
+
+    #[test]
+    fn submit_source_destination_and_to_parse_and_refuse_their_conflicts() {
+        let submit = |extra: &[&str]| {
+            let mut argv = vec![
+                "batchline",
+                "submit",
+                "place",
+                "--project",
+                "p",
+                "--location",
+                "l",
+                "--model",
+                "m",
+            ];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv)
+        };
+        let Command::Submit(s) = submit(&["--source", "bq://p.d.t", "--destination", "bq://p"])
+            .unwrap()
+            .command
+        else {
+            panic!("not submit")
+        };
+        assert_eq!(s.what.source.as_deref(), Some("bq://p.d.t"));
+        assert_eq!(s.what.destination.as_deref(), Some("bq://p"));
+        let Command::Submit(s) = submit(&["--to", "gs://b/r"]).unwrap().command else {
+            panic!("not submit")
+        };
+        assert_eq!(s.what.to.as_deref(), Some("gs://b/r"));
+        // --destination needs --source; --source excludes --to, --retry, --resume and
+        // --max-concurrent (a --source job is one job over its input).
+        assert!(submit(&["--destination", "bq://p"]).is_err());
+        for other in [
+            &["--to", "gs://b/r"][..],
+            &["--retry"],
+            &["--resume"],
+            &["--max-concurrent", "2"],
+        ] {
+            let argv = [&["--source", "bq://p.d.t"][..], other].concat();
+            assert!(submit(&argv).is_err(), "{other:?}");
+        }
     }
 
     #[test]

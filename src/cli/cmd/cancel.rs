@@ -2,7 +2,7 @@
 //! state Vertex reports for each (usually `JOB_STATE_CANCELLING`, later `JOB_STATE_CANCELLED`).
 
 use super::status::load;
-use super::submit::{client, open_remote_run, vertex_err};
+use super::submit::{client, vertex_err};
 use super::{cloud_config, location_arg};
 use crate::cli::args::{Format, JobsArgs};
 use crate::cli::exit::ExitStatus;
@@ -14,8 +14,7 @@ use crate::store::block_on;
 /// Runs `cancel`.
 pub fn run(args: JobsArgs) -> Result<ExitStatus> {
     let cloud = cloud_config(&args.cloud)?;
-    let location = location_arg(&args.run)?;
-    let run = open_remote_run(&location, &cloud)?;
+    let (location, run) = super::submit_to::open_job_run(location_arg(&args.run)?, &cloud)?;
     let (mut file, mut state) = load(&run)?;
     let client = client(&args.vertex, &args.cloud, &state.project, &state.location)?;
     let mut p = Printer::new(args.format, args.quiet);

@@ -14,8 +14,17 @@ use crate::store::Location;
 /// Runs `collect`.
 pub fn run(args: CollectArgs) -> Result<ExitStatus> {
     let cloud = cloud_config(&args.cloud)?;
-    let run = location_arg(&args.run)?;
-    let output = args.output.as_deref().map(Location::parse).transpose()?;
+    let given = location_arg(&args.run)?;
+    let mut output = args.output.as_deref().map(Location::parse).transpose()?;
+    // A local run that `submit --to` uploaded: its jobs (and retry rounds) live in the copy,
+    // and the merged output lands in the local run unless -o says otherwise.
+    let run = match super::submit_to::uploaded_copy(&given, &cloud)? {
+        Some(copy) => {
+            output = output.or_else(|| Some(given.join("results.jsonl")));
+            copy
+        }
+        None => given,
+    };
     let models = match &args.pricing {
         Some(p) => ModelTable::load(p)?,
         None => ModelTable::builtin(),

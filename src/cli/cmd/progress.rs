@@ -284,6 +284,8 @@ mod tests {
             project: "p".into(),
             location: "l".into(),
             max_concurrent: Some(2),
+            source: None,
+            destination: None,
             jobs,
         };
         let exported = HashMap::from([

@@ -53,6 +53,7 @@ pub fn run(a: RunArgs) -> Result<ExitStatus> {
                 quiet,
             },
             &queue,
+            &crate::cli::args::SubmitSourceArgs::default(),
         )
     };
     let wait = || {

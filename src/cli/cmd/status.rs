@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::cloud_config;
 use super::location_arg;
 use super::progress::{ExportCounter, Exported};
-use super::submit::{client, open_remote_run, vertex_err};
+use super::submit::{client, vertex_err};
 use crate::cli::args::{Format, JobsArgs};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::Printer;
@@ -21,8 +21,7 @@ use crate::store::block_on;
 /// Runs `status`.
 pub fn run(args: JobsArgs) -> Result<ExitStatus> {
     let cloud = cloud_config(&args.cloud)?;
-    let location = location_arg(&args.run)?;
-    let run = open_remote_run(&location, &cloud)?;
+    let (_, run) = super::submit_to::open_job_run(location_arg(&args.run)?, &cloud)?;
     let (mut file, mut state) = load(&run)?;
     let client = client(&args.vertex, &args.cloud, &state.project, &state.location)?;
     for record in state.jobs.values_mut() {
@@ -82,6 +81,11 @@ pub(crate) struct JobLine<'a> {
     /// an output directory).
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<Option<Progress>>,
+    /// A job that writes to BigQuery: its table (`bq://p.d.predictions_…`, from `outputInfo`),
+    /// or the destination until the job names it. Its rows are not counted (`progress` null):
+    /// batchline does not read BigQuery. Absent for jobs that write to Cloud Storage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bigquery_output: Option<&'a str>,
     #[serde(skip)]
     requests: Option<u64>,
 }
@@ -118,6 +122,7 @@ impl<'a> JobLine<'a> {
             waited_seconds: waited,
             held: r.held.as_deref(),
             progress: None,
+            bigquery_output: r.output_table.as_deref().or(r.bigquery_destination()),
             requests: r.requests,
         }
     }
@@ -152,6 +157,11 @@ impl<'a> JobLine<'a> {
             s += &format!(
                 ", exported {} of {of} rows in {} file(s)",
                 p.rows_exported, p.files
+            );
+        }
+        if let Some(b) = self.bigquery_output {
+            s += &format!(
+                ", rows go to BigQuery {b} (not counted: batchline does not read BigQuery)"
             );
         }
         if let Some(w) = self.waited_seconds {

@@ -1,5 +1,8 @@
 //! `batchline submit RUN --project P --location L --model M`: one Vertex batch job per shard of a
 //! finished run on Cloud Storage, recorded in the run's `state.json` (see [`crate::run::state`]).
+//! A local run is uploaded first with `--to` ([`super::submit_to`]); `--source` makes one job
+//! over a table or file batchline did not prepare ([`super::submit_source`]); `--resume` is
+//! [`super::submit_resume`]. All of them create through [`send`].
 //!
 //! Order of work, so that an interrupted or racing `submit` never makes two jobs for a shard:
 //! 1. every check that needs no network (a run on `gs://`, finished, shards within the model
@@ -16,8 +19,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{cloud_config, location_arg};
-use crate::cli::args::{CloudArgs, Format, SubmitArgs, SubmitQueueArgs, VertexArgs};
+use super::cloud_config;
+use crate::cli::args::{
+    CloudArgs, Format, SubmitArgs, SubmitQueueArgs, SubmitSourceArgs, VertexArgs,
+};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::Printer;
 use crate::error::{Error, Result};
@@ -40,13 +45,25 @@ pub const RESERVATION_HOLD: i64 = 600;
 
 /// Runs `submit` with no flow-control flags (as `batchline run` does).
 pub fn run(args: SubmitArgs) -> Result<ExitStatus> {
-    run_with(args, &SubmitQueueArgs::default())
+    run_with(
+        args,
+        &SubmitQueueArgs::default(),
+        &SubmitSourceArgs::default(),
+    )
 }
 
-/// Runs `submit`.
-pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus> {
+/// Runs `submit`: a prepared run's shards (a local run with `--to` uploaded first), or one job
+/// over `--source`.
+pub fn run_with(
+    args: SubmitArgs,
+    queue: &SubmitQueueArgs,
+    what: &SubmitSourceArgs,
+) -> Result<ExitStatus> {
     let cloud = cloud_config(&args.cloud)?;
-    let location = location_arg(&args.run)?;
+    if let Some(source) = &what.source {
+        return super::submit_source::run(&args, &cloud, source, what.destination.as_deref());
+    }
+    let location = super::submit_to::run_location(&args, &cloud, what.to.as_deref())?;
     let run = open_remote_run(&location, &cloud)?;
     let manifest = run.manifest()?.ok_or_else(|| {
         Error::Usage(format!(
@@ -65,11 +82,8 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
     } else {
         manifest.shards.clone()
     };
-    let model = model_resource(&args.model).map_err(vertex_err)?;
+    let model = checked_model(&args.model)?;
     let table = ModelTable::builtin();
-    if !args.model.contains('/') || model.starts_with("publishers/google/") {
-        table.get(&model)?;
-    }
     for s in &shards {
         if let Some(problem) = over_limits(s, &table.limits) {
             return Err(Error::InvalidInput(format!(
@@ -78,41 +92,103 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
             )));
         }
     }
-    let run_id = run_id(&run)?;
-    let run_name = location
+    let run_id = run_id(&run, "")?;
+    let run_name = run_name(&location);
+    // Every body first: a bad one stops the command before anything is sent.
+    let mut planned = Vec::new();
+    for s in &shards {
+        let stem = shard_stem(&s.name);
+        let output_prefix = run.describe(&format!("output/{stem}/"));
+        let body = create_body(&CreateSpec {
+            display_name: display_name(&run_name, &stem),
+            model: model.clone(),
+            source: Source::Gcs(vec![run.describe(&s.name)]),
+            destination: Some(Destination::Gcs(output_prefix.clone())),
+            labels: labels(&run_id, &stem),
+        })
+        .map_err(vertex_err)?;
+        planned.push(Planned {
+            key: s.name.clone(),
+            output_prefix,
+            body,
+            requests: s.requests,
+        });
+    }
+    let origin = Origin {
+        run_id,
+        source: None,
+    };
+    send(&args, queue, &run, &location, &cloud, origin, planned)
+}
+
+/// One job `submit` means to create: its key in `state.json` (the shard's name, or the
+/// `--source` URI), output prefix, body, and request count when known.
+pub(crate) struct Planned {
+    pub(crate) key: String,
+    pub(crate) output_prefix: String,
+    pub(crate) body: crate::vertex::wire::BatchPredictionJob,
+    pub(crate) requests: Option<u64>,
+}
+
+/// What a new `state.json` records besides the jobs: the run id and, for a `--source` job, its
+/// source and destination.
+pub(crate) struct Origin {
+    pub(crate) run_id: String,
+    pub(crate) source: Option<(String, String)>,
+}
+
+/// The model's resource name, checked against the model table when given by short name (or as
+/// `publishers/google/…`); tuned and other publishers' models are taken as given.
+pub(crate) fn checked_model(model: &str) -> Result<String> {
+    let resource = model_resource(model).map_err(vertex_err)?;
+    if !model.contains('/') || resource.starts_with("publishers/google/") {
+        ModelTable::builtin().get(&resource)?;
+    }
+    Ok(resource)
+}
+
+/// The last segment of the run's location, for display names.
+pub(crate) fn run_name(location: &Location) -> String {
+    location
         .to_string()
         .trim_end_matches('/')
         .rsplit('/')
         .next()
         .unwrap_or("run")
-        .to_string();
-    // Every body first: a bad one stops the command before anything is sent.
-    let mut bodies = Vec::new();
-    for s in &shards {
-        let stem = shard_stem(&s.name);
-        let output_prefix = run.describe(&format!("output/{stem}/"));
-        let display: String = format!("batchline {run_name} {stem}")
-            .chars()
-            .take(128)
-            .collect();
-        let labels = BTreeMap::from([
-            (RUN_LABEL.to_string(), run_id.clone()),
-            (SHARD_LABEL.to_string(), stem.to_string()),
-        ]);
-        let body = create_body(&CreateSpec {
-            display_name: display,
-            model: model.clone(),
-            source: Source::Gcs(vec![run.describe(&s.name)]),
-            destination: Some(Destination::Gcs(output_prefix.clone())),
-            labels,
-        })
-        .map_err(vertex_err)?;
-        bodies.push((s.name.clone(), output_prefix, body));
-    }
+        .to_string()
+}
 
+/// `batchline <run> <what>`, at most 128 characters.
+pub(crate) fn display_name(run_name: &str, what: &str) -> String {
+    format!("batchline {run_name} {what}")
+        .chars()
+        .take(128)
+        .collect()
+}
+
+/// The labels of every job: the run id and the shard (or `source`).
+pub(crate) fn labels(run_id: &str, shard: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (RUN_LABEL.to_string(), run_id.to_string()),
+        (SHARD_LABEL.to_string(), shard.to_string()),
+    ])
+}
+
+/// Records and creates the `planned` jobs that have no record yet (or are held back), by the
+/// rules in the module doc; `--resume` and `--dry-run` branch off here.
+pub(crate) fn send(
+    args: &SubmitArgs,
+    queue: &SubmitQueueArgs,
+    run: &Run,
+    location: &Location,
+    cloud: &crate::store::CloudConfig,
+    origin: Origin,
+    bodies: Vec<Planned>,
+) -> Result<ExitStatus> {
     let mut p = Printer::new(args.format, args.quiet);
     let io = |e: std::io::Error| Error::io("<stdout>", e);
-    let mut file = StateFile::load(&run)?;
+    let mut file = StateFile::load(run)?;
+    let (source, destination) = origin.source.clone().unzip();
     let mut state = match &file.state {
         Some(st) => {
             if st.project != args.project || st.location != args.location {
@@ -123,14 +199,24 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
                     st.location
                 )));
             }
+            if st.source != source || (source.is_some() && st.destination != destination) {
+                return Err(Error::Usage(format!(
+                    "{} records {}; one place holds one job's state: give another RUN for {}",
+                    run.describe(crate::run::state::STATE_FILE),
+                    describe_origin(st.source.as_deref(), st.destination.as_deref()),
+                    describe_origin(source.as_deref(), destination.as_deref()),
+                )));
+            }
             st.clone()
         }
         None => RunState {
             format_version: STATE_FORMAT,
-            run_id: run_id.clone(),
+            run_id: origin.run_id.clone(),
             project: args.project.clone(),
             location: args.location.clone(),
             max_concurrent: None,
+            source,
+            destination,
             jobs: BTreeMap::new(),
         },
     };
@@ -140,16 +226,17 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
                 "{location}: no job was submitted for this run yet: nothing to resume"
             )));
         }
-        return resume(&args, &run, &location, &cloud, file, state);
+        return super::submit_resume::resume(args, run, location, cloud, file, state);
     }
     // Shards with no record, and shards held back by an earlier submit.
     let todo: Vec<_> = bodies
         .into_iter()
-        .filter(|(shard, _, _)| state.jobs.get(shard).is_none_or(JobRecord::is_held))
+        .filter(|b| state.jobs.get(&b.key).is_none_or(JobRecord::is_held))
+        .map(|b| (b.key, b.output_prefix, b.body, b.requests))
         .collect();
 
     if args.dry_run {
-        for (shard, _, body) in &todo {
+        for (shard, _, body, _) in &todo {
             let what = format!(
                 "POST …/projects/{}/locations/{}/batchPredictionJobs",
                 args.project, args.location
@@ -161,7 +248,7 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
             created: 0,
             held: 0,
         };
-        summary(&mut p, args.format, &location, c, true).map_err(io)?;
+        summary(&mut p, args.format, location, c, true).map_err(io)?;
         p.flush().map_err(io)?;
         return Ok(ExitStatus::Ok);
     }
@@ -181,7 +268,12 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
         .collect();
     let mut created = 0usize;
     for shard in &stale {
-        let stem = shard_stem(shard);
+        let stem = state.jobs[shard]
+            .body
+            .labels
+            .get(SHARD_LABEL)
+            .cloned()
+            .unwrap_or_else(|| shard_stem(shard));
         let filter = format!(
             "labels.{RUN_LABEL}=\"{}\" AND labels.{SHARD_LABEL}=\"{stem}\"",
             state.run_id
@@ -198,13 +290,13 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
                 Err(e) => {
                     if definitely_not_created(&e) {
                         state.jobs.remove(shard);
-                        file.save(&run, &state)?;
+                        file.save(run, &state)?;
                     }
                     return Err(vertex_err(e));
                 }
             },
         }
-        file.save(&run, &state)?;
+        file.save(run, &state)?;
     }
 
     let limit_changed = match queue.max_concurrent {
@@ -217,12 +309,12 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
     // Every shard is recorded before any create: reserved within the free slots, held beyond.
     let before: BTreeMap<String, Option<JobRecord>> = todo
         .iter()
-        .map(|(shard, _, _)| (shard.clone(), state.jobs.get(shard).cloned()))
+        .map(|(shard, _, _, _)| (shard.clone(), state.jobs.get(shard).cloned()))
         .collect();
     if !todo.is_empty() {
         let now = now_rfc3339();
         let mut slots = state.free_slots();
-        for (shard, prefix, body) in &todo {
+        for (shard, prefix, body, requests) in &todo {
             let record = if slots > 0 {
                 slots -= 1;
                 JobRecord::reserved(body.clone(), prefix.clone(), now.clone())
@@ -234,21 +326,18 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
                     limit_reason(state.max_concurrent),
                 )
             };
-            let requests = shards
-                .iter()
-                .find(|s| &s.name == shard)
-                .and_then(|s| s.requests);
+            let requests = *requests;
             state
                 .jobs
                 .insert(shard.clone(), JobRecord { requests, ..record });
         }
-        file.save(&run, &state)?;
+        file.save(run, &state)?;
     } else if limit_changed {
-        file.save(&run, &state)?;
+        file.save(run, &state)?;
     }
     let mut refused_429: Option<String> = None;
     let mut held = 0usize;
-    for (at, (shard, _, _)) in todo.iter().enumerate() {
+    for (at, (shard, _, _, _)) in todo.iter().enumerate() {
         if state.jobs[shard].state == RESERVED {
             if let Some(first) = &refused_429 {
                 let r = state
@@ -257,9 +346,9 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
                     .expect("invariant: recorded above");
                 r.state = HELD.into();
                 r.held = Some(after_429_reason(first));
-                file.save(&run, &state)?;
+                file.save(run, &state)?;
             } else {
-                match create_reserved(&client, &run, &mut file, &mut state, shard) {
+                match create_reserved(&client, run, &mut file, &mut state, shard) {
                     Ok(Sent::Created) => {
                         created += 1;
                         let r = &state.jobs[shard];
@@ -280,13 +369,13 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
                     Ok(Sent::Held) => refused_429 = Some(shard.clone()),
                     Err(e) => {
                         // The shards after it were never sent: back to what they were.
-                        for (later, _, _) in todo.iter().skip(at + 1) {
+                        for (later, _, _, _) in todo.iter().skip(at + 1) {
                             match &before[later] {
                                 Some(r) => state.jobs.insert(later.clone(), r.clone()),
                                 None => state.jobs.remove(later),
                             };
                         }
-                        file.save(&run, &state)?;
+                        file.save(run, &state)?;
                         p.flush().map_err(io)?;
                         return Err(e);
                     }
@@ -307,7 +396,7 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
     summary(
         &mut p,
         args.format,
-        &location,
+        location,
         Counts {
             to_create: todo.len(),
             created,
@@ -316,150 +405,6 @@ pub fn run_with(args: SubmitArgs, queue: &SubmitQueueArgs) -> Result<ExitStatus>
         false,
     )
     .map_err(io)?;
-    p.flush().map_err(io)?;
-    Ok(ExitStatus::Ok)
-}
-
-/// `submit --resume`: for every job that ended failed, cancelled or expired, a new job whose
-/// input is the old job's exported prediction files (Vertex's native resume: the new job runs
-/// only the rows not finished and writes all rows, old and new); a job that exported nothing is
-/// created again from its shard. The old job goes to the record's `previous`.
-fn resume(
-    args: &SubmitArgs,
-    run: &Run,
-    location: &Location,
-    cloud: &crate::store::CloudConfig,
-    mut file: StateFile,
-    mut state: RunState,
-) -> Result<ExitStatus> {
-    use crate::vertex::wire::JobState;
-    let mut p = Printer::new(args.format, args.quiet);
-    let io = |e: std::io::Error| Error::io("<stdout>", e);
-    let ended: Vec<String> = state
-        .jobs
-        .iter()
-        .filter(|(_, r)| {
-            r.name.is_some()
-                && matches!(
-                    r.job_state(),
-                    JobState::Failed | JobState::Cancelled | JobState::Expired
-                )
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
-    // Every new body first.
-    let mut plans = Vec::new();
-    for shard in &ended {
-        let r = &state.jobs[shard];
-        let files = match &r.output_directory {
-            Some(dir) => {
-                let (store, names) = super::progress::row_files(dir, cloud)?;
-                names.iter().map(|n| store.describe(n)).collect()
-            }
-            None => Vec::new(),
-        };
-        let n = r.previous.len() + 1;
-        let stem = shard_stem(shard);
-        let prefix = run.describe(&format!("output/{stem}-resume-{n}/"));
-        let mut body = r.body.clone();
-        let display: String = format!("{} resume {n}", r.display_name)
-            .chars()
-            .take(128)
-            .collect();
-        body.display_name = Some(display);
-        let (Some(input), Some(output)) = (&mut body.input_config, &mut body.output_config) else {
-            continue;
-        };
-        let (Some(source), Some(dest)) = (&mut input.gcs_source, &mut output.gcs_destination)
-        else {
-            continue;
-        };
-        if !files.is_empty() {
-            source.uris = files;
-        }
-        dest.output_uri_prefix = prefix.clone();
-        plans.push((shard.clone(), prefix, body));
-    }
-    if args.dry_run {
-        for (shard, _, body) in &plans {
-            print_dry_run(
-                &mut p,
-                args.format,
-                shard,
-                "POST …/batchPredictionJobs (resume)",
-                body,
-            )
-            .map_err(io)?;
-        }
-        let c = Counts {
-            to_create: plans.len(),
-            created: 0,
-            held: 0,
-        };
-        summary(&mut p, args.format, location, c, true).map_err(io)?;
-        p.flush().map_err(io)?;
-        return Ok(ExitStatus::Ok);
-    }
-    let client = client(&args.vertex, &args.cloud, &args.project, &args.location)?;
-    let (mut created, mut held) = (0, 0);
-    for (shard, prefix, body) in plans {
-        let now = now_rfc3339();
-        let free = state.free_slots() > 0;
-        let r = state.jobs.get_mut(&shard).expect("invariant: listed above");
-        let previous = r.name.clone();
-        r.replace(format!("resumed: it ended {}", r.state), None, now);
-        r.display_name = body.display_name.clone().unwrap_or_default();
-        r.body = body;
-        r.output_prefix = prefix;
-        if !free {
-            r.state = HELD.into();
-            r.held = Some(limit_reason(state.max_concurrent));
-        }
-        file.save(run, &state)?;
-        let sent = if free {
-            create_reserved(&client, run, &mut file, &mut state, &shard)?
-        } else {
-            Sent::Held
-        };
-        let r = &state.jobs[&shard];
-        let input = r
-            .body
-            .input_config
-            .as_ref()
-            .and_then(|i| i.gcs_source.as_ref())
-            .map(|s| s.uris.clone())
-            .unwrap_or_default();
-        if sent == Sent::Created {
-            created += 1;
-        } else {
-            held += 1;
-        }
-        match args.format {
-            Format::Json => p
-                .json_line(
-                    &serde_json::json!({"type": "resumed", "shard": shard, "name": r.name,
-                    "previous": previous, "input": input, "held": r.held}),
-                )
-                .map_err(io)?,
-            _ => p
-                .human_line(&format!(
-                    "{shard}: {} resumes {} from {} file(s){}",
-                    r.name.as_deref().unwrap_or("(held back)"),
-                    previous.as_deref().unwrap_or("?"),
-                    input.len(),
-                    r.held
-                        .as_deref()
-                        .map_or(String::new(), |h| format!(": held back: {h}"))
-                ))
-                .map_err(io)?,
-        }
-    }
-    let c = Counts {
-        to_create: ended.len(),
-        created,
-        held,
-    };
-    summary(&mut p, args.format, location, c, false).map_err(io)?;
     p.flush().map_err(io)?;
     Ok(ExitStatus::Ok)
 }
@@ -544,15 +489,26 @@ fn after_429_reason(first: &str) -> String {
     format!("not sent: the create of {first} was answered 429 just before (batchline wait retries it with backoff)")
 }
 
+/// `a job over SOURCE writing to DEST`, or `a prepared run's jobs`.
+fn describe_origin(source: Option<&str>, destination: Option<&str>) -> String {
+    match source {
+        Some(s) => format!(
+            "a job over {s} writing to {}",
+            destination.unwrap_or("its default destination")
+        ),
+        None => "the jobs of a prepared run's shards".into(),
+    }
+}
+
 /// What a submit did.
-struct Counts {
-    to_create: usize,
-    created: usize,
-    held: usize,
+pub(crate) struct Counts {
+    pub(crate) to_create: usize,
+    pub(crate) created: usize,
+    pub(crate) held: usize,
 }
 
 /// Prints one job `--dry-run` would create: a JSON line, or `shard: what` and the body.
-fn print_dry_run(
+pub(crate) fn print_dry_run(
     p: &mut Printer,
     format: Format,
     shard: &str,
@@ -570,7 +526,7 @@ fn print_dry_run(
     }
 }
 
-fn summary(
+pub(crate) fn summary(
     p: &mut Printer,
     format: Format,
     location: &Location,
@@ -642,13 +598,16 @@ pub(crate) fn shard_stem(name: &str) -> String {
     }
 }
 
-/// The run id: `r` and 16 hex digits of the checksum of the run's location and manifest, so
-/// every `submit` of one run derives the same id (a valid label value).
-fn run_id(run: &Run) -> Result<String> {
+/// The run id: `r` and 16 hex digits of the checksum of the run's location and manifest (and,
+/// for a `--source` job, `source`: empty otherwise), so every `submit` of one run derives the
+/// same id (a valid label value).
+pub(crate) fn run_id(run: &Run, source: &str) -> Result<String> {
     let manifest = run.read("manifest.json")?.unwrap_or_default();
     let mut data = run.describe("").into_bytes();
     data.push(b'\n');
     data.extend_from_slice(&manifest);
+    // A `--source` job's run has no manifest: its source (and destination) stand in.
+    data.extend_from_slice(source.as_bytes());
     let sum = crate::run::manifest::content_checksum(&data);
     let hex = sum.rsplit(':').next().unwrap_or(&sum);
     Ok(format!("r{}", &hex[..16.min(hex.len())]))
@@ -661,7 +620,7 @@ pub(crate) fn open_remote_run(
 ) -> Result<Run> {
     if !location.to_string().starts_with("gs://") {
         return Err(Error::Usage(format!(
-            "{location}: Vertex AI reads its input from Cloud Storage; batchline upload the run to gs://bucket/prefix first and give that"
+            "{location}: Vertex AI reads its input from Cloud Storage; batchline upload the run to gs://bucket/prefix first and give that, or submit it with --to gs://bucket/prefix (which uploads it)"
         )));
     }
     Run::open(location, cloud)

@@ -83,7 +83,7 @@ pub fn run(args: UploadArgs) -> Result<ExitStatus> {
 }
 
 /// A bar of bytes sent, on a terminal.
-fn progress(src: &Run, quiet: bool) -> Option<indicatif::ProgressBar> {
+pub(crate) fn progress(src: &Run, quiet: bool) -> Option<indicatif::ProgressBar> {
     if quiet || !std::io::stderr().is_terminal() {
         return None;
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::emulator::parse_duration;
 use super::progress::{bar_message, rows_done, wait_bar, ExportCounter};
 use super::status::{load, JobLine};
-use super::submit::{client, create_reserved, open_remote_run, vertex_err, Sent};
+use super::submit::{client, create_reserved, vertex_err, Sent};
 use super::{cloud_config, location_arg};
 use crate::cli::args::{Format, WaitArgs};
 use crate::cli::exit::ExitStatus;
@@ -48,8 +48,7 @@ pub fn run(args: WaitArgs) -> Result<ExitStatus> {
     };
     let a = &args.jobs;
     let cloud = cloud_config(&a.cloud)?;
-    let location = location_arg(&a.run)?;
-    let run = open_remote_run(&location, &cloud)?;
+    let (location, run) = super::submit_to::open_job_run(location_arg(&a.run)?, &cloud)?;
     let (mut file, mut state) = load(&run)?;
     if let Some((shard, _)) = state
         .jobs
@@ -332,6 +331,8 @@ mod tests {
             project: "p".into(),
             location: "l".into(),
             max_concurrent: None,
+            source: None,
+            destination: None,
             jobs: jobs.into_iter().map(|(k, r)| (k.to_string(), r)).collect(),
         };
         let stuck = stuck_jobs(&state, Duration::from_secs(3600));
