@@ -12,8 +12,8 @@
 set -eu
 SIZE=${1:-1GB}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/target/release/batchline
-MOTO=$ROOT/target/moto-venv/bin/moto_server
+BIN=${BIN:-$ROOT/target/release/batchline}
+MOTO=${MOTO:-$ROOT/target/moto-venv/bin/moto_server}
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$PORT
