@@ -8,7 +8,7 @@
 //! order. So the incremental files together hold every row exactly once, and so does
 //! `predictions.jsonl`: a reader takes one or the other, never both.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use crate::vertex::wire::{BatchPredictionJob, CompletionStats, JobState, OutputI
 
 use super::rows::{counter_for, import, ImportOptions, JobRows};
 use super::{split_gs, store_for, EmulatorConfig, EndState};
+use crate::plan::tokens::TokenCounter;
 
 /// The label that asks one job to end badly: `failed`, `cancelled` or `expired`.
 pub const END_STATE_LABEL: &str = "emulator_end_state";
@@ -45,6 +46,8 @@ pub struct Jobs {
     /// Creates still to be answered with 429.
     pub rejects_left: Mutex<u32>,
     next_id: Mutex<u64>,
+    /// Token counters by model id, opened once (loading a vocabulary takes most of a second).
+    counters: Mutex<HashMap<String, Option<Arc<dyn TokenCounter>>>>,
 }
 
 /// Now as Vertex writes times: RFC 3339, microseconds, `Z`.
@@ -61,7 +64,18 @@ impl Jobs {
             table: Mutex::new(BTreeMap::new()),
             rejects_left: Mutex::new(rejects),
             next_id: Mutex::new(0),
+            counters: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The token counter of `model`'s vocabulary, opened on first use and kept (`None`: not
+    /// available, prompt tokens by bytes).
+    fn counter(&self, model: &str) -> Option<Arc<dyn TokenCounter>> {
+        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        counters
+            .entry(super::rows::model_id(model).to_string())
+            .or_insert_with(|| counter_for(model, &self.config.models))
+            .clone()
     }
 
     /// Adds `job` (already checked) under a new numeric id in `parent`, starts it, and returns
@@ -246,8 +260,9 @@ impl Jobs {
         let model = job.model.clone().unwrap_or_default();
         let config = self.config.clone();
         let seed = config.seed ^ id;
+        let jobs = Arc::clone(&self);
         let imported = tokio::task::spawn_blocking(move || {
-            let counter = counter_for(&model, &config.models);
+            let counter = jobs.counter(&model);
             import(
                 "input",
                 &data,

@@ -119,9 +119,11 @@ pub fn model_id(model: &str) -> &str {
 }
 
 /// The token counter the model table names for `model`, if its vocabulary is available.
-pub fn counter_for(model: &str, models: &ModelTable) -> Option<Box<dyn TokenCounter>> {
+pub fn counter_for(model: &str, models: &ModelTable) -> Option<std::sync::Arc<dyn TokenCounter>> {
     let facts = models.get(model_id(model)).ok()?;
-    open_counter(&facts.tokenizer, None).ok()
+    open_counter(&facts.tokenizer, None)
+        .ok()
+        .map(std::sync::Arc::from)
 }
 
 /// Where a line's echoed request and extra members are in the visitor's text, and its first
