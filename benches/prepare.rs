@@ -30,7 +30,7 @@ use std::path::Path;
 use batchline::plan::cache::{simulate, SimConfig, SimRow};
 use batchline::plan::dedup::dedup;
 use batchline::plan::order::{prime, trie_order, DEFAULT_PRIME_GAPS};
-use batchline::plan::scan::{KeyConfig, LineStatus, PlanVisitor};
+use batchline::plan::scan::{LineStatus, PlanVisitor, PromptBlocks};
 use batchline::plan::shard::{cut, ShardLimits};
 use batchline::plan::tokens::TokensMode;
 use batchline::prepare::{
@@ -47,7 +47,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 
 use common::{corpora, Corpus, FLAT};
 
-const KEY: KeyConfig = KeyConfig {
+const KEY: PromptBlocks = PromptBlocks {
     block_bytes: DEFAULT_BLOCK_BYTES,
     max_blocks: DEFAULT_MAX_BLOCKS,
 };

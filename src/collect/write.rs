@@ -500,8 +500,8 @@ pub(super) fn retry_round(
     };
     let inputs = open_inputs(facts, &remote)?;
     let key = match &facts.key_name {
-        Some(n) => crate::prepare::KeyMode::Member(n.clone()),
-        None => crate::prepare::KeyMode::None,
+        Some(n) => crate::prepare::JoinKey::Member(n.clone()),
+        None => crate::prepare::JoinKey::None,
     };
     let (max_requests, max_bytes) = limits(facts);
     let mut shards: Vec<Vec<u8>> = vec![Vec::new()];

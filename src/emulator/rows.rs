@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::input::Line;
 use crate::models::ModelTable;
 use crate::plan::cache::{simulate_rows, SimConfig, SimReport, SimRow};
-use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor, Recs, TokenSetup};
+use crate::plan::scan::{LineStatus, PlanVisitor, PromptBlocks, Recs, TokenSetup};
 use crate::plan::tokens::memo::MemoCounter;
 use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
 use crate::prepare::{BYTES_PER_TOKEN_OFF, BYTES_PER_TOKEN_PREFIX_OFF};
@@ -244,7 +244,7 @@ fn draw(rates: &FailureRates, seed: u64, hash: u128, line: u64) -> Outcome {
 /// the rows finish.
 pub fn import(name: &str, data: &[u8], opts: &ImportOptions<'_>) -> Result<JobRows, ImportFailure> {
     let model = model_id(opts.model);
-    let key = KeyConfig {
+    let key = PromptBlocks {
         block_bytes: DEFAULT_BLOCK_BYTES,
         max_blocks: DEFAULT_MAX_BLOCKS,
     };

@@ -212,9 +212,9 @@ fn stream_tokens_sampled(
     tally
 }
 
-/// Tunables of the prompt key.
+/// How prompts are cut into chained blocks (block size and count) for the prefix order.
 #[derive(Debug, Clone, Copy)]
-pub struct KeyConfig {
+pub struct PromptBlocks {
     /// Bytes per chain-hash block.
     pub block_bytes: usize,
     /// Blocks kept per request.
@@ -223,7 +223,7 @@ pub struct KeyConfig {
 
 /// Gathers the records of one chunk.
 pub struct PlanVisitor<'a> {
-    config: KeyConfig,
+    config: PromptBlocks,
     tokens: Option<TokenSetup<'a>>,
     /// The records of the chunk's lines, in order.
     pub recs: Recs,
@@ -247,7 +247,7 @@ struct Pending {
 
 impl<'a> PlanVisitor<'a> {
     /// A visitor with empty buffers.
-    pub fn new(config: KeyConfig, tokens: Option<TokenSetup<'a>>) -> Self {
+    pub fn new(config: PromptBlocks, tokens: Option<TokenSetup<'a>>) -> Self {
         PlanVisitor {
             config,
             tokens,

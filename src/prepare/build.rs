@@ -23,7 +23,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         .count() as u64;
     let invalid = l.codes.len() as u64;
     let blank = l.len() as u64 - valid - invalid;
-    let key_len = |u: usize| -> u64 { super::join_key::key_member_len(&opts.key, u) };
+    let key_len = |u: usize| -> u64 { super::join_key::key_member_len(&opts.join_key, u) };
     // Per line: prompt tokens (exact, sampled + extrapolated, or by bytes).
     let tpb = s
         .tally
@@ -37,7 +37,7 @@ pub(super) fn build_plan(opts: &PrepareOptions, facts: &ModelFacts, s: &Scanned)
         }
     };
     // Per unique: its blocks, cumulative tokens at block ends, prompt tokens, shard bytes.
-    let block_bytes = opts.key_config.block_bytes as u64;
+    let block_bytes = opts.prompt_blocks.block_bytes as u64;
     let cum: Vec<u32> = if s.tokens.mode == TokensMode::Exact {
         Vec::new() // the scan's own sums, `l.cum`, parallel to `l.blocks`
     } else {

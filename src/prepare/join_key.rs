@@ -5,7 +5,7 @@
 //! like numbers into numbers in output rows. The member spliced into a shard line is
 //! `"NAME":"bl-…",` (see `docs/run-format.md`).
 
-use super::KeyMode;
+use super::JoinKey;
 
 const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
@@ -45,10 +45,10 @@ pub(super) fn push_key_member(out: &mut Vec<u8>, name: &str, u: usize) {
 }
 
 /// Bytes the key member of unique request `u` adds to its line (0 without a key).
-pub(super) fn key_member_len(key: &KeyMode, u: usize) -> u64 {
+pub(super) fn key_member_len(key: &JoinKey, u: usize) -> u64 {
     match key {
-        KeyMode::None => 0,
-        KeyMode::Member(name) => {
+        JoinKey::None => 0,
+        JoinKey::Member(name) => {
             let mut buf = [0u8; 16];
             // `"` name `":"bl-` digits `",`
             (name.len() + 7 + base36(u, &mut buf).len() + 2) as u64
@@ -76,9 +76,9 @@ mod tests {
         push_key_member(&mut out, "batchline_key", 36);
         assert_eq!(out, b"\"batchline_key\":\"bl-10\",");
         assert_eq!(
-            key_member_len(&KeyMode::Member("batchline_key".into()), 36),
+            key_member_len(&JoinKey::Member("batchline_key".into()), 36),
             out.len() as u64
         );
-        assert_eq!(key_member_len(&KeyMode::None, 36), 0);
+        assert_eq!(key_member_len(&JoinKey::None, 36), 0);
     }
 }

@@ -18,7 +18,7 @@ use crate::models::ModelFacts;
 use crate::plan::cache::{families_by, Analysis, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
 use crate::plan::order::{prime_families, trie_order_lcp, Order, DEFAULT_PRIME_GAPS};
-use crate::plan::scan::{KeyConfig, LineStatus, PlanVisitor, Recs, TokenSetup};
+use crate::plan::scan::{LineStatus, PlanVisitor, PromptBlocks, Recs, TokenSetup};
 use crate::plan::shard::{cut_by, ShardLimits};
 use crate::plan::tokens::memo::{MemoCounter, SampleTally};
 use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
@@ -48,10 +48,11 @@ pub(crate) use shards::write_shard_line;
 pub use write::shard_name;
 use write::*;
 
-/// How the per-request key travels through Vertex.
+/// The join key: how each request is named in its shard line so that its result can be matched
+/// back (`--key-field`, `--no-key`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "mode", content = "name")]
-pub enum KeyMode {
+pub enum JoinKey {
     /// A top-level member beside `request` (default `batchline_key`): Vertex copies extra
     /// members to the output row, and the request itself stays untouched.
     Member(String),
@@ -89,14 +90,14 @@ pub struct PrepareOptions {
     pub strict: bool,
     /// Shard limits.
     pub limits: ShardLimits,
-    /// The per-request key.
-    pub key: KeyMode,
+    /// The join key spliced into each shard line (see [`JoinKey`]).
+    pub join_key: JoinKey,
     /// Cache simulation: parallel rows.
     pub sim_workers: usize,
     /// Cache simulation: rounds an entry lives after its last use (`None` = forever).
     pub sim_ttl: Option<u64>,
-    /// Prompt key tunables.
-    pub key_config: KeyConfig,
+    /// How prompts are cut into chained blocks for the prefix order.
+    pub prompt_blocks: PromptBlocks,
     /// Token counting: `None` = exact when the model's vocabulary is available, else off.
     pub tokens: Option<TokensMode>,
     /// The Gemma 3 vocabulary file (else the cache folder).
@@ -128,10 +129,10 @@ impl Default for PrepareOptions {
                 max_requests: 200_000,
                 max_bytes: 1_000_000_000,
             },
-            key: KeyMode::Member("batchline_key".into()),
+            join_key: JoinKey::Member("batchline_key".into()),
             sim_workers: 256,
             sim_ttl: Some(5),
-            key_config: KeyConfig {
+            prompt_blocks: PromptBlocks {
                 block_bytes: DEFAULT_BLOCK_BYTES,
                 max_blocks: DEFAULT_MAX_BLOCKS,
             },
@@ -205,9 +206,9 @@ fn scan_inputs(
     };
     for name in &v.inputs {
         let data = crate::input::open_name(name, v.mmap, &v.remote)?;
-        let key_config = opts.key_config;
+        let prompt_blocks = opts.prompt_blocks;
         let scan = scan_bytes(name, &data, v, limits, move || {
-            PlanVisitor::new(key_config, setup)
+            PlanVisitor::new(prompt_blocks, setup)
         });
         if scan
             .diagnostics
@@ -308,7 +309,7 @@ fn options_json(
         "prime_gaps": opts.prime_gaps,
         "keep_duplicates": opts.keep_duplicates,
         "limits": opts.limits,
-        "key": opts.key,
+        "key": opts.join_key,
         "model": opts.validate.model,
         "model_facts": {
             "context_window": facts.context_window,
@@ -316,8 +317,8 @@ fn options_json(
             "min_cache_tokens": facts.min_cache_tokens,
             "implicit_cache_in_batch": facts.implicit_cache_in_batch,
         },
-        "block_bytes": opts.key_config.block_bytes,
-        "max_blocks": opts.key_config.max_blocks,
+        "block_bytes": opts.prompt_blocks.block_bytes,
+        "max_blocks": opts.prompt_blocks.max_blocks,
         "tokens": tokens.mode.as_str(),
         "tokenizer": tokens.counter,
         "sample_rate": opts.sample_rate,

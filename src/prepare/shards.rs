@@ -36,10 +36,10 @@ pub(super) fn brace_at(line: &[u8]) -> usize {
 }
 
 /// One shard line: the original line with the key member spliced in after its `{`, and `\n`.
-pub(crate) fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &KeyMode, u: usize) {
+pub(crate) fn write_shard_line(out: &mut Vec<u8>, line: &[u8], key: &JoinKey, u: usize) {
     match key {
-        KeyMode::None => out.extend_from_slice(line),
-        KeyMode::Member(name) => {
+        JoinKey::None => out.extend_from_slice(line),
+        JoinKey::Member(name) => {
             let brace = brace_at(line);
             out.extend_from_slice(&line[..=brace]);
             push_key_member(out, name, u);
@@ -97,7 +97,7 @@ pub(super) fn write_shards(
     run: &Run,
     shards: &[Vec<u32>],
     lines: &[&[u8]],
-    key: &KeyMode,
+    key: &JoinKey,
     progress: Option<&ProgressFn<'_>>,
 ) -> Result<Vec<FileEntry>> {
     write_shards_in(run, shards, lines, key, PIECE, progress)
@@ -117,7 +117,7 @@ fn write_shards_in(
     run: &Run,
     shards: &[Vec<u32>],
     lines: &[&[u8]],
-    key: &KeyMode,
+    key: &JoinKey,
     piece: u64,
     progress: Option<&ProgressFn<'_>>,
 ) -> Result<Vec<FileEntry>> {
@@ -142,7 +142,7 @@ fn write_group(
     first: usize,
     shards: &[Vec<u32>],
     lines: &[&[u8]],
-    key: &KeyMode,
+    key: &JoinKey,
     piece: u64,
     progress: Option<&ProgressFn<'_>>,
 ) -> Result<Vec<FileEntry>> {
@@ -384,7 +384,7 @@ fn finish_out(run: &Run, job: Job<'_>, entry: &mut FileEntry) -> Result<()> {
 }
 
 /// Appends bytes `from..to` of the shard's content to `buf`.
-fn fill_segment(buf: &mut Vec<u8>, job: &Job<'_>, from: u64, to: u64, key: &KeyMode) {
+fn fill_segment(buf: &mut Vec<u8>, job: &Job<'_>, from: u64, to: u64, key: &JoinKey) {
     let mut k = job.ends.partition_point(|&e| e <= from);
     let mut pos = if k == 0 { 0 } else { job.ends[k - 1] };
     let mut head = Vec::with_capacity(64);
@@ -408,8 +408,8 @@ fn fill_segment(buf: &mut Vec<u8>, job: &Job<'_>, from: u64, to: u64, key: &KeyM
             // the whole line rebuilt: a line of megabytes of inline data spans many pieces).
             head.clear();
             let (before, after): (&[u8], &[u8]) = match key {
-                KeyMode::None => (&[], line),
-                KeyMode::Member(name) => {
+                JoinKey::None => (&[], line),
+                JoinKey::Member(name) => {
                     let brace = brace_at(line);
                     push_key_member(&mut head, name, u as usize);
                     (&line[..=brace], &line[brace + 1..])
@@ -468,7 +468,7 @@ mod tests {
         big.reverse();
         let small: Vec<u32> = (22_000..24_000).step_by(3).collect();
         let shards = vec![big, small, Vec::new()];
-        for key in [KeyMode::Member("batchline_key".into()), KeyMode::None] {
+        for key in [JoinKey::Member("batchline_key".into()), JoinKey::None] {
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
             let run = local_run(dir.path());
@@ -511,7 +511,7 @@ mod tests {
         let owned = [b"{\"a\":1}".to_vec(), big, b" {\"b\":2}".to_vec()];
         let refs: Vec<&[u8]> = owned.iter().map(|l| l.as_slice()).collect();
         let shards = vec![vec![0, 1, 2, 1]];
-        for key in [KeyMode::Member("k".into()), KeyMode::None] {
+        for key in [JoinKey::Member("k".into()), JoinKey::None] {
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
             let run = local_run(dir.path());
@@ -556,7 +556,7 @@ mod tests {
             for u in 0..refs.len() {
                 shards[(u * 7) % shard_count].push(u as u32);
             }
-            let key = if keyed { KeyMode::Member("k".into()) } else { KeyMode::None };
+            let key = if keyed { JoinKey::Member("k".into()) } else { JoinKey::None };
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::create_dir_all(dir.path().join("shards")).expect("mkdir");
             let run = local_run(dir.path());
@@ -580,18 +580,18 @@ mod tests {
         write_shard_line(
             &mut out,
             b"  {\"request\":{}}",
-            &KeyMode::Member("k".into()),
+            &JoinKey::Member("k".into()),
             37,
         );
         assert_eq!(out, b"  {\"k\":\"bl-11\",\"request\":{}}\n");
         out.clear();
-        write_shard_line(&mut out, b"{\"request\":{}}", &KeyMode::None, 37);
+        write_shard_line(&mut out, b"{\"request\":{}}", &JoinKey::None, 37);
         assert_eq!(out, b"{\"request\":{}}\n");
     }
 
     #[test]
     fn key_member_length_matches_what_is_written() {
-        let key = KeyMode::Member("k".into());
+        let key = JoinKey::Member("k".into());
         for u in [0, 1, 35, 36, 1295, 1296, 46_655, 46_656, u32::MAX as usize] {
             let mut out = Vec::new();
             push_key_member(&mut out, "k", u);

@@ -16,7 +16,7 @@ pub(super) fn check_key_member(
     s: &Scanned,
     report: &PrepareReport,
 ) -> Result<()> {
-    if let KeyMode::Member(name) = &opts.key {
+    if let JoinKey::Member(name) = &opts.join_key {
         // Column names are case-insensitive at import: `Batchline_Key` clashes too.
         let clash = report.files.iter().enumerate().find_map(|(fi, f)| {
             f.extra_members
@@ -80,7 +80,7 @@ pub(super) fn write_run(
             .iter()
             .flatten()
             .map(|&u| {
-                rep_bytes[u as usize].len() as u64 + key_member_len(&opts.key, u as usize) + 1
+                rep_bytes[u as usize].len() as u64 + key_member_len(&opts.join_key, u as usize) + 1
             })
             .sum();
         stage("writing", total);
@@ -89,7 +89,7 @@ pub(super) fn write_run(
         run,
         shards,
         &rep_bytes,
-        &opts.key,
+        &opts.join_key,
         opts.validate.progress.as_deref(),
     )?;
     watch.lap("  shards");
@@ -112,7 +112,7 @@ pub(super) fn write_run(
                 let shard_line = |pos: usize, buf: &mut Vec<u8>| {
                     let u = shard[pos];
                     buf.clear();
-                    write_shard_line(buf, rep_bytes[u as usize], &opts.key, u as usize);
+                    write_shard_line(buf, rep_bytes[u as usize], &opts.join_key, u as usize);
                     buf.pop();
                 };
                 let mut starts = Vec::with_capacity(shard.len());

@@ -14,7 +14,7 @@ use crate::models::ModelTable;
 use crate::plan::order::Order;
 use crate::plan::shard::ShardLimits;
 use crate::plan::tokens::TokensMode;
-use crate::prepare::{prepare, stats, FamilyReport, KeyMode, PrepareOptions, PrepareReport};
+use crate::prepare::{prepare, stats, FamilyReport, JoinKey, PrepareOptions, PrepareReport};
 use crate::request::diag::{Scope, Severity};
 use crate::store::Location;
 use crate::validate::ValidateOptions;
@@ -103,10 +103,10 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<(PrepareOptions, Vec<St
             max_requests: plan.max_requests,
             max_bytes,
         },
-        key: if plan.no_key {
-            KeyMode::None
+        join_key: if plan.no_key {
+            JoinKey::None
         } else {
-            KeyMode::Member(plan.key_field.clone())
+            JoinKey::Member(plan.key_field.clone())
         },
         sim_workers: plan.sim_workers.max(1),
         sim_ttl,
