@@ -4,5 +4,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = batchline::cli::Cli::parse();
-    batchline::cli::run(cli).into()
+    batchline::cli::dispatch(cli).into()
 }

@@ -12,12 +12,12 @@ pub use exit::ExitStatus;
 
 use crate::error::Error;
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> ExitStatus {
+/// Hands the parsed command line to its command and turns the outcome into an exit status.
+pub fn dispatch(cli: Cli) -> ExitStatus {
     let result = match cli.command {
         args::Command::Validate(a) => cmd::validate::run(a),
-        args::Command::Prepare(a) => cmd::prepare::run_prepare(a),
-        args::Command::Stats(a) => cmd::prepare::run_stats(a),
+        args::Command::Prepare(a) => cmd::prepare::prepare_command(a),
+        args::Command::Stats(a) => cmd::prepare::stats_command(a),
         args::Command::Upload(a) => cmd::upload::run(a),
         args::Command::Submit(a) => cmd::submit::run_with(a.args, &a.queue, &a.what),
         args::Command::Status(a) => cmd::status::run(a),

@@ -130,7 +130,7 @@ fn options(input: &InputArgs, plan: &PlanArgs) -> Result<(PrepareOptions, Vec<St
 }
 
 /// Runs `prepare`.
-pub fn run_prepare(args: PrepareArgs) -> Result<ExitStatus> {
+pub fn prepare_command(args: PrepareArgs) -> Result<ExitStatus> {
     let (mut opts, warnings) = options(&args.input, &args.plan)?;
     warn(&args.plan, &warnings)?;
     opts.run = super::location_arg(&args.output)?;
@@ -188,7 +188,7 @@ fn remote_inputs(
 }
 
 /// Runs `stats`.
-pub fn run_stats(args: StatsArgs) -> Result<ExitStatus> {
+pub fn stats_command(args: StatsArgs) -> Result<ExitStatus> {
     let (mut opts, warnings) = options(&args.input, &args.plan)?;
     warn(&args.plan, &warnings)?;
     remote_inputs(&mut opts, &args.input, &args.cloud, args.plan.quiet)?;

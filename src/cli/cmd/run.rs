@@ -23,7 +23,7 @@ pub fn run(a: RunArgs) -> Result<ExitStatus> {
     let (format, quiet) = (a.plan.format, a.plan.quiet);
 
     step(quiet, "prepare");
-    let prepared = super::prepare::run_prepare(PrepareArgs {
+    let prepared = super::prepare::prepare_command(PrepareArgs {
         input: a.input.clone(),
         output: a.to.clone(),
         cloud: a.cloud.clone(),
