@@ -42,7 +42,7 @@ use batchline::request::prompt::{
     chain_hashes, prompt_stream, PromptScratch, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS,
 };
 use batchline::request::value::JsonRef;
-use batchline::validate::{scan_bytes, ValidateOptions};
+use batchline::scan::{scan_bytes, ValidateOptions};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 
 use common::{corpora, Corpus, FLAT};

@@ -24,7 +24,7 @@ use std::hint::black_box;
 
 use batchline::input::{split_chunks, ChunkConfig, LineIter};
 use batchline::request::line::{LineChecker, RequestLimits};
-use batchline::validate::{validate_bytes, ValidateOptions};
+use batchline::scan::{validate_bytes, ValidateOptions};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;
 use simd_json::tape::Tape;

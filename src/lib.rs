@@ -9,7 +9,9 @@
 //!   notices an input that changes while it is read. It knows nothing of requests.
 //! - [`request`] — one line at a time: the schema walk, the rules Google states in prose, the
 //!   whole-job import checks, the canonical hash and the prompt's chained blocks.
-//! - [`mod@validate`] — the scan engine over all cores, and the `validate` report.
+//! - [`scan`] — the engine: one input's lines checked over all cores, chunk by chunk, with a
+//!   visitor per chunk that later stages gather their records through.
+//! - [`mod@validate`] — the `validate` command's report over every input.
 //! - [`plan`] — dedup, the cache-friendly order, shard cuts, token counts and the cache model.
 //! - [`prepare`] — `stats` and `prepare`: scan, plan, then write the run.
 //! - [`run`] — the run as a type: every run-folder rule (marker, lock, manifest last, what may be
@@ -36,6 +38,7 @@ pub mod plan;
 pub mod prepare;
 pub mod request;
 pub mod run;
+pub mod scan;
 pub mod store;
 pub mod validate;
 pub mod vertex;

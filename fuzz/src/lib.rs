@@ -21,7 +21,7 @@ use batchline::request::diag::{Code, Diagnostic, Finding, Scope};
 use batchline::request::line::{LineChecker, LineKind, RequestLimits};
 use batchline::request::locate::{locate_finding, Locator};
 use batchline::request::syntax::syntax_column;
-use batchline::validate::{validate_bytes, FileReport, ValidateOptions};
+use batchline::scan::{validate_bytes, FileReport, ValidateOptions};
 
 // ------------------------------------------------------------------------------------------------
 // An independent JSON tree with byte spans

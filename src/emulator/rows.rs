@@ -29,7 +29,7 @@ use crate::request::diag::{Finding, Scope, Severity};
 use crate::request::line::LineKind;
 use crate::request::prompt::{DEFAULT_BLOCK_BYTES, DEFAULT_MAX_BLOCKS};
 use crate::request::value::JsonRef;
-use crate::validate::{scan_bytes, LineVisitor, ValidateOptions};
+use crate::scan::{scan_bytes, LineVisitor, ValidateOptions};
 
 use super::{CacheConfig, FailureRates, RowLayout};
 

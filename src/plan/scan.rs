@@ -1,7 +1,7 @@
 //! The first pass of `prepare`: while each line is validated, gather its compact record — where it
 //! is, whether it may be sent, its canonical hash and its prompt's chain-hash key.
 //!
-//! One [`PlanVisitor`] per chunk (see [`crate::validate::LineVisitor`]); records are plain numbers
+//! One [`PlanVisitor`] per chunk (see [`crate::scan::LineVisitor`]); records are plain numbers
 //! and offsets into the mapped input, never copies of the line.
 
 use crate::input::Line;
@@ -12,7 +12,7 @@ use crate::request::diag::{Finding, Severity};
 use crate::request::line::LineKind;
 use crate::request::prompt::{chain_hashes, prompt_stream, PromptScratch};
 use crate::request::value::{same_field, JsonRef, Kind};
-use crate::validate::LineVisitor;
+use crate::scan::LineVisitor;
 
 /// Whether a line is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

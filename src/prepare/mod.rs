@@ -32,8 +32,8 @@ use crate::run::manifest::{
     content_checksum, Counts, FileEntry, InputEntry, Manifest, FORMAT_VERSION,
 };
 use crate::run::Run;
+use crate::scan::{job_diagnostic, scan_bytes, FileReport, ValidateOptions};
 use crate::store::{CloudConfig, Location};
-use crate::validate::{job_diagnostic, scan_bytes, FileReport, ValidateOptions};
 
 mod build;
 mod join_key;
