@@ -238,10 +238,11 @@ impl Run {
         if !marked && !finished {
             let all = self.store.list_all("")?;
             // The lock is ours too: another writer that has just taken it has not written the
-            // marker yet, and must be met with "held by another", not "not a run".
+            // marker yet, and must be met with "held by another", not "not a run". The marker
+            // itself may have appeared since the look above (that writer wrote it meanwhile).
             if let Some(other) = all
                 .iter()
-                .find(|n| n.as_str() != "shards/" && n.as_str() != LOCK)
+                .find(|n| n.as_str() != "shards/" && n.as_str() != LOCK && n.as_str() != MARKER)
             {
                 return Err(Error::Usage(format!(
                     "{} is not a batchline run folder (it holds {}, and no {MARKER} or manifest.json); prepare writes only into a new or empty folder or into a run it made, and never removes files it did not write: choose another run folder",
