@@ -335,8 +335,8 @@ fn write_group(
 }
 
 /// Publishes a written shard: renames the local file, or completes and verifies the object
-/// (size and entity tag as the store reports them, against the MD5s computed while writing),
-/// recording its CRC32C and tag in `entry`.
+/// (its size, and the CRC32C the store keeps or else its entity tag, against the checksums
+/// computed while writing), recording its CRC32C and tag in `entry`.
 fn finish_out(run: &Run, job: Job<'_>, entry: &mut FileEntry) -> Result<()> {
     let sums: Vec<([u8; 16], u32)> = job
         .sums
@@ -368,17 +368,15 @@ fn finish_out(run: &Run, job: Job<'_>, entry: &mut FileEntry) -> Result<()> {
             crc32c::crc32c_combine(crc, *c, len)
         };
     }
+    let crc = if size == 0 { 0 } else { crc };
     let whole = (md5s.len() == 1).then(|| md5s[0]);
     let head = run.store().head(&job.name)?.ok_or_else(|| Error::Remote {
         url: url.clone(),
         message: "the object is missing right after its upload".into(),
     })?;
-    crate::store::verify::check_object(&url, size, &md5s, whole, &head)?;
-    entry.crc32c = Some(crate::store::verify::crc32c_b64(if size == 0 {
-        0
-    } else {
-        crc
-    }));
+    let stored = run.store().stored_crc32c(&job.name)?;
+    crate::store::verify::check_object(&url, size, &md5s, whole, crc, stored, &head)?;
+    entry.crc32c = Some(crate::store::verify::crc32c_b64(crc));
     entry.etag = head.etag;
     Ok(())
 }

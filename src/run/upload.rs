@@ -109,20 +109,25 @@ pub fn upload(src: &Run, dest: &Run, progress: Option<Progress>) -> Result<Uploa
             let data = crate::input::open_path(&path, crate::input::MmapChoice::Auto)?;
             let want_tag = expected_etag(&data, part);
             let mut entry = (*f).clone();
-            entry.crc32c = Some(crc32c_b64(crc32c::crc32c(&data)));
+            let crc = crc32c::crc32c(&data);
+            entry.crc32c = Some(crc32c_b64(crc));
             let there = dest.store().head(&f.name)?;
             let tag = there.as_ref().and_then(|m| m.etag.clone());
-            let same = there.as_ref().is_some_and(|m| {
-                m.size == data.len() as u64
-                    && tag
-                        .as_deref()
+            // Present already: the same size, and the same tag or (where the store keeps one,
+            // as Cloud Storage does for every object) the same CRC32C.
+            let same = match &there {
+                Some(m) if m.size == data.len() as u64 => {
+                    tag.as_deref()
                         .is_some_and(|t| t.trim_matches('"').eq_ignore_ascii_case(&want_tag))
-            });
+                        || dest.store().stored_crc32c(&f.name)? == Some(crc)
+                }
+                _ => false,
+            };
             if same {
                 entry.etag = tag;
                 skipped.fetch_add(1, Ordering::Relaxed);
             } else {
-                entry.etag = put_file(dest, &f.name, &data, part, progress.as_ref())?;
+                entry.etag = put_file(dest, &f.name, &data, crc, part, progress.as_ref())?;
                 sent.fetch_add(data.len() as u64, Ordering::Relaxed);
                 uploaded.fetch_add(1, Ordering::Relaxed);
                 super::failpoint("upload-after-a-file");
@@ -157,6 +162,7 @@ fn put_file(
     dest: &Run,
     name: &str,
     data: &[u8],
+    crc32c: u32,
     part: u64,
     progress: Option<&Progress>,
 ) -> Result<Option<String>> {
@@ -192,7 +198,8 @@ fn put_file(
         message: "the object is missing right after its upload".into(),
     })?;
     let whole = (md5s.len() == 1).then(|| md5s[0]);
-    check_object(&url, data.len() as u64, &md5s, whole, &head)?;
+    let stored = dest.store().stored_crc32c(name)?;
+    check_object(&url, data.len() as u64, &md5s, whole, crc32c, stored, &head)?;
     Ok(head.etag)
 }
 

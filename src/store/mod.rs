@@ -313,6 +313,15 @@ impl Store {
         }
     }
 
+    /// The CRC32C the store keeps for the object, where it reports one (Cloud Storage's
+    /// `x-goog-hash`, one more HEAD); `None` for other stores and for a missing object.
+    pub fn stored_crc32c(&self, name: &str) -> Result<Option<u32>> {
+        match &self.backend {
+            Backend::Local(_) => Ok(None),
+            Backend::Object(o) => o.stored_crc32c(name, &self.describe(name)),
+        }
+    }
+
     /// Writes the object whole: readers see the old object or the new one, never a part.
     pub fn put(&self, name: &str, bytes: &[u8], durability: Durability) -> Result<Meta> {
         match &self.backend {

@@ -16,6 +16,18 @@ pub(super) struct ObjectBackend {
     store: Arc<dyn ObjectStore>,
     multipart: Option<Arc<dyn MultipartStore>>,
     root: String,
+    /// GCS only: what its HEAD answers beyond `object_store`'s metadata.
+    gcs: Option<GcsHashes>,
+}
+
+/// Reads the checksums Cloud Storage keeps for an object (`x-goog-hash`), which `object_store`'s
+/// metadata does not carry: a HEAD on the XML API with the backend's own credentials.
+struct GcsHashes {
+    http: reqwest::Client,
+    /// `{endpoint}/{bucket, percent-encoded}`, as `object_store` addresses objects.
+    bucket_url: String,
+    credentials: object_store::gcp::GcpCredentialProvider,
+    retry: super::RetryConfig,
 }
 
 fn retry_config(cloud: &CloudConfig) -> object_store::RetryConfig {
@@ -28,6 +40,99 @@ fn retry_config(cloud: &CloudConfig) -> object_store::RetryConfig {
         max_retries: cloud.retry.max_retries,
         retry_timeout: cloud.retry.retry_timeout,
     }
+}
+
+impl GcsHashes {
+    fn new(
+        credentials: object_store::gcp::GcpCredentialProvider,
+        bucket: &str,
+        cloud: &CloudConfig,
+    ) -> Result<GcsHashes> {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let endpoint = cloud
+            .gcs_endpoint
+            .as_deref()
+            .unwrap_or("https://storage.googleapis.com")
+            .trim_end_matches('/');
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot set up the storage client: {e}")))?;
+        Ok(GcsHashes {
+            http,
+            bucket_url: format!(
+                "{endpoint}/{}",
+                utf8_percent_encode(bucket, NON_ALPHANUMERIC)
+            ),
+            credentials,
+            retry: cloud.retry,
+        })
+    }
+
+    fn crc32c(&self, path: &ObjPath, url: &str) -> Result<Option<u32>> {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let target = format!(
+            "{}/{}",
+            self.bucket_url,
+            utf8_percent_encode(path.as_ref(), NON_ALPHANUMERIC)
+        );
+        let failed = |message: String| Error::Remote {
+            url: url.to_string(),
+            message: format!("cannot read the checksum the store keeps: {message}"),
+        };
+        block_on(async {
+            let mut backoff = self.retry.initial_backoff;
+            let mut attempt = 0;
+            loop {
+                let credential = self
+                    .credentials
+                    .get_credential()
+                    .await
+                    .map_err(|e| remote_error(url, e))?;
+                let sent = self
+                    .http
+                    .head(&target)
+                    .bearer_auth(&credential.bearer)
+                    .send()
+                    .await;
+                let transient = match sent {
+                    Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => return Ok(None),
+                    Ok(r) if r.status().is_success() => {
+                        return Ok(crc32c_of_goog_hash(
+                            r.headers()
+                                .get_all("x-goog-hash")
+                                .iter()
+                                .filter_map(|v| v.to_str().ok()),
+                        ))
+                    }
+                    Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 => {
+                        format!("HTTP {}", r.status())
+                    }
+                    Ok(r) => return Err(failed(format!("HTTP {}", r.status()))),
+                    Err(e) => format!("{e}"),
+                };
+                attempt += 1;
+                if attempt > self.retry.max_retries {
+                    return Err(failed(transient));
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(self.retry.max_backoff);
+            }
+        })
+    }
+}
+
+/// The CRC32C in `x-goog-hash` values (`crc32c=<base64 of 4 big-endian bytes>`, beside
+/// `md5=…`; one header per hash or several joined by commas).
+pub(super) fn crc32c_of_goog_hash<'a>(values: impl Iterator<Item = &'a str>) -> Option<u32> {
+    use base64::Engine;
+    values
+        .flat_map(|v| v.split(','))
+        .filter_map(|h| h.trim().strip_prefix("crc32c="))
+        .find_map(|b64| {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+            Some(u32::from_be_bytes(bytes.try_into().ok()?))
+        })
 }
 
 fn client_options(endpoint: Option<&str>) -> ClientOptions {
@@ -45,6 +150,7 @@ impl ObjectBackend {
                 bucket,
                 prefix,
             } => {
+                let mut gcs = None;
                 let (store, multipart): (Arc<dyn ObjectStore>, Arc<dyn MultipartStore>) =
                     match scheme {
                         Scheme::Gcs => {
@@ -59,6 +165,7 @@ impl ObjectBackend {
                                 b = b.with_bearer_token(t.expose());
                             }
                             let s = Arc::new(b.build().map_err(config_error)?);
+                            gcs = Some(GcsHashes::new(s.credentials().clone(), bucket, cloud)?);
                             (s.clone(), s)
                         }
                         Scheme::S3 => {
@@ -87,6 +194,7 @@ impl ObjectBackend {
                     store,
                     multipart: Some(multipart),
                     root: prefix.clone(),
+                    gcs,
                 })
             }
             Location::Http(url) => {
@@ -100,6 +208,7 @@ impl ObjectBackend {
                     store: Arc::new(store),
                     multipart: None,
                     root: String::new(),
+                    gcs: None,
                 })
             }
             Location::Local(_) => unreachable!("invariant: local stores use std::fs"),
@@ -175,6 +284,15 @@ impl ObjectBackend {
             Ok(m) => Ok(Some(meta(&m))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(remote_error(url, e)),
+        }
+    }
+
+    /// The CRC32C the store keeps for the object, where the store reports one (GCS); `None`
+    /// elsewhere, or when the object or the checksum is absent.
+    pub(super) fn stored_crc32c(&self, name: &str, url: &str) -> Result<Option<u32>> {
+        match &self.gcs {
+            Some(g) => g.crc32c(&self.path(name), url),
+            None => Ok(None),
         }
     }
 
@@ -451,4 +569,32 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crc32c_of_goog_hash;
+
+    #[test]
+    fn the_crc32c_is_read_from_either_form_of_x_goog_hash() {
+        // CRC32C("123456789") = 0xE3069283, base64 of its big-endian bytes "4waSgw==".
+        assert_eq!(
+            crc32c_of_goog_hash(["crc32c=4waSgw==", "md5=XUFAKrxLKna5cZ2REBfFkg=="].into_iter()),
+            Some(0xE306_9283)
+        );
+        assert_eq!(
+            crc32c_of_goog_hash(["md5=XUFAKrxLKna5cZ2REBfFkg==, crc32c=4waSgw=="].into_iter()),
+            Some(0xE306_9283)
+        );
+        assert_eq!(
+            crc32c_of_goog_hash(["md5=XUFAKrxLKna5cZ2REBfFkg=="].into_iter()),
+            None
+        );
+        assert_eq!(
+            crc32c_of_goog_hash(["crc32c=not base64!"].into_iter()),
+            None
+        );
+        assert_eq!(crc32c_of_goog_hash(["crc32c=AAAAAAA="].into_iter()), None);
+        assert_eq!(crc32c_of_goog_hash(std::iter::empty()), None);
+    }
 }

@@ -1,11 +1,13 @@
 //! Checking an upload against what the store reports, with checksums computed while writing.
 //!
-//! S3, and GCS for single-request uploads, report an entity tag that is the MD5 of the object's
-//! bytes in hex; for multipart uploads S3 (and S3-compatible servers) report the MD5 of the parts'
-//! MD5 digests followed by `-<parts>`. Where the tag has one of these forms, a mismatch is an
-//! error; where it has another form (GCS's multipart objects), the size is what is checked and the
-//! tag is recorded, so a later re-run can tell the object is unchanged without reading it.
-//! The CRC32C of every uploaded object is recorded too, as GCS writes it (base64 of the
+//! Cloud Storage keeps a CRC32C of every object (`x-goog-hash`, read by
+//! [`Store::stored_crc32c`](super::Store::stored_crc32c)); where the store reports one it decides,
+//! and the entity tag is only recorded: GCS documents that the tag of an XML multipart object is
+//! not based on MD5. Otherwise the tag is checked where it has an MD5 form: S3 (and GCS for
+//! single-request uploads) report the MD5 of the object's bytes in hex, and S3 for multipart
+//! uploads the MD5 of the parts' MD5 digests followed by `-<parts>`. A tag of another form leaves
+//! the size to check. The tag is recorded either way, so a later re-run can tell the object is
+//! unchanged without reading it, and so is the CRC32C, as GCS writes it (base64 of the
 //! big-endian value), so `gcloud storage objects describe` can be compared with the manifest.
 
 use base64::Engine;
@@ -70,13 +72,20 @@ pub fn check_put(url: &str, bytes: &[u8], meta: &Meta) -> Result<()> {
     Ok(())
 }
 
-/// Checks an object after upload: its size as the store reports it, and its tag against the
-/// MD5 of the bytes (one part) or of the parts' digests (several parts).
+/// Checks an object after upload: its size as the store reports it, then the strongest checksum
+/// the store offers. Where the store keeps a CRC32C (Cloud Storage), it must equal `crc32c`,
+/// computed while writing, and the entity tag is only recorded: Cloud Storage documents that the
+/// tag of an object made by a multipart upload is not based on MD5, whatever form it has.
+/// Elsewhere the tag is checked against the MD5 of the bytes (one part) or of the parts' digests
+/// (several parts).
+#[allow(clippy::too_many_arguments)]
 pub fn check_object(
     url: &str,
     size: u64,
     part_md5s: &[[u8; 16]],
     whole_md5: Option<[u8; 16]>,
+    crc32c: u32,
+    stored_crc32c: Option<u32>,
     meta: &Meta,
 ) -> Result<()> {
     if meta.size != size {
@@ -84,6 +93,19 @@ pub fn check_object(
             url,
             format!("the store holds {} bytes, {size} were sent", meta.size),
         ));
+    }
+    if let Some(stored) = stored_crc32c {
+        if stored != crc32c {
+            return Err(mismatch(
+                url,
+                format!(
+                    "the store keeps CRC32C {}, the bytes sent have {}",
+                    crc32c_b64(stored),
+                    crc32c_b64(crc32c)
+                ),
+            ));
+        }
+        return Ok(());
     }
     match meta.etag.as_deref().and_then(md5_form) {
         Some((digest, Some(n))) => {
@@ -149,8 +171,56 @@ mod tests {
         assert!(check_put("gs://b/x", b"hello", &meta("CJjL7p3K+oYDEAE=", 5)).is_ok());
         let parts = [md5(b"a"), md5(b"b")];
         let tag = multipart_etag(&parts);
-        assert!(check_object("u", 2, &parts, None, &meta(&tag, 2)).is_ok());
-        assert!(check_object("u", 3, &parts, None, &meta(&tag, 2)).is_err());
-        assert!(check_object("u", 2, &parts[..1], None, &meta(&tag, 2)).is_err());
+        let crc = crc32c::crc32c(b"ab");
+        assert!(check_object("u", 2, &parts, None, crc, None, &meta(&tag, 2)).is_ok());
+        assert!(check_object("u", 3, &parts, None, crc, None, &meta(&tag, 2)).is_err());
+        assert!(check_object("u", 2, &parts[..1], None, crc, None, &meta(&tag, 2)).is_err());
+    }
+
+    #[test]
+    fn a_stored_crc32c_decides_and_a_multipart_tag_is_then_only_recorded() {
+        let meta = |etag: &str| Meta {
+            size: 2,
+            etag: Some(etag.into()),
+            version: None,
+            modified: None,
+        };
+        let parts = [md5(b"a"), md5(b"b")];
+        let crc = crc32c::crc32c(b"ab");
+        // A `<hex>-2` tag not made from the parts' MD5s (Cloud Storage's XML multipart objects
+        // are not MD5-based): refused without a stored CRC32C, accepted when the CRC32C agrees.
+        let other = format!("{}-2", hex(&md5(b"not the parts")));
+        let e = check_object("gs://b/x", 2, &parts, None, crc, None, &meta(&other)).unwrap_err();
+        assert!(e.to_string().contains("the store reports tag"), "{e}");
+        assert!(check_object("gs://b/x", 2, &parts, None, crc, Some(crc), &meta(&other)).is_ok());
+        // A stored CRC32C that disagrees is an error even when the tag agrees.
+        let good = multipart_etag(&parts);
+        let e = check_object(
+            "gs://b/x",
+            2,
+            &parts,
+            None,
+            crc,
+            Some(crc ^ 1),
+            &meta(&good),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "gs://b/x: the upload does not match what was sent (the store keeps CRC32C {}, the bytes sent have {}); nothing that depends on it was written, re-run to upload it again",
+                crc32c_b64(crc ^ 1),
+                crc32c_b64(crc)
+            )
+        );
+        // The size is checked first, whatever the CRC32C says.
+        let e =
+            check_object("gs://b/x", 3, &parts, None, crc, Some(crc), &meta(&good)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the store holds 2 bytes, 3 were sent"),
+            "{e}"
+        );
     }
 }

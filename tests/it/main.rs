@@ -12,6 +12,7 @@ mod prepare_folder;
 mod prepare_run;
 mod promises;
 mod remote;
+mod remote_checksums;
 mod remote_inputs;
 mod schema_gen;
 mod store;

@@ -18,13 +18,13 @@ fn bin(moto: Option<&Moto>) -> Command {
     c
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn run(moto: Option<&Moto>, args: &[&str], env: &[(&str, &str)]) -> Out {
+pub(crate) fn run(moto: Option<&Moto>, args: &[&str], env: &[(&str, &str)]) -> Out {
     let out = bin(moto)
         .args(args)
         .envs(env.iter().copied())
@@ -37,7 +37,7 @@ fn run(moto: Option<&Moto>, args: &[&str], env: &[(&str, &str)]) -> Out {
     }
 }
 
-fn cloud(moto: &Moto) -> CloudConfig {
+pub(crate) fn cloud(moto: &Moto) -> CloudConfig {
     CloudConfig {
         gcs_endpoint: Some(moto.url.clone()),
         s3_endpoint: Some(moto.url.clone()),
@@ -47,7 +47,7 @@ fn cloud(moto: &Moto) -> CloudConfig {
 }
 
 /// Every object under `url` (bytes), by name relative to it.
-fn objects(moto: &Moto, url: &str) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn objects(moto: &Moto, url: &str) -> BTreeMap<String, Vec<u8>> {
     let store = Store::open(&Location::parse(url).unwrap(), &cloud(moto)).unwrap();
     store
         .list_all("")
@@ -74,12 +74,12 @@ fn tags(moto: &Moto, url: &str) -> BTreeMap<String, Option<String>> {
         .collect()
 }
 
-fn manifest(bytes: &[u8]) -> serde_json::Value {
+pub(crate) fn manifest(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes).unwrap()
 }
 
 /// A generated corpus of about `size` (the seeded generator of `batchline gen-corpus`).
-fn corpus(dir: &Path, size: &str) -> String {
+pub(crate) fn corpus(dir: &Path, size: &str) -> String {
     let path = dir.join(format!("in-{size}.jsonl"));
     let out = run(
         None,

@@ -82,7 +82,9 @@ fn store_contract(store: &Store, cloud: &CloudConfig, enforces_create: bool) {
         assert!(whole == parts.concat(), "{what}: parts in number order");
         let md5s: Vec<[u8; 16]> = parts.iter().map(|p| md5(p)).collect();
         let head = store.head("big.bin").unwrap().unwrap();
-        check_object(&what, whole.len() as u64, &md5s, None, &head).unwrap();
+        let crc = crc32c::crc32c(&whole);
+        let stored = store.stored_crc32c("big.bin").unwrap();
+        check_object(&what, whole.len() as u64, &md5s, None, crc, stored, &head).unwrap();
     } else {
         assert!(
             store.local_root().is_some(),

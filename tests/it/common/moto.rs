@@ -84,6 +84,32 @@ impl Moto {
     /// Starts a server, or returns `None` (with a note) where moto is not installed and this is
     /// not CI.
     pub fn start() -> Option<Moto> {
+        Moto::spawn(|bin, port| {
+            let mut c = Command::new(bin);
+            c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            c
+        })
+    }
+
+    /// moto behind `tests/storage/gcs_front.py`: object HEADs carry Cloud Storage's
+    /// `x-goog-hash`, and multipart tags are not S3's MD5 form (`mode` "gcs"), or the CRC32C
+    /// reported is wrong ("lie").
+    pub fn start_gcs_front(mode: &str) -> Option<Moto> {
+        Moto::spawn(|bin, port| {
+            // The Python that runs moto_server (the venv's, or the one beside it on PATH).
+            let python = bin.with_file_name("python3");
+            let mut c = Command::new(if python.exists() {
+                python
+            } else {
+                PathBuf::from("python3")
+            });
+            c.arg(crate_root().join("tests/storage/gcs_front.py"))
+                .args(["--port", &port.to_string(), "--mode", mode]);
+            c
+        })
+    }
+
+    fn spawn(command: impl Fn(&std::path::Path, u16) -> Command) -> Option<Moto> {
         set_test_env();
         let Some(bin) = moto_binary().or_else(install) else {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -96,24 +122,33 @@ impl Moto {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = command(&bin, port)
             .envs(ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start the storage emulator beside {}: {e}",
+                    bin.display()
+                )
+            });
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start");
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the storage emulator beside {} ended at start: {status} (is tests/storage/setup.sh's venv complete?)", bin.display());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the storage emulator did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(moto)
+        Some(Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
     }
 
     /// Creates a bucket (moto takes an unsigned PUT).
