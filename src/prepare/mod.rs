@@ -284,14 +284,129 @@ impl Stopwatch {
 
 /// Checks what [`prepare`] would do and reports it, writing nothing.
 pub fn stats(opts: &PrepareOptions) -> Result<PrepareReport> {
-    run_prepare(opts, false)
+    let setup = Setup::new(opts)?;
+    setup.install(opts, |tokens| {
+        let mut watch = Stopwatch::new();
+        let (planned, ()) = plan_step(opts, &setup, tokens, &mut watch, |_| ())?;
+        Ok(planned.plan.report)
+    })
 }
 
 /// Prepares the run folder `opts.run`. Re-running with the same inputs and options on a
 /// complete run does nothing (`already_done`); a half-written run is started clean; a run made
 /// from other inputs or options is refused.
 pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
-    run_prepare(opts, true)
+    let setup = Setup::new(opts)?;
+    if let Some(root) = opts.run.as_local() {
+        guard_inputs_outside_run(&opts.validate.inputs, root)?;
+    }
+    let run = Run::open(&opts.run, &opts.cloud)?;
+    run.check_writable()?;
+    let options = options_json(opts, &setup.facts, setup.limits, &setup.tokens);
+    if let Some(m) = run.manifest()? {
+        same_options(opts, &m, &options)?;
+        // A complete run with the same inputs and options: nothing to do. Cheap check first
+        // (sizes), then content checksums.
+        if let Some(report) = setup.pool.install(|| already_prepared(opts, &run, &m))? {
+            strict_on_saved(opts, &run, &report)?;
+            return Ok(report);
+        }
+    }
+    setup.install(opts, |tokens| {
+        write_step(opts, &setup, tokens, &run, &options)
+    })
+}
+
+/// What `stats` and `prepare` both start from: the model's facts and limits, the token counter
+/// and what the report says of it, and the thread pool.
+struct Setup {
+    facts: ModelFacts,
+    limits: RequestLimits,
+    counter: Option<Box<dyn TokenCounter>>,
+    tokens: TokenState,
+    pool: rayon::ThreadPool,
+}
+
+impl Setup {
+    fn new(opts: &PrepareOptions) -> Result<Setup> {
+        let v = &opts.validate;
+        if v.inputs.is_empty() {
+            return Err(Error::Usage("no input files given".into()));
+        }
+        let facts = v.models.get(&v.model)?.clone();
+        let limits = v.request_limits()?;
+        // Token counting: the model's own vocabulary where we have it.
+        let wanted = opts.tokens.unwrap_or(TokensMode::Exact);
+        let mut unavailable = None;
+        let counter: Option<Box<dyn TokenCounter>> = if wanted == TokensMode::Off {
+            None
+        } else {
+            match open_counter(&facts.tokenizer, opts.tokenizer_model.as_deref()) {
+                Ok(c) => Some(c),
+                // Without --tokens, a missing or damaged vocabulary means estimating by bytes
+                // (and saying which); a vocabulary named with --tokenizer-model that cannot be
+                // used is an error.
+                Err(e) if opts.tokens.is_none() && opts.tokenizer_model.is_none() => {
+                    unavailable = Some(e);
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let tokens = match &counter {
+            None => TokenState {
+                mode: TokensMode::Off,
+                counter: format!("bytes/{BYTES_PER_TOKEN_OFF}"),
+                exact: false,
+                note: Some(if wanted == TokensMode::Off {
+                    format!(
+                        "--tokens off: sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token"
+                    )
+                } else if let Some(e) = &unavailable {
+                    crate::plan::tokens::unavailable_note(&facts.tokenizer, e, BYTES_PER_TOKEN_OFF)
+                } else {
+                    format!("sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token")
+                }),
+            },
+            Some(c) => TokenState {
+                mode: wanted,
+                counter: c.name().to_string(),
+                exact: c.exact() && wanted == TokensMode::Exact,
+                note: (!c.exact()).then(|| {
+                    "no vocabulary is known for this model: counts are an o200k estimate"
+                        .to_string()
+                }),
+            },
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(v.threads)
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
+        Ok(Setup {
+            facts,
+            limits,
+            counter,
+            tokens,
+            pool,
+        })
+    }
+
+    /// Runs `f` in the pool, handing it the token counting the scan does (a memo over the
+    /// counter, shared by all threads).
+    fn install<R: Send>(
+        &self,
+        opts: &PrepareOptions,
+        f: impl FnOnce(Option<TokenSetup<'_>>) -> R + Send,
+    ) -> R {
+        let memo = self.counter.as_deref().map(MemoCounter::new);
+        let tokens = memo.as_ref().map(|m| TokenSetup {
+            memo: m,
+            mode: self.tokens.mode,
+            sample_rate: opts.sample_rate,
+            seed: 0x5eed,
+        });
+        self.pool.install(|| f(tokens))
+    }
 }
 
 /// What the shards are made from, as the manifest records it: the options, and the effective
@@ -360,93 +475,6 @@ fn input_entries(names: &[crate::input::InputName], data: &[Input]) -> Result<Ve
             })
         })
         .collect()
-}
-
-fn run_prepare(opts: &PrepareOptions, write: bool) -> Result<PrepareReport> {
-    let v = &opts.validate;
-    if v.inputs.is_empty() {
-        return Err(Error::Usage("no input files given".into()));
-    }
-    let facts = v.models.get(&v.model)?.clone();
-    let limits = v.request_limits()?;
-    // Token counting: the model's own vocabulary where we have it.
-    let wanted = opts.tokens.unwrap_or(TokensMode::Exact);
-    let mut unavailable = None;
-    let counter: Option<Box<dyn TokenCounter>> = if wanted == TokensMode::Off {
-        None
-    } else {
-        match open_counter(&facts.tokenizer, opts.tokenizer_model.as_deref()) {
-            Ok(c) => Some(c),
-            // Without --tokens, a missing or damaged vocabulary means estimating by bytes (and
-            // saying which); a vocabulary named with --tokenizer-model that cannot be used is an
-            // error.
-            Err(e) if opts.tokens.is_none() && opts.tokenizer_model.is_none() => {
-                unavailable = Some(e);
-                None
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let state = match &counter {
-        None => TokenState {
-            mode: TokensMode::Off,
-            counter: format!("bytes/{BYTES_PER_TOKEN_OFF}"),
-            exact: false,
-            note: Some(if wanted == TokensMode::Off {
-                format!("--tokens off: sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token")
-            } else if let Some(e) = &unavailable {
-                crate::plan::tokens::unavailable_note(&facts.tokenizer, e, BYTES_PER_TOKEN_OFF)
-            } else {
-                format!("sizes estimated at {BYTES_PER_TOKEN_OFF} bytes per token")
-            }),
-        },
-        Some(c) => TokenState {
-            mode: wanted,
-            counter: c.name().to_string(),
-            exact: c.exact() && wanted == TokensMode::Exact,
-            note: (!c.exact()).then(|| {
-                "no vocabulary is known for this model: counts are an o200k estimate".to_string()
-            }),
-        },
-    };
-    let run = if write {
-        if let Some(root) = opts.run.as_local() {
-            guard_inputs_outside_run(&v.inputs, root)?;
-        }
-        let run = Run::open(&opts.run, &opts.cloud)?;
-        run.check_writable()?;
-        Some(run)
-    } else {
-        None
-    };
-    let existing = match &run {
-        Some(run) => run.manifest()?,
-        None => None,
-    };
-    let options = options_json(opts, &facts, limits, &state);
-    if let Some(m) = &existing {
-        same_options(opts, m, &options)?;
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(v.threads)
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", v.threads)))?;
-    if let (Some(m), Some(run)) = (&existing, &run) {
-        // A complete run with the same inputs and options: nothing to do. Cheap check first
-        // (sizes), then content checksums.
-        if let Some(report) = pool.install(|| already_prepared(opts, run, m))? {
-            strict_on_saved(opts, run, &report)?;
-            return Ok(report);
-        }
-    }
-    let memo = counter.as_deref().map(MemoCounter::new);
-    let setup = memo.as_ref().map(|m| TokenSetup {
-        memo: m,
-        mode: state.mode,
-        sample_rate: opts.sample_rate,
-        seed: 0x5eed,
-    });
-    pool.install(|| run_in_pool(opts, run.as_ref(), &facts, limits, setup, state, &options))
 }
 
 /// The fast way to "nothing to do": when the run was made by this very version (same schema and
@@ -593,17 +621,22 @@ fn same_options(opts: &PrepareOptions, m: &Manifest, options: &serde_json::Value
     Ok(())
 }
 
-fn run_in_pool(
+/// The scanned inputs and their plan: all `stats` reports, and what `prepare` writes.
+struct Planned {
+    scanned: Scanned,
+    plan: Plan,
+}
+
+/// Scans the inputs and plans the run, with `beside(&scanned)` computed alongside the plan.
+/// Refuses a request that no shard can hold, and under `--strict` any invalid line or whole-job
+/// error.
+fn plan_step<R: Send>(
     opts: &PrepareOptions,
-    run: Option<&Run>,
-    facts: &ModelFacts,
-    limits: RequestLimits,
-    setup: Option<TokenSetup<'_>>,
-    tokens: TokenState,
-    options: &serde_json::Value,
-) -> Result<PrepareReport> {
-    let write = run.is_some();
-    let mut watch = Stopwatch::new();
+    setup: &Setup,
+    tokens: Option<TokenSetup<'_>>,
+    watch: &mut Stopwatch,
+    beside: impl FnOnce(&Scanned) -> R + Send,
+) -> Result<(Planned, R)> {
     // Taken before the inputs are opened: the run is published only if they still hold.
     let stamps: Vec<Option<Stamp>> = opts
         .validate
@@ -611,23 +644,17 @@ fn run_in_pool(
         .iter()
         .map(|n| stamp(n.path()))
         .collect();
-    let mut scanned = scan_inputs(opts, limits, setup, tokens)?;
+    let mut scanned = scan_inputs(opts, setup.limits, tokens, setup.tokens.clone())?;
     scanned.stamps = stamps;
     test_hold("after-scan");
     watch.lap("scan (validate+keys)");
     if let Some(stage) = &opts.stage {
         stage("planning", 0);
     }
-    // The inputs' checksums (read-only) and the plan are independent: side by side.
-    let (inputs, plan) = rayon::join(
-        || {
-            write
-                .then(|| input_entries(&scanned.names, &scanned.data))
-                .transpose()
-        },
-        || build_plan(opts, facts, &scanned),
+    let (extra, plan) = rayon::join(
+        || beside(&scanned),
+        || build_plan(opts, &setup.facts, &scanned),
     );
-    let inputs = inputs?;
     watch.lap("plan + input checksums");
     // A shard over the byte limit holds one request that no shard can hold: refuse rather than
     // break the limit (the cut never puts a second request into a full shard).
@@ -673,47 +700,46 @@ fn run_in_pool(
             "--strict: {invalid} invalid line(s) and {job_errors} whole-job error(s); nothing was written (run `batchline validate` to see them; first: {first})"
         )));
     }
+    Ok((Planned { scanned, plan }, extra))
+}
+
+/// `prepare` after the checks on the run: plans (the inputs' checksums beside the plan), takes
+/// the run, judges its manifest again under the lock, and writes the run.
+fn write_step(
+    opts: &PrepareOptions,
+    setup: &Setup,
+    tokens: Option<TokenSetup<'_>>,
+    run: &Run,
+    options: &serde_json::Value,
+) -> Result<PrepareReport> {
+    let mut watch = Stopwatch::new();
+    let (Planned { scanned, plan }, inputs) = plan_step(opts, setup, tokens, &mut watch, |s| {
+        input_entries(&s.names, &s.data)
+    })?;
+    let inputs = inputs?;
+    check_key_member(opts, &scanned, &plan.report)?;
     // From here on this process owns the run folder: a second prepare on it waits for nothing
     // and is refused, and the manifest is judged under the lock (it may have changed during the
     // scan).
-    if write {
-        check_key_member(opts, &scanned, &plan.report)?;
-    }
-    let _lock = match run {
-        Some(run) => {
-            let lock = run.lock()?;
-            if let (Some(m), Some(inputs)) = (run.manifest()?, &inputs) {
-                same_options(opts, &m, options)?;
-                if same_inputs(&m.inputs, inputs) && run.intact(&m)? {
-                    let mut report = plan.report;
-                    report.already_done = true;
-                    strict_on_saved(opts, run, &report)?;
-                    return Ok(report);
-                }
-                if !same_inputs(&m.inputs, inputs) {
-                    return Err(Error::Usage(format!(
-                        "{} holds a run prepared from other inputs (or inputs that changed since); use a new run folder",
-                        run.describe("")
-                    )));
-                }
-            }
-            Some(lock)
+    let _lock = run.lock()?;
+    if let Some(m) = run.manifest()? {
+        same_options(opts, &m, options)?;
+        if !same_inputs(&m.inputs, &inputs) {
+            return Err(Error::Usage(format!(
+                "{} holds a run prepared from other inputs (or inputs that changed since); use a new run folder",
+                run.describe("")
+            )));
         }
-        None => None,
-    };
-    let Plan { mut report, layout } = plan;
-    if let Some(run) = run {
-        write_run(
-            opts,
-            options,
-            run,
-            &scanned,
-            &layout,
-            &mut report,
-            inputs.expect("computed when writing"),
-        )?;
-        watch.lap("write run");
+        if run.intact(&m)? {
+            let mut report = plan.report;
+            report.already_done = true;
+            strict_on_saved(opts, run, &report)?;
+            return Ok(report);
+        }
     }
+    let Plan { mut report, layout } = plan;
+    write_run(opts, options, run, &scanned, &layout, &mut report, inputs)?;
+    watch.lap("write run");
     Ok(report)
 }
 
