@@ -30,7 +30,7 @@ use std::path::Path;
 use batchline::plan::cache::{simulate, SimConfig, SimRow};
 use batchline::plan::dedup::dedup;
 use batchline::plan::order::{prime, trie_order, DEFAULT_PRIME_GAPS};
-use batchline::plan::scan::{LineStatus, PlanVisitor, PromptBlocks};
+use batchline::plan::records::{LineStatus, PlanVisitor, PromptBlocks};
 use batchline::plan::shard::{cut, ShardLimits};
 use batchline::plan::tokens::TokensMode;
 use batchline::prepare::{

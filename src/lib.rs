@@ -12,7 +12,8 @@
 //! - [`scan`] — the engine: one input's lines checked over all cores, chunk by chunk, with a
 //!   visitor per chunk that later stages gather their records through.
 //! - [`mod@validate`] — the `validate` command's report over every input.
-//! - [`plan`] — dedup, the cache-friendly order, shard cuts, token counts and the cache model.
+//! - [`plan`] — the records the scan gathers for it ([`plan::records`]), dedup, the
+//!   cache-friendly order, shard cuts, token counts and the cache model.
 //! - [`prepare`] — `stats` and `prepare`: scan, plan, then write the run.
 //! - [`run`] — the run as a type: every run-folder rule (marker, lock, manifest last, what may be
 //!   removed, intact) on every backend, the manifest, the binary index, the cacheable families,
@@ -20,7 +21,8 @@
 //! - [`vertex`] — the small typed client for Vertex AI's `batchPredictionJobs` (create, get, list,
 //!   cancel) and its auth; [`emulator`] — a local model of that service for tests.
 //! - [`collect`] — the rows Vertex wrote, matched back to the run's requests and written in input
-//!   order, with the retry round and the measured cache and cost.
+//!   order, with the retry round and the measured cache and cost. (Its [`collect::members`] finds
+//!   an object's members without parsing them; "scan" is only the engine above.)
 //! - [`cli`] — the command line on top; nothing imports it.
 //!
 //! The library takes `*Options` structs and returns `*Report`s; [`prepare::prepare`] and

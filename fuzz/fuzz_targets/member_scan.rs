@@ -1,4 +1,4 @@
-//! Arbitrary bytes → collect's member scanner (`collect::scan::members`), which finds the
+//! Arbitrary bytes → collect's member scanner (`collect::members::members`), which finds the
 //! top-level members of a JSON object without parsing their values. Invariants in
 //! `batchline_fuzz::check_member_scan`: no panic, and on every object serde_json reads, exactly
 //! serde_json's members.

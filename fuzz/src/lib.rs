@@ -1060,11 +1060,11 @@ pub fn check_prediction_row(data: &[u8]) {
     }
 }
 
-/// collect's member scanner (`collect::scan::members`) on arbitrary bytes: no panic; on a JSON
+/// collect's member scanner (`collect::members::members`) on arbitrary bytes: no panic; on a JSON
 /// object serde_json reads, exactly serde_json's members (names decoded, each value's raw bytes,
 /// in order, repeats kept); and it accepts every object serde_json accepts.
 pub fn check_member_scan(data: &[u8]) {
-    use batchline::collect::scan::members;
+    use batchline::collect::members::members;
     use serde_json::value::RawValue;
     let got = members(data);
     struct Ordered<'a>(Vec<(String, &'a RawValue)>);

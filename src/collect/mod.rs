@@ -22,9 +22,9 @@
 //! 6. **Report**: counts, tokens, measured cache share beside `prepare`'s prediction, and cost,
 //!    in `collect-report.json` in the run.
 
+pub mod members;
 pub mod report;
 pub mod row;
-pub mod scan;
 mod sources;
 mod spill;
 mod write;

@@ -118,7 +118,7 @@ pub fn parse_row<'a>(bytes: &'a [u8], key_name: Option<&str>) -> Result<Row<'a>,
         };
         // serde_json has just read the response whole: find its three members without a second
         // parse of the (large) candidates.
-        let Some(members) = super::scan::members(response.get().as_bytes()) else {
+        let Some(members) = super::members::members(response.get().as_bytes()) else {
             return Err(RowFault {
                 message: "the response is not a JSON object".into(),
             });
@@ -129,15 +129,15 @@ pub fn parse_row<'a>(bytes: &'a [u8], key_name: Option<&str>) -> Result<Row<'a>,
                 at_column(&e)
             ),
         };
-        let usage = match super::scan::member(&members, "usageMetadata") {
+        let usage = match super::members::member(&members, "usageMetadata") {
             Some(v) => serde_json::from_slice::<Option<Usage>>(v)
                 .map_err(|e| not_a_response("usageMetadata", e))?
                 .unwrap_or_default(),
             None => Usage::default(),
         };
-        let no_candidates = match super::scan::member(&members, "candidates") {
+        let no_candidates = match super::members::member(&members, "candidates") {
             None => true,
-            Some(v) if super::scan::is_empty_array(v) => true,
+            Some(v) if super::members::is_empty_array(v) => true,
             Some(v) if v.first() == Some(&b'[') => false,
             Some(v) => {
                 return Err(RowFault {
@@ -148,7 +148,7 @@ pub fn parse_row<'a>(bytes: &'a [u8], key_name: Option<&str>) -> Result<Row<'a>,
                 })
             }
         };
-        let feedback = match super::scan::member(&members, "promptFeedback") {
+        let feedback = match super::members::member(&members, "promptFeedback") {
             Some(v) => serde_json::from_slice::<Option<PromptFeedback>>(v)
                 .map_err(|e| not_a_response("promptFeedback", e))?,
             None => None,

@@ -6,8 +6,8 @@ use std::io::Write as _;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::members::Member;
 use super::row::{first_text, Outcome, Row};
-use super::scan::Member;
 use super::{Class, JobFacts, Matched, RunFacts};
 use crate::error::{Error, Result};
 use crate::input::remote::{Input, RemoteOptions};
@@ -225,7 +225,7 @@ pub(super) fn write_output(
                     }
                     // The input line was validated by `prepare` (and its size checked again
                     // by `open_inputs`): its members are found without parsing the request.
-                    if let Some(members) = super::scan::members(src) {
+                    if let Some(members) = super::members::members(src) {
                         let members = last_of_each_name(members);
                         let mut request = None;
                         for m in members {
@@ -660,7 +660,7 @@ mod member_tests {
     use super::*;
 
     fn names(line: &str) -> Vec<String> {
-        let m = super::super::scan::members(line.as_bytes()).unwrap();
+        let m = super::super::members::members(line.as_bytes()).unwrap();
         last_of_each_name(m)
             .iter()
             .map(|m| format!("{}={}", m.name, String::from_utf8_lossy(m.value)))

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::input::Line;
 use crate::models::ModelTable;
 use crate::plan::cache::{simulate_rows, SimConfig, SimReport, SimRow};
-use crate::plan::scan::{LineStatus, PlanVisitor, PromptBlocks, Recs, TokenSetup};
+use crate::plan::records::{LineStatus, PlanVisitor, PromptBlocks, Recs, TokenSetup};
 use crate::plan::tokens::memo::MemoCounter;
 use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};
 use crate::prepare::{BYTES_PER_TOKEN_OFF, BYTES_PER_TOKEN_PREFIX_OFF};

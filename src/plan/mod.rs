@@ -5,7 +5,7 @@ pub mod cache;
 pub mod dedup;
 pub mod order;
 pub mod prehashed;
-pub mod scan;
+pub mod records;
 pub mod shard;
 pub mod tokens;
 

@@ -18,7 +18,7 @@ use crate::models::ModelFacts;
 use crate::plan::cache::{families_by, Analysis, SimConfig, SimReport, SimRow};
 use crate::plan::dedup::dedup;
 use crate::plan::order::{prime_families, trie_order_lcp, Order, DEFAULT_PRIME_GAPS};
-use crate::plan::scan::{LineStatus, PlanVisitor, PromptBlocks, Recs, TokenSetup};
+use crate::plan::records::{LineStatus, PlanVisitor, PromptBlocks, Recs, TokenSetup};
 use crate::plan::shard::{cut_by, ShardLimits};
 use crate::plan::tokens::memo::{MemoCounter, SampleTally};
 use crate::plan::tokens::{open_counter, TokenCounter, TokensMode};

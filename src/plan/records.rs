@@ -1,5 +1,6 @@
-//! The first pass of `prepare`: while each line is validated, gather its compact record — where it
-//! is, whether it may be sent, its canonical hash and its prompt's chain-hash key.
+//! The records `prepare` plans from: while the scan validates each line, gather its compact
+//! record — where it is, whether it may be sent, its canonical hash and its prompt's chain-hash
+//! key.
 //!
 //! One [`PlanVisitor`] per chunk (see [`crate::scan::LineVisitor`]); records are plain numbers
 //! and offsets into the mapped input, never copies of the line.
