@@ -18,87 +18,88 @@ fn temperature_accepts_zero_to_two() {
         );
     }
     // Wrong types are the walk's job.
-    assert_eq!(gen(r#"{"temperature":"hot"}"#), vec![]);
+    table(&gen, &[(r#"{"temperature":"hot"}"#, &[])]);
 }
 
 #[test]
 fn sampling_ranges() {
-    assert_eq!(
-        gen(r#"{"topP":1,"topK":40,"candidateCount":1,"maxOutputTokens":8192}"#),
-        vec![]
-    );
-    assert_eq!(
-        gen(r#"{"top_p":-0.1}"#),
-        vec![("E_RANGE", p("/request/generationConfig/top_p"))]
-    );
-    assert_eq!(
-        gen(r#"{"topP":1.5}"#),
-        vec![("W_UNCONFIRMED_LIMIT", p("/request/generationConfig/topP"))]
-    );
-    assert_eq!(
-        gen(r#"{"topK":-1}"#),
-        vec![("E_RANGE", p("/request/generationConfig/topK"))]
-    );
-    assert_eq!(
-        gen(r#"{"candidateCount":-1}"#),
-        vec![("E_RANGE", p("/request/generationConfig/candidateCount"))]
-    );
-    assert_eq!(
-        gen(r#"{"candidateCount":0}"#),
-        vec![(
-            "W_UNCONFIRMED_LIMIT",
-            p("/request/generationConfig/candidateCount")
-        )]
-    );
-    assert_eq!(
-        gen(r#"{"max_output_tokens":"0"}"#),
-        vec![(
-            "W_UNCONFIRMED_LIMIT",
-            p("/request/generationConfig/max_output_tokens")
-        )]
-    );
-    assert_eq!(
-        gen(r#"{"presencePenalty":2,"frequencyPenalty":-2}"#),
-        vec![]
-    );
-    assert_eq!(
-        gen(r#"{"presencePenalty":2.5,"frequency_penalty":-2.01}"#),
-        vec![
-            ("E_RANGE", p("/request/generationConfig/presencePenalty")),
-            ("E_RANGE", p("/request/generationConfig/frequency_penalty")),
-        ]
+    table(
+        &gen,
+        &[
+            (
+                r#"{"topP":1,"topK":40,"candidateCount":1,"maxOutputTokens":8192}"#,
+                &[],
+            ),
+            (
+                r#"{"top_p":-0.1}"#,
+                &[("E_RANGE", "/request/generationConfig/top_p")],
+            ),
+            (
+                r#"{"topP":1.5}"#,
+                &[("W_UNCONFIRMED_LIMIT", "/request/generationConfig/topP")],
+            ),
+            (
+                r#"{"topK":-1}"#,
+                &[("E_RANGE", "/request/generationConfig/topK")],
+            ),
+            (
+                r#"{"candidateCount":-1}"#,
+                &[("E_RANGE", "/request/generationConfig/candidateCount")],
+            ),
+            (
+                r#"{"candidateCount":0}"#,
+                &[(
+                    "W_UNCONFIRMED_LIMIT",
+                    "/request/generationConfig/candidateCount",
+                )],
+            ),
+            (
+                r#"{"max_output_tokens":"0"}"#,
+                &[(
+                    "W_UNCONFIRMED_LIMIT",
+                    "/request/generationConfig/max_output_tokens",
+                )],
+            ),
+            (r#"{"presencePenalty":2,"frequencyPenalty":-2}"#, &[]),
+            (
+                r#"{"presencePenalty":2.5,"frequency_penalty":-2.01}"#,
+                &[
+                    ("E_RANGE", "/request/generationConfig/presencePenalty"),
+                    ("E_RANGE", "/request/generationConfig/frequency_penalty"),
+                ],
+            ),
+        ],
     );
 }
 
 #[test]
 fn stop_sequences_and_logprobs_warn() {
-    assert_eq!(gen(r#"{"stopSequences":["1","2","3","4","5"]}"#), vec![]);
-    assert_eq!(
-        gen(r#"{"stop_sequences":["1","2","3","4","5","6"]}"#),
-        vec![(
-            "W_UNCONFIRMED_LIMIT",
-            p("/request/generationConfig/stop_sequences")
-        )]
-    );
-    assert_eq!(gen(r#"{"responseLogprobs":true,"logprobs":20}"#), vec![]);
-    assert_eq!(gen(r#"{"logprobs":0}"#), vec![]);
-    assert_eq!(
-        gen(r#"{"logprobs":3}"#),
-        vec![(
-            "W_UNCONFIRMED_LIMIT",
-            p("/request/generationConfig/logprobs")
-        )]
-    );
-    assert_eq!(
-        gen(r#"{"response_logprobs":true,"logprobs":21}"#),
-        vec![(
-            "W_UNCONFIRMED_LIMIT",
-            p("/request/generationConfig/logprobs")
-        )]
-    );
-    assert_eq!(
-        gen(r#"{"logprobs":-1}"#),
-        vec![("E_RANGE", p("/request/generationConfig/logprobs"))]
+    table(
+        &gen,
+        &[
+            (r#"{"stopSequences":["1","2","3","4","5"]}"#, &[]),
+            (
+                r#"{"stop_sequences":["1","2","3","4","5","6"]}"#,
+                &[(
+                    "W_UNCONFIRMED_LIMIT",
+                    "/request/generationConfig/stop_sequences",
+                )],
+            ),
+            (r#"{"responseLogprobs":true,"logprobs":20}"#, &[]),
+            (r#"{"logprobs":0}"#, &[]),
+            (
+                r#"{"logprobs":3}"#,
+                &[("W_UNCONFIRMED_LIMIT", "/request/generationConfig/logprobs")],
+            ),
+            (
+                r#"{"response_logprobs":true,"logprobs":21}"#,
+                &[("W_UNCONFIRMED_LIMIT", "/request/generationConfig/logprobs")],
+            ),
+            (
+                r#"{"logprobs":-1}"#,
+                &[("E_RANGE", "/request/generationConfig/logprobs")],
+            ),
+        ],
     );
 }
 
@@ -117,26 +118,32 @@ fn response_schema_needs_json_and_excludes_json_schema() {
         )),
         vec![]
     );
-    assert_eq!(
-        gen(
-            r#"{"responseMimeType":"text/x.enum","responseSchema":{"type":"STRING","format":"enum","enum":["a","b"]}}"#
-        ),
-        vec![]
-    );
-    assert_eq!(
-        gen(r#"{"responseMimeType":"application/json","responseJsonSchema":{"type":"object"}}"#),
-        vec![]
+    table(
+        &gen,
+        &[
+            (
+                r#"{"responseMimeType":"text/x.enum","responseSchema":{"type":"STRING","format":"enum","enum":["a","b"]}}"#,
+                &[],
+            ),
+            (
+                r#"{"responseMimeType":"application/json","responseJsonSchema":{"type":"object"}}"#,
+                &[],
+            ),
+        ],
     );
     assert_eq!(
         gen(&format!(r#"{{"responseSchema":{schema}}}"#)),
         vec![("E_COMPANION", p("/request/generationConfig/responseSchema"))]
     );
-    assert_eq!(
-        gen(r#"{"responseMimeType":"text/plain","response_json_schema":{"type":"object"}}"#),
-        vec![(
-            "E_COMPANION",
-            p("/request/generationConfig/response_json_schema")
-        )]
+    table(
+        &gen,
+        &[(
+            r#"{"responseMimeType":"text/plain","response_json_schema":{"type":"object"}}"#,
+            &[(
+                "E_COMPANION",
+                "/request/generationConfig/response_json_schema",
+            )],
+        )],
     );
     assert_eq!(
         gen(&format!(
@@ -154,14 +161,16 @@ fn response_schema_needs_json_and_excludes_json_schema() {
         )),
         vec![]
     );
-    assert_eq!(
-        gen(r#"{"responseMimeType":"json"}"#),
-        vec![(
-            "E_MIME_TYPE",
-            p("/request/generationConfig/responseMimeType")
-        )]
+    table(
+        &gen,
+        &[
+            (
+                r#"{"responseMimeType":"json"}"#,
+                &[("E_MIME_TYPE", "/request/generationConfig/responseMimeType")],
+            ),
+            (r#"{"responseMimeType":""}"#, &[]),
+        ],
     );
-    assert_eq!(gen(r#"{"responseMimeType":""}"#), vec![]);
 }
 
 #[test]
@@ -259,28 +268,38 @@ fn video_metadata_fps_and_offsets() {
             "{bad}"
         );
     }
-    assert_eq!(video(r#"{"startOffset":"1.5s","endOffset":"2s"}"#), vec![]);
-    assert_eq!(video(r#"{"startOffset":"2s","endOffset":"2s"}"#), vec![]);
-    assert_eq!(
-        video(r#"{"start_offset":"10s","end_offset":"5.5s"}"#),
-        vec![(
-            "E_RANGE",
-            p("/request/contents/0/parts/0/videoMetadata/end_offset")
-        )]
+    table(
+        &video,
+        &[
+            (r#"{"startOffset":"1.5s","endOffset":"2s"}"#, &[]),
+            (r#"{"startOffset":"2s","endOffset":"2s"}"#, &[]),
+            (
+                r#"{"start_offset":"10s","end_offset":"5.5s"}"#,
+                &[(
+                    "E_RANGE",
+                    "/request/contents/0/parts/0/videoMetadata/end_offset",
+                )],
+            ),
+        ],
     );
 }
 
 #[test]
 fn lat_lng_ranges() {
     let at = |v: &str| alone(msg::GOOGLE_TYPE_LAT_LNG, v);
-    assert_eq!(at(r#"{"latitude":90,"longitude":-180}"#), vec![]);
-    assert_eq!(at(r#"{"latitude":-90.0,"longitude":180.0}"#), vec![]);
-    assert_eq!(
-        at(r#"{"latitude":90.5,"longitude":-181}"#),
-        vec![
-            ("E_RANGE", p("/request/x/latitude")),
-            ("E_RANGE", p("/request/x/longitude"))
-        ]
+    table(
+        &at,
+        &[
+            (r#"{"latitude":90,"longitude":-180}"#, &[]),
+            (r#"{"latitude":-90.0,"longitude":180.0}"#, &[]),
+            (
+                r#"{"latitude":90.5,"longitude":-181}"#,
+                &[
+                    ("E_RANGE", "/request/x/latitude"),
+                    ("E_RANGE", "/request/x/longitude"),
+                ],
+            ),
+        ],
     );
 }
 
@@ -328,113 +347,121 @@ fn function_declaration_names_and_exclusions() {
             p("/request/tools/0/functionDeclarations/0/name")
         )]
     );
-    assert_eq!(
-        decl(
-            r#"{"name":"f","parameters":{"type":"OBJECT"},"parameters_json_schema":{"type":"object"}}"#
-        ),
-        vec![(
-            "E_EXCLUSIVE",
-            p("/request/tools/0/functionDeclarations/0/parameters_json_schema")
-        )]
-    );
-    assert_eq!(
-        decl(r#"{"name":"f","response":{"type":"OBJECT"},"responseJsonSchema":{"type":"object"}}"#),
-        vec![(
-            "E_EXCLUSIVE",
-            p("/request/tools/0/functionDeclarations/0/responseJsonSchema")
-        )]
-    );
-    assert_eq!(
-        decl(
-            r#"{"name":"f","parametersJsonSchema":{"type":"object","properties":{"file-path":{}}}}"#
-        ),
-        vec![]
-    );
-    assert_eq!(
-        decl(
-            r#"{"name":"f","parameters":{"type":"OBJECT","properties":{"city":{"type":"STRING"},"file-path":{"type":"STRING"}}}}"#
-        ),
-        vec![(
-            "W_UNCONFIRMED_LIMIT",
-            p("/request/tools/0/functionDeclarations/0/parameters/properties/file-path")
-        )]
-    );
-    assert_eq!(
-        decl(r#"{"name":"f","behavior":"NON_BLOCKING"}"#),
-        vec![(
-            "W_UNCONFIRMED_LIMIT",
-            p("/request/tools/0/functionDeclarations/0/behavior")
-        )]
+    table(
+        &decl,
+        &[
+            (
+                r#"{"name":"f","parameters":{"type":"OBJECT"},"parameters_json_schema":{"type":"object"}}"#,
+                &[(
+                    "E_EXCLUSIVE",
+                    "/request/tools/0/functionDeclarations/0/parameters_json_schema",
+                )],
+            ),
+            (
+                r#"{"name":"f","response":{"type":"OBJECT"},"responseJsonSchema":{"type":"object"}}"#,
+                &[(
+                    "E_EXCLUSIVE",
+                    "/request/tools/0/functionDeclarations/0/responseJsonSchema",
+                )],
+            ),
+            (
+                r#"{"name":"f","parametersJsonSchema":{"type":"object","properties":{"file-path":{}}}}"#,
+                &[],
+            ),
+            (
+                r#"{"name":"f","parameters":{"type":"OBJECT","properties":{"city":{"type":"STRING"},"file-path":{"type":"STRING"}}}}"#,
+                &[(
+                    "W_UNCONFIRMED_LIMIT",
+                    "/request/tools/0/functionDeclarations/0/parameters/properties/file-path",
+                )],
+            ),
+            (
+                r#"{"name":"f","behavior":"NON_BLOCKING"}"#,
+                &[(
+                    "W_UNCONFIRMED_LIMIT",
+                    "/request/tools/0/functionDeclarations/0/behavior",
+                )],
+            ),
+        ],
     );
 }
 
 #[test]
 fn function_call_and_response_names() {
     let call = |v: &str| in_part("functionCall", msg::FUNCTION_CALL, v);
-    assert_eq!(call(r#"{"name":"f","args":{"a":1}}"#), vec![]);
-    assert_eq!(
-        call(r#"{"args":{"a":1}}"#),
-        vec![(
-            "E_EMPTY_VALUE",
-            p("/request/contents/0/parts/0/functionCall")
-        )]
-    );
-    assert_eq!(
-        call(r#"{"name":""}"#),
-        vec![(
-            "E_EMPTY_VALUE",
-            p("/request/contents/0/parts/0/functionCall/name")
-        )]
-    );
-    assert_eq!(
-        call(r#"{"partialArgs":[{"jsonPath":"$.a","stringValue":"x"}]}"#),
-        vec![]
+    table(
+        &call,
+        &[
+            (r#"{"name":"f","args":{"a":1}}"#, &[]),
+            (
+                r#"{"args":{"a":1}}"#,
+                &[("E_EMPTY_VALUE", "/request/contents/0/parts/0/functionCall")],
+            ),
+            (
+                r#"{"name":""}"#,
+                &[(
+                    "E_EMPTY_VALUE",
+                    "/request/contents/0/parts/0/functionCall/name",
+                )],
+            ),
+            (
+                r#"{"partialArgs":[{"jsonPath":"$.a","stringValue":"x"}]}"#,
+                &[],
+            ),
+        ],
     );
     let response = |v: &str| in_part("functionResponse", msg::FUNCTION_RESPONSE, v);
-    assert_eq!(response(r#"{"name":"f","response":{"output":1}}"#), vec![]);
-    assert_eq!(
-        response(r#"{"name":"","response":{"output":1}}"#),
-        vec![(
-            "E_EMPTY_VALUE",
-            p("/request/contents/0/parts/0/functionResponse/name")
-        )]
+    table(
+        &response,
+        &[
+            (r#"{"name":"f","response":{"output":1}}"#, &[]),
+            (
+                r#"{"name":"","response":{"output":1}}"#,
+                &[(
+                    "E_EMPTY_VALUE",
+                    "/request/contents/0/parts/0/functionResponse/name",
+                )],
+            ),
+        ],
     );
 }
 
 #[test]
 fn tool_configs() {
     let calling = |v: &str| alone(msg::FUNCTION_CALLING_CONFIG, v);
-    assert_eq!(
-        calling(r#"{"mode":"ANY","allowedFunctionNames":["f"]}"#),
-        vec![]
-    );
-    assert_eq!(
-        calling(r#"{"mode":"validated","allowed_function_names":["f"]}"#),
-        vec![]
-    );
-    assert_eq!(
-        calling(r#"{"mode":"AUTO","allowedFunctionNames":[]}"#),
-        vec![]
-    );
-    assert_eq!(
-        calling(r#"{"allowedFunctionNames":["f"]}"#),
-        vec![("W_UNCONFIRMED_LIMIT", p("/request/x/allowedFunctionNames"))]
+    table(
+        &calling,
+        &[
+            (r#"{"mode":"ANY","allowedFunctionNames":["f"]}"#, &[]),
+            (
+                r#"{"mode":"validated","allowed_function_names":["f"]}"#,
+                &[],
+            ),
+            (r#"{"mode":"AUTO","allowedFunctionNames":[]}"#, &[]),
+            (
+                r#"{"allowedFunctionNames":["f"]}"#,
+                &[("W_UNCONFIRMED_LIMIT", "/request/x/allowedFunctionNames")],
+            ),
+        ],
     );
     let search = |v: &str| alone(msg::VERTEX_AI_SEARCH, v);
-    assert_eq!(
-        search(
-            r#"{"datastore":"projects/p/locations/l/collections/c/dataStores/d","maxResults":10}"#
-        ),
-        vec![]
+    table(
+        &search,
+        &[
+            (
+                r#"{"datastore":"projects/p/locations/l/collections/c/dataStores/d","maxResults":10}"#,
+                &[],
+            ),
+            (
+                r#"{"datastore":"d","engine":"e","max_results":11}"#,
+                &[
+                    ("E_EXCLUSIVE", "/request/x/engine"),
+                    ("E_RANGE", "/request/x/max_results"),
+                ],
+            ),
+            (r#"{"datastore":"","engine":"e"}"#, &[]),
+        ],
     );
-    assert_eq!(
-        search(r#"{"datastore":"d","engine":"e","max_results":11}"#),
-        vec![
-            ("E_EXCLUSIVE", p("/request/x/engine")),
-            ("E_RANGE", p("/request/x/max_results"))
-        ]
-    );
-    assert_eq!(search(r#"{"datastore":"","engine":"e"}"#), vec![]);
     let domains = |n: usize| {
         format!(
             r#"{{"excludeDomains":[{}]}}"#,
@@ -498,19 +525,22 @@ fn defs_only_at_the_schema_root() {
 #[test]
 fn schema_bounds_that_cannot_be_met_warn() {
     let schema = |v: &str| alone(msg::SCHEMA, v);
-    assert_eq!(
-        schema(r#"{"type":"array","minItems":"1","maxItems":"5","minimum":0,"maximum":0}"#),
-        vec![]
-    );
-    assert_eq!(
-        schema(
-            r#"{"type":"ARRAY","min_items":"5","max_items":"1","minLength":3,"maxLength":2,"minimum":1,"maximum":0.5}"#
-        ),
-        vec![
-            ("W_UNCONFIRMED_LIMIT", p("/request/x/max_items")),
-            ("W_UNCONFIRMED_LIMIT", p("/request/x/maxLength")),
-            ("W_UNCONFIRMED_LIMIT", p("/request/x/maximum")),
-        ]
+    table(
+        &schema,
+        &[
+            (
+                r#"{"type":"array","minItems":"1","maxItems":"5","minimum":0,"maximum":0}"#,
+                &[],
+            ),
+            (
+                r#"{"type":"ARRAY","min_items":"5","max_items":"1","minLength":3,"maxLength":2,"minimum":1,"maximum":0.5}"#,
+                &[
+                    ("W_UNCONFIRMED_LIMIT", "/request/x/max_items"),
+                    ("W_UNCONFIRMED_LIMIT", "/request/x/maxLength"),
+                    ("W_UNCONFIRMED_LIMIT", "/request/x/maximum"),
+                ],
+            ),
+        ],
     );
 }
 

@@ -6,48 +6,51 @@ use super::*;
 
 #[test]
 fn request_contents_cache_and_model_armor() {
-    assert_eq!(
-        req(r#"{"contents":[]}"#),
-        vec![("E_EMPTY_CONTENTS", p("/request/contents"))]
+    table(
+        &req,
+        &[
+            (
+                r#"{"contents":[]}"#,
+                &[("E_EMPTY_CONTENTS", "/request/contents")],
+            ),
+            (
+                r#"{"contents":[{"parts":[{"text":"x"}]}],"cachedContent":"projects/p/locations/us-central1/cachedContents/1"}"#,
+                &[("E_CACHED_CONTENT", "/request/cachedContent")],
+            ),
+            (
+                r#"{"cached_content":"c"}"#,
+                &[("E_CACHED_CONTENT", "/request/cached_content")],
+            ),
+            (r#"{"cachedContent":""}"#, &[]),
+            (r#"{"cachedContent":null}"#, &[]),
+        ],
     );
-    assert_eq!(
-        req(
-            r#"{"contents":[{"parts":[{"text":"x"}]}],"cachedContent":"projects/p/locations/us-central1/cachedContents/1"}"#
-        ),
-        vec![("E_CACHED_CONTENT", p("/request/cachedContent"))]
-    );
-    assert_eq!(
-        req(r#"{"cached_content":"c"}"#),
-        vec![("E_CACHED_CONTENT", p("/request/cached_content"))]
-    );
-    assert_eq!(req(r#"{"cachedContent":""}"#), vec![]);
-    assert_eq!(req(r#"{"cachedContent":null}"#), vec![]);
     let armor = r#"{"modelArmorConfig":{"promptTemplateName":"projects/p/locations/l/templates/t"},"safetySettings":[{"category":"HARM_CATEGORY_HATE_SPEECH","threshold":"BLOCK_NONE"}]}"#;
     assert_eq!(
         req(armor),
         vec![("E_EXCLUSIVE", p("/request/modelArmorConfig"))]
     );
-    assert_eq!(
-        req(r#"{"model_armor_config":{},"safety_settings":[{}]}"#),
-        vec![("E_EXCLUSIVE", p("/request/model_armor_config"))]
-    );
-    assert_eq!(
-        req(r#"{"modelArmorConfig":{},"safetySettings":[]}"#),
-        vec![]
-    );
-    assert_eq!(
-        req(r#"{"modelArmorConfig":null,"safetySettings":[{}]}"#),
-        vec![]
+    table(
+        &req,
+        &[
+            (
+                r#"{"model_armor_config":{},"safety_settings":[{}]}"#,
+                &[("E_EXCLUSIVE", "/request/model_armor_config")],
+            ),
+            (r#"{"modelArmorConfig":{},"safetySettings":[]}"#, &[]),
+            (r#"{"modelArmorConfig":null,"safetySettings":[{}]}"#, &[]),
+        ],
     );
 }
 
 #[test]
 fn labels_follow_the_documented_pattern() {
-    assert_eq!(
-        req(
-            r#"{"labels":{"team":"ml-ops","run_id":"a1_b-2","empty":"","日本":"値","émile":"ça"}}"#
-        ),
-        vec![]
+    table(
+        &req,
+        &[(
+            r#"{"labels":{"team":"ml-ops","run_id":"a1_b-2","empty":"","日本":"値","émile":"ça"}}"#,
+            &[],
+        )],
     );
     let found = req(
         r#"{"labels":{"Team":"x","1st":"x","a b":"x","ok":"Hello","k":"a.b","":"x","Éa":"x"}}"#,
@@ -192,61 +195,69 @@ fn content_parts_and_roles() {
 
 #[test]
 fn part_holds_exactly_one_data_field() {
-    assert_eq!(part(r#"{"text":"hi"}"#), vec![]);
-    assert_eq!(part(r#"{"text":"hi","thought":true}"#), vec![]);
-    assert_eq!(
-        part(
-            r#"{"text":"hi","thoughtSignature":"AAAA","mediaResolution":{"level":"MEDIA_RESOLUTION_LOW"}}"#
-        ),
-        vec![]
-    );
-    assert_eq!(
-        part(r#"{"text":"hi","fileData":null,"inlineData":null}"#),
-        vec![]
-    );
-    assert_eq!(
-        part(r#"{"thought":true}"#),
-        vec![("E_PART_DATA", p("/request/contents/0/parts/0"))]
-    );
-    assert_eq!(
-        part(r#"{"thoughtSignature":"AAAA"}"#),
-        vec![("E_PART_DATA", p("/request/contents/0/parts/0"))]
-    );
-    assert_eq!(
-        part(r#"{"documentMetadata":{"startPage":1}}"#),
-        vec![("E_PART_DATA", p("/request/contents/0/parts/0"))]
+    table(
+        &part,
+        &[
+            (r#"{"text":"hi"}"#, &[]),
+            (r#"{"text":"hi","thought":true}"#, &[]),
+            (
+                r#"{"text":"hi","thoughtSignature":"AAAA","mediaResolution":{"level":"MEDIA_RESOLUTION_LOW"}}"#,
+                &[],
+            ),
+            (r#"{"text":"hi","fileData":null,"inlineData":null}"#, &[]),
+            (
+                r#"{"thought":true}"#,
+                &[("E_PART_DATA", "/request/contents/0/parts/0")],
+            ),
+            (
+                r#"{"thoughtSignature":"AAAA"}"#,
+                &[("E_PART_DATA", "/request/contents/0/parts/0")],
+            ),
+            (
+                r#"{"documentMetadata":{"startPage":1}}"#,
+                &[("E_PART_DATA", "/request/contents/0/parts/0")],
+            ),
+        ],
     );
     // An unknown key (`txt`) is the walk's E_UNKNOWN_FIELD; no second finding.
-    assert_eq!(part(r#"{"txt":"hi"}"#), vec![]);
-    assert_eq!(
-        part(r#"{"text":"a","inlineData":{"mimeType":"image/png","data":"AA=="}}"#),
-        vec![("E_PART_DATA", p("/request/contents/0/parts/0/inlineData"))]
-    );
-    assert_eq!(
-        part(r#"{"function_call":{"name":"f"},"text":"a","executable_code":{}}"#),
-        vec![("E_PART_DATA", p("/request/contents/0/parts/0/text"))]
+    table(
+        &part,
+        &[
+            (r#"{"txt":"hi"}"#, &[]),
+            (
+                r#"{"text":"a","inlineData":{"mimeType":"image/png","data":"AA=="}}"#,
+                &[("E_PART_DATA", "/request/contents/0/parts/0/inlineData")],
+            ),
+            (
+                r#"{"function_call":{"name":"f"},"text":"a","executable_code":{}}"#,
+                &[("E_PART_DATA", "/request/contents/0/parts/0/text")],
+            ),
+        ],
     );
 }
 
 #[test]
 fn part_empty_text_and_video_metadata_warn() {
-    assert_eq!(
-        part(r#"{"text":""}"#),
-        vec![("W_UNCONFIRMED_LIMIT", p("/request/contents/0/parts/0/text"))]
-    );
-    assert_eq!(part(r#"{"text":"","thoughtSignature":"AAAA"}"#), vec![]);
-    assert_eq!(
-        part(r#"{"text":"x","videoMetadata":{"fps":1}}"#),
-        vec![(
-            "W_UNCONFIRMED_LIMIT",
-            p("/request/contents/0/parts/0/videoMetadata")
-        )]
-    );
-    assert_eq!(
-        part(
-            r#"{"file_data":{"file_uri":"gs://b/v.mp4","mime_type":"video/mp4"},"video_metadata":{"fps":1}}"#
-        ),
-        vec![]
+    table(
+        &part,
+        &[
+            (
+                r#"{"text":""}"#,
+                &[("W_UNCONFIRMED_LIMIT", "/request/contents/0/parts/0/text")],
+            ),
+            (r#"{"text":"","thoughtSignature":"AAAA"}"#, &[]),
+            (
+                r#"{"text":"x","videoMetadata":{"fps":1}}"#,
+                &[(
+                    "W_UNCONFIRMED_LIMIT",
+                    "/request/contents/0/parts/0/videoMetadata",
+                )],
+            ),
+            (
+                r#"{"file_data":{"file_uri":"gs://b/v.mp4","mime_type":"video/mp4"},"video_metadata":{"fps":1}}"#,
+                &[],
+            ),
+        ],
     );
 }
 
@@ -268,14 +279,19 @@ fn function_response_part_holds_one_of_inline_or_file() {
             ),
         )
     };
-    assert_eq!(
-        at(r#"{"inlineData":{"mimeType":"image/png","data":"AA=="}}"#),
-        vec![]
-    );
-    assert_eq!(at(r#"{}"#), vec![("E_PART_DATA", p("/request/x/parts/0"))]);
-    assert_eq!(
-        at(r#"{"inlineData":{},"fileData":{}}"#),
-        vec![("E_PART_DATA", p("/request/x/parts/0/fileData"))]
+    table(
+        &at,
+        &[
+            (
+                r#"{"inlineData":{"mimeType":"image/png","data":"AA=="}}"#,
+                &[],
+            ),
+            (r#"{}"#, &[("E_PART_DATA", "/request/x/parts/0")]),
+            (
+                r#"{"inlineData":{},"fileData":{}}"#,
+                &[("E_PART_DATA", "/request/x/parts/0/fileData")],
+            ),
+        ],
     );
 }
 
@@ -284,45 +300,50 @@ fn function_response_part_holds_one_of_inline_or_file() {
 #[test]
 fn blob_mime_type_and_data() {
     let blob = |v: &str| in_part("inlineData", msg::BLOB, v);
-    assert_eq!(blob(r#"{"mimeType":"image/png","data":"AA=="}"#), vec![]);
-    assert_eq!(
-        blob(r#"{"mime_type":"audio/L16; rate=24000","data":"AA=="}"#),
-        vec![]
-    );
-    assert_eq!(
-        blob(r#"{"mimeType":"","data":"AA=="}"#),
-        vec![(
-            "E_MIME_TYPE",
-            p("/request/contents/0/parts/0/inlineData/mimeType")
-        )]
-    );
-    assert_eq!(
-        blob(r#"{"mimeType":"png","data":"AA=="}"#),
-        vec![(
-            "E_MIME_TYPE",
-            p("/request/contents/0/parts/0/inlineData/mimeType")
-        )]
-    );
-    assert_eq!(
-        blob(r#"{"mimeType":"image/","data":"AA=="}"#),
-        vec![(
-            "E_MIME_TYPE",
-            p("/request/contents/0/parts/0/inlineData/mimeType")
-        )]
-    );
-    assert_eq!(
-        blob(r#"{"mimeType":"image png/x","data":"AA=="}"#),
-        vec![(
-            "E_MIME_TYPE",
-            p("/request/contents/0/parts/0/inlineData/mimeType")
-        )]
-    );
-    assert_eq!(
-        blob(r#"{"mimeType":"image/png","data":""}"#),
-        vec![(
-            "E_EMPTY_VALUE",
-            p("/request/contents/0/parts/0/inlineData/data")
-        )]
+    table(
+        &blob,
+        &[
+            (r#"{"mimeType":"image/png","data":"AA=="}"#, &[]),
+            (
+                r#"{"mime_type":"audio/L16; rate=24000","data":"AA=="}"#,
+                &[],
+            ),
+            (
+                r#"{"mimeType":"","data":"AA=="}"#,
+                &[(
+                    "E_MIME_TYPE",
+                    "/request/contents/0/parts/0/inlineData/mimeType",
+                )],
+            ),
+            (
+                r#"{"mimeType":"png","data":"AA=="}"#,
+                &[(
+                    "E_MIME_TYPE",
+                    "/request/contents/0/parts/0/inlineData/mimeType",
+                )],
+            ),
+            (
+                r#"{"mimeType":"image/","data":"AA=="}"#,
+                &[(
+                    "E_MIME_TYPE",
+                    "/request/contents/0/parts/0/inlineData/mimeType",
+                )],
+            ),
+            (
+                r#"{"mimeType":"image png/x","data":"AA=="}"#,
+                &[(
+                    "E_MIME_TYPE",
+                    "/request/contents/0/parts/0/inlineData/mimeType",
+                )],
+            ),
+            (
+                r#"{"mimeType":"image/png","data":""}"#,
+                &[(
+                    "E_EMPTY_VALUE",
+                    "/request/contents/0/parts/0/inlineData/data",
+                )],
+            ),
+        ],
     );
 }
 

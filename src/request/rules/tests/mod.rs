@@ -231,3 +231,12 @@ fn walk_all_reports_in_post_order_with_pointers() {
 
 mod config;
 mod content;
+
+/// A case table for one checker: each input and the exact (code, pointer) findings it gives, in
+/// order.
+fn table(check: &dyn Fn(&str) -> Found, cases: &[(&str, &[(&str, &str)])]) {
+    for (input, want) in cases {
+        let want: Vec<(&str, String)> = want.iter().map(|(c, p)| (*c, p.to_string())).collect();
+        assert_eq!(check(input), want, "{input}");
+    }
+}
