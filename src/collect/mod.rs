@@ -89,7 +89,7 @@ pub struct CollectOptions {
     pub text: bool,
     /// Write a retry round for retryable failures and missing rows.
     pub retry_round: bool,
-    /// Match keyed `--predictions` rows by key alone (see [`ReadCounts::foreign_keys`]).
+    /// Match keyed `--predictions` rows by key alone (see `rows.foreign_keys` in the report).
     pub trust_keys: bool,
     /// Folder for spill files (`None`: `$BATCHLINE_SPILL_DIR`, else the system temp folder).
     pub spill_dir: Option<std::path::PathBuf>,

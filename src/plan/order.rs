@@ -54,7 +54,7 @@ fn flat_key(b: &[u64], depth: usize, u: u32) -> Flat {
 /// chain hashes ids `i - 1` and `i` share (`lcp[0] = 0`).
 ///
 /// Level by level, two blocks at a time (multikey): the ids are sorted by a flat 24-byte integer
-/// key of their first two chain hashes ([`Flat`]), which decides most comparisons and most of the
+/// key of their first two chain hashes (`Flat`), which decides most comparisons and most of the
 /// LCP array; runs that agree on both and go deeper are sorted the same way by their next two
 /// blocks, and so on. Each level reads an id's blocks once. When a real hash 0 appears among the
 /// two blocks of a level, that group is sorted by full sequence comparison instead.

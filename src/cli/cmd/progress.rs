@@ -6,7 +6,7 @@
 //! `predictions*.jsonl` under the job's `outputInfo.gcsOutputDirectory`, at any depth; when the
 //! final `predictions.jsonl` directly in the folder exists it holds every row once more, so it
 //! alone is counted, else the sum of the others (the incremental files). A row is a line with
-//! anything but whitespace on it. Files are read once per process ([`ExportCounter`] keeps each
+//! anything but whitespace on it. Files are read once per process (`ExportCounter` keeps each
 //! file's count: exported files are not rewritten), in 16 MiB ranges, never held whole.
 
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! finished run on Cloud Storage, recorded in the run's `state.json` (see [`crate::run::state`]).
 //! A local run is uploaded first with `--to` ([`super::submit_to`]); `--source` makes one job
 //! over a table or file batchline did not prepare ([`super::submit_source`]); `--resume` is
-//! [`super::submit_resume`]. All of them create through [`send`].
+//! [`super::submit_resume`]. All of them create through `send`.
 //!
 //! Order of work, so that an interrupted or racing `submit` never makes two jobs for a shard:
 //! 1. every check that needs no network (a run on `gs://`, finished, shards within the model

@@ -5,7 +5,7 @@
 //! RUN is the place (a local folder or `gs://bucket/prefix`) that keeps the job's `state.json`
 //! and nothing else: no shards, no manifest. `state.json` records `source` and `destination`
 //! beside the one job, keyed by the source URI; from there on the job goes through the same
-//! reserve-then-create path as a shard's ([`super::submit::send`]), so a re-run creates no
+//! reserve-then-create path as a shard's (`submit::send`), so a re-run creates no
 //! second job, a 429 holds it back, and `status`, `wait` and `cancel` follow it like any other.
 //! `collect` refuses such a run: the rows are not in files of a prepared run.
 
