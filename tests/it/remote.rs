@@ -100,6 +100,30 @@ pub(crate) fn corpus(dir: &Path, size: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// A local run of two shards from a 40 MB corpus, the first over 16 MiB (a multipart upload of
+/// two parts when published): (the input, the run folder).
+pub(crate) fn local_run(dir: &Path) -> (String, std::path::PathBuf) {
+    let input = corpus(dir, "40MB");
+    let local = dir.join("run");
+    let out = run(
+        None,
+        &[
+            "prepare",
+            &input,
+            "-o",
+            local.to_str().unwrap(),
+            "--tokens",
+            "off",
+            "--max-bytes",
+            "30MB",
+            "-q",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    (input, local)
+}
+
 #[test]
 fn prepare_to_gcs_equals_the_local_run_byte_for_byte_with_a_multipart_shard_over_100_mb() {
     let Some(moto) = Moto::start() else { return };
@@ -265,23 +289,7 @@ fn upload_publishes_a_local_run_and_resumes_after_an_interruption() {
     let Some(moto) = Moto::start() else { return };
     moto.bucket("pub");
     let dir = tempfile::tempdir().unwrap();
-    let input = corpus(dir.path(), "40MB");
-    let local = dir.path().join("run");
-    let out = run(
-        None,
-        &[
-            "prepare",
-            &input,
-            "-o",
-            local.to_str().unwrap(),
-            "--tokens",
-            "off",
-            "--max-bytes",
-            "30MB",
-        ],
-        &[],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (_, local) = local_run(dir.path());
     let want = crate::common::files_of(&local);
     let files = want.len() - 2; // the marker and the manifest are not counted as files
                                 // Killed after the first file: no manifest at the destination.

@@ -3,35 +3,10 @@
 //! for XML multipart uploads) is accepted, a resumed upload skips it, and a wrong CRC32C fails.
 //! The store is moto behind `tests/storage/gcs_front.py`, which adds the header.
 
-use std::path::Path;
-
 use batchline::store::{Location, Store};
 
 use crate::common::moto::Moto;
-use crate::remote::{cloud, corpus, manifest, objects, run};
-
-/// A local run of two shards, the first over 16 MiB (a multipart upload of two parts).
-fn local_run(dir: &Path) -> String {
-    let input = corpus(dir, "40MB");
-    let local = dir.join("run");
-    let out = run(
-        None,
-        &[
-            "prepare",
-            &input,
-            "-o",
-            local.to_str().unwrap(),
-            "--tokens",
-            "off",
-            "--max-bytes",
-            "30MB",
-            "-q",
-        ],
-        &[],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    input
-}
+use crate::remote::{cloud, corpus, local_run, manifest, objects, run};
 
 #[test]
 fn a_multipart_object_with_a_tag_not_made_from_md5s_is_verified_by_its_crc32c() {
@@ -40,7 +15,7 @@ fn a_multipart_object_with_a_tag_not_made_from_md5s_is_verified_by_its_crc32c() 
     };
     moto.bucket("runs");
     let dir = tempfile::tempdir().unwrap();
-    let input = local_run(dir.path());
+    let (input, _) = local_run(dir.path());
     let args = [
         "prepare",
         &input,
@@ -87,8 +62,7 @@ fn a_resumed_upload_skips_objects_whose_crc32c_matches() {
     };
     moto.bucket("pub");
     let dir = tempfile::tempdir().unwrap();
-    local_run(dir.path());
-    let local = dir.path().join("run");
+    let (_, local) = local_run(dir.path());
     let up = ["upload", local.to_str().unwrap(), "gs://pub/run"];
     let out = run(Some(&moto), &up, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
