@@ -4,11 +4,13 @@
 #
 #   sh tests/storage/setup.sh && cargo build --release && sh benches/remote_input.sh [SIZE]
 #
-# SIZE defaults to 1GB. Prints wall seconds and peak RSS of each of the three commands, the remote
+# SIZE defaults to 1GB. Prints wall seconds and peak RSS of each command: the remote
 # one at the default ranges (16 MiB x 8) and at 256 MiB x 4. Loopback only; the emulator is
 # stopped at the end. Note: moto answers each ranged GET at a cost that grows with the whole
 # object (a 16 MiB range of 1 GB takes ~0.9 s, the whole GET ~1.3 s), so fewer, larger ranges win
-# there; real Cloud Storage serves ranges independently.
+# there; real Cloud Storage serves ranges independently. So the same bytes are then served by
+# benches/common/range_server.py (ranges from the file, sendfile), the baseline that shows
+# batchline's own speed: download, local validate, and validate http://… at the default ranges.
 set -eu
 SIZE=${1:-1GB}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,3 +44,19 @@ for ranges in "16MiB 8" "256MiB 4"; do
     t "$BIN" validate -q --part-size "$1" --parts-in-flight "$2" --spill-dir "$WORK" \
         gs://bench/in.jsonl >/dev/null || true
 done
+# The same bytes from a server that answers each range from the file (sendfile), where a ranged
+# read costs only its own bytes: batchline's speed without moto's per-range cost.
+mkdir -p "$WORK/srv"
+curl -s -o "$WORK/srv/in.jsonl" "$URL/bench/in.jsonl"
+RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 "$ROOT/benches/common/range_server.py" "$WORK/srv" "$RPORT" &
+RS_PID=$!
+trap 'kill $MOTO_PID $RS_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+until curl -s -o /dev/null "http://127.0.0.1:$RPORT/in.jsonl" -r 0-0; do sleep 0.2; done
+echo "range server on http://127.0.0.1:$RPORT: download (curl, one GET):"
+t curl -s -o "$WORK/dl.jsonl" "http://127.0.0.1:$RPORT/in.jsonl"
+echo "local validate:"
+t "$BIN" validate -q "$WORK/dl.jsonl" >/dev/null || true
+rm "$WORK/dl.jsonl"
+echo "validate http://127.0.0.1:$RPORT/in.jsonl (default ranges, 16 MiB x 8):"
+t "$BIN" validate -q --spill-dir "$WORK" "http://127.0.0.1:$RPORT/in.jsonl" >/dev/null || true
