@@ -53,6 +53,16 @@ fn install() -> Option<PathBuf> {
     }
 }
 
+/// The Python that runs moto_server (the venv's, or `python3` for one found on PATH).
+fn python_beside(moto_server: &std::path::Path) -> PathBuf {
+    let python = moto_server.with_file_name("python3");
+    if python.exists() {
+        python
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 /// The environment every process that talks to the emulator gets: a fixed bearer token for GCS,
 /// static AWS test keys for S3, and the metadata-server variables pointed at a closed port.
 pub const ENV: [(&str, &str); 8] = [
@@ -95,14 +105,25 @@ impl Moto {
     /// `x-goog-hash`, and multipart tags are not S3's MD5 form (`mode` "gcs"), or the CRC32C
     /// reported is wrong ("lie").
     pub fn start_gcs_front(mode: &str) -> Option<Moto> {
-        Moto::spawn(|bin, port| {
-            // The Python that runs moto_server (the venv's, or the one beside it on PATH).
-            let python = bin.with_file_name("python3");
-            let mut c = Command::new(if python.exists() {
-                python
-            } else {
-                PathBuf::from("python3")
+        // The front needs the `crc32c` package beside moto: a venv made before it was added to
+        // tests/storage/setup.sh gets it now (setup.sh is idempotent).
+        static FRONT_DEPS: std::sync::Once = std::sync::Once::new();
+        FRONT_DEPS.call_once(|| {
+            let ready = moto_binary().is_some_and(|bin| {
+                Command::new(python_beside(&bin))
+                    .args(["-c", "import crc32c, moto.server"])
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
             });
+            if !ready {
+                let _ = Command::new("bash")
+                    .arg(crate_root().join("tests/storage/setup.sh"))
+                    .status();
+            }
+        });
+        Moto::spawn(|bin, port| {
+            let mut c = Command::new(python_beside(bin));
             c.arg(crate_root().join("tests/storage/gcs_front.py"))
                 .args(["--port", &port.to_string(), "--mode", mode]);
             c
