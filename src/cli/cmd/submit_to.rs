@@ -11,15 +11,13 @@
 //! A `--source` job's place (a local folder or prefix holding only its `state.json`) is
 //! followed where it is.
 
-use serde::Serialize;
-
 use super::location_arg;
 use super::submit::open_remote_run;
-use crate::cli::args::{Format, SubmitArgs};
-use crate::cli::output::{thousands, Printer};
+use crate::cli::args::SubmitArgs;
+use crate::cli::output::Printer;
 use crate::error::{Error, Result};
 use crate::run::state::{now_rfc3339, UploadedTo, STATE_FILE, STATE_FORMAT};
-use crate::run::upload::{upload, Progress, UploadReport};
+use crate::run::upload::{upload, Progress};
 use crate::run::Run;
 use crate::store::{CloudConfig, Location};
 
@@ -88,44 +86,11 @@ pub(crate) fn run_location(
         }
         .save(&local)?;
     }
-    print_upload(args, &location, &dest, &report)?;
-    Ok(dest)
-}
-
-/// One line saying what the upload did (`{"type":"upload",…}` in JSON).
-fn print_upload(
-    args: &SubmitArgs,
-    local: &Location,
-    dest: &Location,
-    report: &UploadReport,
-) -> Result<()> {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        run: String,
-        dest: String,
-        #[serde(flatten)]
-        report: &'a UploadReport,
-    }
     let mut p = Printer::new(args.format, args.quiet);
-    let io = |e: std::io::Error| Error::io("<stdout>", e);
-    match args.format {
-        Format::Json => p.json_line(&Out {
-            kind: "upload",
-            run: local.to_string(),
-            dest: dest.to_string(),
-            report,
-        }),
-        _ => p.human_line(&format!(
-            "{local} → {dest}: {} file(s) uploaded ({} bytes), {} already there",
-            report.uploaded,
-            thousands(report.bytes_sent),
-            report.skipped
-        )),
-    }
-    .map_err(io)?;
-    p.flush().map_err(io)
+    super::upload::print_upload(&mut p, "upload", &location, &dest, &report)
+        .and_then(|()| p.flush())
+        .map_err(|e| Error::io("<stdout>", e))?;
+    Ok(dest)
 }
 
 /// The run whose `state.json` records the jobs of RUN, for `status`, `wait` and `cancel`: the

@@ -10,7 +10,7 @@ use crate::cli::args::{Format, UploadArgs};
 use crate::cli::exit::ExitStatus;
 use crate::cli::output::{thousands, Printer};
 use crate::error::{Error, Result};
-use crate::run::upload::{upload, Progress};
+use crate::run::upload::{upload, Progress, UploadReport};
 use crate::run::Run;
 use crate::store::Location;
 
@@ -43,43 +43,48 @@ pub fn run(args: UploadArgs) -> Result<ExitStatus> {
     }
     let report = report?;
     let mut p = Printer::new(args.format, args.quiet);
-    let io = |e: std::io::Error| Error::io("<stdout>", e);
-    match args.format {
-        Format::Json => {
-            #[derive(Serialize)]
-            struct Out<'a> {
-                #[serde(rename = "type")]
-                kind: &'static str,
-                run: String,
-                dest: String,
-                #[serde(flatten)]
-                report: &'a crate::run::upload::UploadReport,
-            }
-            p.json_line(&Out {
-                kind: "summary",
-                run: src_location.to_string(),
-                dest: dest_location.to_string(),
-                report: &report,
-            })
-            .map_err(io)?;
-        }
-        Format::Human if report.already_done => p
-            .human_line(&format!(
-                "{dest_location}: already a complete copy of {src_location}; nothing to do"
-            ))
-            .map_err(io)?,
-        Format::Human => p
-            .human_line(&format!(
-                "{src_location} → {dest_location}: {} file(s) uploaded ({} bytes), {} already there",
-                report.uploaded,
-                thousands(report.bytes_sent),
-                report.skipped
-            ))
-            .map_err(io)?,
-        Format::Github => {}
-    }
-    p.flush().map_err(io)?;
+    print_upload(&mut p, "summary", &src_location, &dest_location, &report)
+        .and_then(|()| p.flush())
+        .map_err(|e| Error::io("<stdout>", e))?;
     Ok(ExitStatus::Ok)
+}
+
+/// What an upload did, in one line: `{"type": kind, "run", "dest", …report}` in JSON, a sentence
+/// otherwise (`upload`'s summary, and `submit --to`'s first line).
+pub(crate) fn print_upload(
+    p: &mut Printer,
+    kind: &'static str,
+    src: &Location,
+    dest: &Location,
+    report: &UploadReport,
+) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        run: String,
+        dest: String,
+        #[serde(flatten)]
+        report: &'a UploadReport,
+    }
+    match p.format {
+        Format::Json => p.json_line(&Out {
+            kind,
+            run: src.to_string(),
+            dest: dest.to_string(),
+            report,
+        }),
+        Format::Human if report.already_done => p.human_line(&format!(
+            "{dest}: already a complete copy of {src}; nothing to do"
+        )),
+        Format::Human => p.human_line(&format!(
+            "{src} → {dest}: {} file(s) uploaded ({} bytes), {} already there",
+            report.uploaded,
+            thousands(report.bytes_sent),
+            report.skipped
+        )),
+        Format::Github => Ok(()),
+    }
 }
 
 /// A bar of bytes sent, on a terminal.
