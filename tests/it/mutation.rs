@@ -11,7 +11,8 @@ use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
 
 use batchline::request::line::LineChecker;
 
-#[allow(dead_code)]
+// The fuzz crate's index re-exports what every fuzz target uses; this test uses only part of it.
+#[allow(dead_code, unused_imports)]
 #[path = "../../fuzz/src/lib.rs"]
 pub(crate) mod oracle;
 
