@@ -8,7 +8,7 @@ use batchline::emulator::rows::answer_text;
 use batchline::request::canon::canonical_hash_bytes;
 use serde_json::{json, Value};
 
-use crate::jobs::{json_lines, Out, Setup};
+use crate::common::jobs::{json_lines, Out, Setup};
 
 /// `prepare` INPUT into `gs://runs/r1` with `flags`, then submit and wait.
 fn prepare_submit_wait(s: &Setup, input: &str, flags: &[&str]) -> &'static str {

@@ -1,12 +1,12 @@
 //! `submit --source` (one job over a BigQuery table, or over a file batchline did not prepare)
 //! and `submit LOCAL --to gs://…` (upload first), end to end against moto and
-//! `batchline emulator` (the `Setup` of `jobs.rs`).
+//! `batchline emulator` (the `Setup` of `common/jobs.rs`).
 
 use batchline::store::Durability;
 use serde_json::{json, Value};
 
+use crate::common::jobs::{json_lines, Out, Setup};
 use crate::common::TestContext;
-use crate::jobs::{json_lines, Out, Setup};
 
 /// The create body `submit --source bq://p.d.t` documents (docs/vertex.md) for the place named
 /// `place`, writing to `dest`.
