@@ -6,6 +6,7 @@ mod equivalence;
 mod hardening;
 mod jobs;
 mod jobs_bq;
+mod jobs_wait;
 mod mutation;
 mod prepare;
 mod prepare_folder;
