@@ -1,4 +1,5 @@
 mod collect;
+mod collect_match;
 mod common;
 mod dist;
 mod emulator;
