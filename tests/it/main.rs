@@ -3,6 +3,7 @@ mod collect_match;
 mod common;
 mod dist;
 mod emulator;
+mod emulator_cache;
 mod equivalence;
 mod hardening;
 mod jobs;
