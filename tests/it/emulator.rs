@@ -515,7 +515,7 @@ fn emulator_429_on_create_is_retried_by_the_client() {
 }
 
 #[test]
-fn emulator_lists_by_label_in_pages_and_refuses_bad_requests() {
+fn emulator_lists_by_label_newest_first_in_pages_and_refuses_an_unsupported_filter() {
     let emu = Emulator::start(&["--pending-for", "30s"]);
     let src = emu.put("in/x.jsonl", &input(2));
     block_on(async {
@@ -560,13 +560,36 @@ fn emulator_lists_by_label_in_pages_and_refuses_bad_requests() {
             .await
             .unwrap_err();
         assert_eq!(err.http_status(), Some(400));
+    });
+}
+
+#[test]
+fn emulator_gives_404_for_a_job_asked_for_under_another_project() {
+    let emu = Emulator::start(&["--pending-for", "30s"]);
+    let src = emu.put("in/x.jsonl", &input(2));
+    block_on(async {
+        let c = emu.client(0);
+        let job = c
+            .create(&body(&src, "gs://bkt/out", "job-0", &[]))
+            .await
+            .unwrap();
+        let name = job.name.unwrap();
         // A job in another project or location does not exist here.
         let mut o = ClientOptions::new("other", "us-central1");
         o.endpoint = Some(emu.url.clone());
         o.auth = AuthConfig::None;
         let other = VertexClient::new(&o).unwrap();
-        let id = names[0].rsplit('/').next().unwrap();
+        let id = name.rsplit('/').next().unwrap();
         assert_eq!(other.get(id).await.unwrap_err().http_status(), Some(404));
+    });
+}
+
+#[test]
+fn emulator_refuses_create_bodies_the_service_would_refuse() {
+    let emu = Emulator::start(&["--pending-for", "30s"]);
+    let src = emu.put("in/x.jsonl", &input(2));
+    block_on(async {
+        let c = emu.client(0);
         // Create bodies the service would refuse.
         let mut no_name = body(&src, "gs://bkt/out", "x", &[]);
         no_name.display_name = None;
