@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""batchline prepare (tokens off) against DuckDB doing the same job's core in SQL (issue 8).
+"""batchline prepare (tokens off) against DuckDB doing the same job's core in SQL, to check the
+budget that prepare be at least 7x faster than DuckDB on the same file (docs/BENCHMARKS.md).
 
 DuckDB reads the JSONL, keeps the distinct `request` values, sorts them and writes them out:
 

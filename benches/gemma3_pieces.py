@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes testdata/tokens/gemma3_pieces.json: Google's SentencePiece token count of every
-vocabulary piece encoded as text on its own, kept small (issue 19): the sha256 of the whole
+vocabulary piece encoded as text on its own, kept small enough to commit: the sha256 of the whole
 table, and only the pieces whose count is not 1. tests/it/tokens.rs encodes every piece with
 batchline and compares both.
 

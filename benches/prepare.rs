@@ -1,5 +1,6 @@
 //! The stages of `prepare` and `stats`, each reported in input bytes per second, so every stage
-//! reads directly as its share of the "1 s per GB" budget of issue 8.
+//! reads directly as its share of the budget `prepare --tokens off` must meet: 1 s per GB
+//! (docs/BENCHMARKS.md).
 //!
 //! Per-line stages (one thread, on lines parsed beforehand):
 //! - `prepare/canonical_hash`: the dedup identity of each `request` (`canonical_hash`).

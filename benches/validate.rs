@@ -9,7 +9,8 @@
 //! - `validate/validate_bytes`: the library's whole per-file validate on all threads (chunks in
 //!   parallel, findings placed, job findings folded), as `batchline validate` runs it minus I/O.
 //! - `hostile_members/<shape>/<members>`: one line whose one object (or array) has 10k or 100k
-//!   members, validated whole (`validate_bytes`, findings placed), for each shape of issue 18:
+//!   members, validated whole (`validate_bytes`, findings placed), for each size-adversarial shape
+//!   (the ones `tests/it/hardening.rs` checks at 20k):
 //!   a repeated field, distinct map keys, top-level members, function declarations, parts that
 //!   each carry a finding, unknown fields. Time per MB must not grow from 10k to 100k (it grew
 //!   tenfold and more when these were quadratic).

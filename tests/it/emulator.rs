@@ -93,7 +93,7 @@ impl Drop for Emulator {
     }
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -112,7 +112,12 @@ fn input(n: usize) -> String {
         .collect()
 }
 
-fn body(src: &str, dest: &str, name: &str, labels: &[(&str, &str)]) -> BatchPredictionJob {
+pub(crate) fn body(
+    src: &str,
+    dest: &str,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> BatchPredictionJob {
     create_body(&CreateSpec {
         display_name: name.into(),
         model: "gemini-2.5-flash".into(),
@@ -126,7 +131,7 @@ fn body(src: &str, dest: &str, name: &str, labels: &[(&str, &str)]) -> BatchPred
     .unwrap()
 }
 
-async fn wait_terminal(c: &VertexClient, name: &str) -> BatchPredictionJob {
+pub(crate) async fn wait_terminal(c: &VertexClient, name: &str) -> BatchPredictionJob {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let job = c.get(name).await.unwrap();
@@ -142,7 +147,7 @@ async fn wait_terminal(c: &VertexClient, name: &str) -> BatchPredictionJob {
     }
 }
 
-fn rows_in(path: &Path) -> Vec<Value> {
+pub(crate) fn rows_in(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .lines()
@@ -510,7 +515,7 @@ fn emulator_429_on_create_is_retried_by_the_client() {
 }
 
 #[test]
-fn emulator_lists_by_label_in_pages_and_refuses_bad_requests() {
+fn emulator_lists_by_label_newest_first_in_pages_and_refuses_an_unsupported_filter() {
     let emu = Emulator::start(&["--pending-for", "30s"]);
     let src = emu.put("in/x.jsonl", &input(2));
     block_on(async {
@@ -555,13 +560,36 @@ fn emulator_lists_by_label_in_pages_and_refuses_bad_requests() {
             .await
             .unwrap_err();
         assert_eq!(err.http_status(), Some(400));
+    });
+}
+
+#[test]
+fn emulator_gives_404_for_a_job_asked_for_under_another_project() {
+    let emu = Emulator::start(&["--pending-for", "30s"]);
+    let src = emu.put("in/x.jsonl", &input(2));
+    block_on(async {
+        let c = emu.client(0);
+        let job = c
+            .create(&body(&src, "gs://bkt/out", "job-0", &[]))
+            .await
+            .unwrap();
+        let name = job.name.unwrap();
         // A job in another project or location does not exist here.
         let mut o = ClientOptions::new("other", "us-central1");
         o.endpoint = Some(emu.url.clone());
         o.auth = AuthConfig::None;
         let other = VertexClient::new(&o).unwrap();
-        let id = names[0].rsplit('/').next().unwrap();
+        let id = name.rsplit('/').next().unwrap();
         assert_eq!(other.get(id).await.unwrap_err().http_status(), Some(404));
+    });
+}
+
+#[test]
+fn emulator_refuses_create_bodies_the_service_would_refuse() {
+    let emu = Emulator::start(&["--pending-for", "30s"]);
+    let src = emu.put("in/x.jsonl", &input(2));
+    block_on(async {
+        let c = emu.client(0);
         // Create bodies the service would refuse.
         let mut no_name = body(&src, "gs://bkt/out", "x", &[]);
         no_name.display_name = None;
@@ -680,128 +708,4 @@ fn emulator_serves_googles_python_sdk() {
     let mut got_ids = ids(&rows);
     got_ids.sort();
     assert_eq!(got_ids, (0..20).collect::<Vec<_>>());
-}
-
-/// The emulator's cache model is the one `prepare` predicts with: a shard run through the
-/// emulator with the same W, TTL and minimum measures exactly the cached tokens that
-/// `prepare`'s report predicts for the primed order.
-#[test]
-fn emulator_measures_the_cached_tokens_prepare_predicts() {
-    // Both processes without the vocabulary (an empty cache folder): sizes by bytes, the same
-    // rule in both.
-    let emu_ctx = TestContext::new();
-    let cache = emu_ctx.dir().join("empty-cache");
-    std::fs::create_dir_all(&cache).unwrap();
-    // 4 families × 30 questions sharing a ~15 KB document (≈ 2,500 tokens at 6 bytes per token),
-    // in input order family by family.
-    let mut text = String::new();
-    for f in 0..4 {
-        let doc = format!("document {f}: ")
-            + &format!("the {f} quick brown fox jumps over the lazy dog. ").repeat(320);
-        for q in 0..30 {
-            text += &format!(
-                r#"{{"request": {{"contents": [{{"role": "user", "parts": [{{"text": "{doc}"}}, {{"text": "question {q} about document {f}"}}]}}]}}}}"#
-            );
-            text.push('\n');
-        }
-    }
-    let prep = TestContext::new();
-    let input = prep.write("in.jsonl", &text);
-    let out = prep
-        .command()
-        .env("BATCHLINE_CACHE_DIR", &cache)
-        .args([
-            "prepare",
-            &input,
-            "-o",
-            "run",
-            "--sim-workers",
-            "16",
-            "--sim-ttl",
-            "2",
-            "-q",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(prep.dir().join("run/report.json")).unwrap())
-            .unwrap();
-    assert_eq!(report["shards"].as_array().unwrap().len(), 1);
-    let predicted = report["simulation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["order"] == "primed")
-        .unwrap()["cached_tokens"]
-        .as_u64()
-        .unwrap();
-    assert!(predicted > 0, "{report}");
-
-    let root = emu_ctx.dir().join("gcs");
-    std::fs::create_dir_all(root.join("bkt")).unwrap();
-    std::fs::copy(
-        prep.dir().join("run/shards/shard-00000.jsonl"),
-        root.join("bkt/shard.jsonl"),
-    )
-    .unwrap();
-    let mut child = crate::common::batchline()
-        .args([
-            "emulator",
-            "--port",
-            "0",
-            "--cache-workers",
-            "16",
-            "--cache-ttl",
-            "2",
-            "--storage-root",
-        ])
-        .arg(&root)
-        .env("BATCHLINE_CACHE_DIR", &cache)
-        .env("GCE_METADATA_HOST", "127.0.0.1:9")
-        .env("GCE_METADATA_ROOT", "127.0.0.1:9")
-        .env("GCE_METADATA_IP", "127.0.0.1:9")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let mut o = ClientOptions::new("p", "us-central1");
-    o.endpoint = Some(url.trim().to_string());
-    o.auth = AuthConfig::None;
-    let c = VertexClient::new(&o).unwrap();
-    let job = block_on(async {
-        let job = c
-            .create(&body("gs://bkt/shard.jsonl", "gs://bkt/out", "agree", &[]))
-            .await
-            .unwrap();
-        wait_terminal(&c, job.name.as_deref().unwrap()).await
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    assert_eq!(job.state(), JobState::Succeeded);
-    let dir = job.output_info.unwrap().gcs_output_directory.unwrap();
-    let rows = rows_in(
-        &root
-            .join(dir.strip_prefix("gs://").unwrap())
-            .join("predictions.jsonl"),
-    );
-    assert_eq!(rows.len(), 120);
-    let measured: u64 = rows
-        .iter()
-        .map(|r| {
-            r["response"]["usageMetadata"]
-                .get("cachedContentTokenCount")
-                .map_or(0, |v| v.as_u64().unwrap())
-        })
-        .sum();
-    assert_eq!(measured, predicted);
-    // prepare's key member came back beside the four.
-    assert!(rows.iter().all(|r| r.get("batchline_key").is_some()));
 }

@@ -1,6 +1,8 @@
-//! Regression tests of issue 18 (hardening): hostile sizes of one object, a closed stdout, and the
-//! other promises the issue found unpinned. Expected values come from outside the code under test:
-//! byte offsets found in the generated text with `match_indices`, hand counts, literals.
+//! Hardening regression tests: hostile sizes of one object (20k repeats, keys, members, parts), a
+//! closed stdout, and other edge cases of validate and prepare that no other test pins (keys equal
+//! but for case, null unknown members, a max bytes below one request). Expected values come from
+//! outside the code under test: byte offsets found in the generated text with `match_indices`, hand
+//! counts, literals.
 
 use std::process::Stdio;
 

@@ -1,12 +1,12 @@
 //! `submit --source` (one job over a BigQuery table, or over a file batchline did not prepare)
 //! and `submit LOCAL --to gs://…` (upload first), end to end against moto and
-//! `batchline emulator` (the `Setup` of `jobs.rs`).
+//! `batchline emulator` (the `Setup` of `common/jobs.rs`).
 
 use batchline::store::Durability;
 use serde_json::{json, Value};
 
+use crate::common::jobs::{json_lines, Out, Setup};
 use crate::common::TestContext;
-use crate::jobs::{json_lines, Out, Setup};
 
 /// The create body `submit --source bq://p.d.t` documents (docs/vertex.md) for the place named
 /// `place`, writing to `dest`.
@@ -300,7 +300,7 @@ fn submit_source_dry_run_prints_the_body_and_records_nothing() {
 }
 
 #[test]
-fn submit_source_refuses_a_prepared_run_and_a_local_gs_source_without_destination() {
+fn submit_source_refuses_a_prepared_run() {
     let ctx = TestContext::new();
     ctx.write(
         "in.jsonl",
@@ -315,12 +315,22 @@ fn submit_source_refuses_a_prepared_run_and_a_local_gs_source_without_destinatio
         "error: run is a prepared run: submit sends its shards, and --source names a job's input by itself; give a new folder or prefix to keep the --source job's state.json, or drop --source\n"
     );
     assert!(!ctx.dir().join("run/state.json").exists());
+}
+
+#[test]
+fn submit_source_gs_file_into_a_local_place_needs_a_destination() {
+    let ctx = TestContext::new();
     let out = submit_offline(&ctx, "place", &["--source", "gs://b/in.jsonl"]);
     assert_eq!(out.code, 2);
     assert_eq!(
         out.stderr,
         "error: --source gs://b/in.jsonl: give --destination gs://bucket/prefix for its rows (place is not on Cloud Storage, so its output/ cannot take them)\n"
     );
+}
+
+#[test]
+fn submit_source_cannot_be_combined_with_retry_or_to() {
+    let ctx = TestContext::new();
     // --source with --retry or --to: clap refuses the combination (exit 2).
     for flag in [&["--retry"][..], &["--to", "gs://b/x"][..]] {
         let out = submit_offline(

@@ -1,11 +1,14 @@
 mod collect;
+mod collect_match;
 mod common;
 mod dist;
 mod emulator;
+mod emulator_cache;
 mod equivalence;
 mod hardening;
 mod jobs;
 mod jobs_bq;
+mod jobs_wait;
 mod mutation;
 mod prepare;
 mod prepare_folder;

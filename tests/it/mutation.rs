@@ -3,15 +3,17 @@
 //! column that agree with the file, every pointer resolving in its line where the column says,
 //! and key order and whitespace never changing what is found.
 //!
-//! The invariants live in `fuzz/src/lib.rs`, shared with the fuzz targets so both check the same
-//! things; the mutations live here. Fixed case counts keep this at a few seconds in debug.
+//! The invariants live in `fuzz/src/` (included through its index, `lib.rs`), shared with the fuzz
+//! targets so both check the same things; the mutations live here. Fixed case counts keep this at a
+//! few seconds in debug.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
 
 use batchline::request::line::LineChecker;
 
-#[allow(dead_code)]
+// The fuzz crate's index re-exports what every fuzz target uses; this test uses only part of it.
+#[allow(dead_code, unused_imports)]
 #[path = "../../fuzz/src/lib.rs"]
 pub(crate) mod oracle;
 

@@ -504,7 +504,7 @@ fn cloud_storage_inputs_are_fetched_not_read_as_local_paths() {
 }
 
 #[test]
-fn prepare_strict_refuses_invalid_input_and_guards_inputs() {
+fn prepare_strict_refuses_invalid_lines_and_whole_job_errors_before_writing() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
     // Invalid lines, or whole-job errors: refused before anything is written.
@@ -530,6 +530,12 @@ fn prepare_strict_refuses_invalid_input_and_guards_inputs() {
         assert!(err.contains(says), "{input}: {err}");
         assert!(!run_dir.exists(), "{input}");
     }
+}
+
+#[test]
+fn prepare_refuses_an_input_inside_the_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
     // An input inside the run folder is refused.
     std::fs::create_dir_all(&run_dir).unwrap();
     let inside = run_dir.join("in.jsonl");

@@ -1,6 +1,7 @@
-//! Promises of the README and `docs/run-format.md` that no test pinned (issue 18, "Promises no test
-//! pins yet"). Each expected value comes from outside the code under test: a hand-written reader of
-//! the documented binary format, a literal, or a count made by hand from the fixture.
+//! Promises of the README and `docs/run-format.md` that no other test pins, so that breaking a
+//! documented promise fails a test. Each expected value comes from outside the code under test: a
+//! hand-written reader of the documented binary format, a literal, or a count made by hand from the
+//! fixture.
 
 use std::path::Path;
 

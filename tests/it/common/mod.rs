@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
+pub mod jobs;
 pub mod moto;
 
 /// A temporary working directory plus helpers to run the binary in it.
