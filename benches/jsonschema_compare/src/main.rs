@@ -62,7 +62,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
 
     let start = Instant::now();
     let file = match File::open(file_path) {
@@ -112,7 +115,11 @@ fn main() -> ExitCode {
                 }
                 Ok(value) if !validator.is_valid(&value) => {
                     for err in validator.iter_errors(&value).take(5) {
-                        eprintln!("line {}: at {:?}: {err}", i + 1, err.instance_path().to_string());
+                        eprintln!(
+                            "line {}: at {:?}: {err}",
+                            i + 1,
+                            err.instance_path().to_string()
+                        );
                     }
                     shown += 1;
                 }
