@@ -248,7 +248,7 @@ pub fn import(name: &str, data: &[u8], opts: &ImportOptions<'_>) -> Result<JobRo
         block_bytes: DEFAULT_BLOCK_BYTES,
         max_blocks: DEFAULT_MAX_BLOCKS,
     };
-    let memo = opts.counter.map(MemoCounter::new);
+    let memo = opts.counter.map(|c| MemoCounter::new(c).with_word_cuts());
     let setup = memo.as_ref().map(|memo| TokenSetup {
         memo,
         mode: TokensMode::Exact,
