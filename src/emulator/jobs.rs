@@ -5,7 +5,8 @@
 //! (`--export-rows` rows per file, paced by `--rows-per-second`) under
 //! `{outputUriPrefix}/prediction-model-<UTC time with microseconds>Z/incremental_predictions/`;
 //! when all are out, `predictions.jsonl` in the folder holds every row once more, in the same
-//! order. So the incremental files together hold every row exactly once, and so does
+//! order and with the same bytes (the pieces as written, not formatted again: a row's
+//! `processed_time` is the same in both). So the incremental files together hold every row exactly once, and so does
 //! `predictions.jsonl`: a reader takes one or the other, never both.
 
 use std::collections::{BTreeMap, HashMap};
@@ -432,6 +433,8 @@ impl Jobs {
         let started = Instant::now();
         let mut done = 0usize;
         let mut piece = 0usize;
+        // predictions.jsonl: carried rows, then the pieces as written (each row formatted once).
+        let mut all = carried.to_vec();
         while done < n {
             let end = (done + per_file).min(n);
             // Pace: row `end` finishes at end / rows_per_second after the start.
@@ -447,6 +450,7 @@ impl Jobs {
             }
             piece += 1;
             let bytes = write_rows(rows, done..end, self.config.layout).await;
+            all.extend_from_slice(&bytes);
             let path = base
                 .clone()
                 .join("incremental_predictions")
@@ -478,12 +482,10 @@ impl Jobs {
                 }
             }
         }
-        let mut bytes = carried.to_vec();
-        bytes.extend_from_slice(&write_rows(rows, 0..n, self.config.layout).await);
         store
             .put(
                 &base.clone().join("predictions.jsonl"),
-                PutPayload::from(bytes),
+                PutPayload::from(all),
             )
             .await
             .map_err(|e| e.to_string())?;
