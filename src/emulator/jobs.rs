@@ -233,6 +233,13 @@ impl Jobs {
                 got.bytes().await.map_err(|e| e.to_string())
             };
             match read.await {
+                Ok(bytes) if data.is_empty() => {
+                    // The first (usually only) file: its buffer, without a copy when unshared.
+                    data = Vec::from(bytes);
+                    if !data.ends_with(b"\n") && !data.is_empty() {
+                        data.push(b'\n');
+                    }
+                }
                 Ok(bytes) => {
                     data.extend_from_slice(&bytes);
                     if !data.ends_with(b"\n") && !data.is_empty() {
@@ -433,8 +440,9 @@ impl Jobs {
         let started = Instant::now();
         let mut done = 0usize;
         let mut piece = 0usize;
-        // predictions.jsonl: carried rows, then the pieces as written (each row formatted once).
-        let mut all = carried.to_vec();
+        // predictions.jsonl: carried rows, then the pieces as written (each row formatted once,
+        // the buffers shared, not copied).
+        let mut all = vec![bytes::Bytes::copy_from_slice(carried)];
         while done < n {
             let end = (done + per_file).min(n);
             // Pace: row `end` finishes at end / rows_per_second after the start.
@@ -449,8 +457,8 @@ impl Jobs {
                 return Ok(Finish::Cancelled);
             }
             piece += 1;
-            let bytes = write_rows(rows, done..end, self.config.layout).await;
-            all.extend_from_slice(&bytes);
+            let bytes = bytes::Bytes::from(write_rows(rows, done..end, self.config.layout).await);
+            all.push(bytes.clone());
             let path = base
                 .clone()
                 .join("incremental_predictions")
@@ -485,7 +493,7 @@ impl Jobs {
         store
             .put(
                 &base.clone().join("predictions.jsonl"),
-                PutPayload::from(all),
+                all.into_iter().collect::<PutPayload>(),
             )
             .await
             .map_err(|e| e.to_string())?;
