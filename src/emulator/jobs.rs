@@ -5,7 +5,8 @@
 //! (`--export-rows` rows per file, paced by `--rows-per-second`) under
 //! `{outputUriPrefix}/prediction-model-<UTC time with microseconds>Z/incremental_predictions/`;
 //! when all are out, `predictions.jsonl` in the folder holds every row once more, in the same
-//! order. So the incremental files together hold every row exactly once, and so does
+//! order and with the same bytes (the pieces as written, not formatted again: a row's
+//! `processed_time` is the same in both). So the incremental files together hold every row exactly once, and so does
 //! `predictions.jsonl`: a reader takes one or the other, never both.
 
 use std::collections::{BTreeMap, HashMap};
@@ -232,6 +233,13 @@ impl Jobs {
                 got.bytes().await.map_err(|e| e.to_string())
             };
             match read.await {
+                Ok(bytes) if data.is_empty() => {
+                    // The first (usually only) file: its buffer, without a copy when unshared.
+                    data = Vec::from(bytes);
+                    if !data.ends_with(b"\n") && !data.is_empty() {
+                        data.push(b'\n');
+                    }
+                }
                 Ok(bytes) => {
                     data.extend_from_slice(&bytes);
                     if !data.ends_with(b"\n") && !data.is_empty() {
@@ -432,6 +440,9 @@ impl Jobs {
         let started = Instant::now();
         let mut done = 0usize;
         let mut piece = 0usize;
+        // predictions.jsonl: carried rows, then the pieces as written (each row formatted once,
+        // the buffers shared, not copied).
+        let mut all = vec![bytes::Bytes::copy_from_slice(carried)];
         while done < n {
             let end = (done + per_file).min(n);
             // Pace: row `end` finishes at end / rows_per_second after the start.
@@ -446,7 +457,8 @@ impl Jobs {
                 return Ok(Finish::Cancelled);
             }
             piece += 1;
-            let bytes = write_rows(rows, done..end, self.config.layout).await;
+            let bytes = bytes::Bytes::from(write_rows(rows, done..end, self.config.layout).await);
+            all.push(bytes.clone());
             let path = base
                 .clone()
                 .join("incremental_predictions")
@@ -478,12 +490,10 @@ impl Jobs {
                 }
             }
         }
-        let mut bytes = carried.to_vec();
-        bytes.extend_from_slice(&write_rows(rows, 0..n, self.config.layout).await);
         store
             .put(
                 &base.clone().join("predictions.jsonl"),
-                PutPayload::from(bytes),
+                all.into_iter().collect::<PutPayload>(),
             )
             .await
             .map_err(|e| e.to_string())?;

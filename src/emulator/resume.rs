@@ -69,7 +69,7 @@ pub fn split(data: &[u8]) -> Option<Resumed> {
 
 /// True when `needle` occurs in `hay`.
 fn memchr_str(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 #[cfg(test)]

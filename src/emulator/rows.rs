@@ -8,7 +8,6 @@
 //! line's other top-level members.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -248,7 +247,7 @@ pub fn import(name: &str, data: &[u8], opts: &ImportOptions<'_>) -> Result<JobRo
         block_bytes: DEFAULT_BLOCK_BYTES,
         max_blocks: DEFAULT_MAX_BLOCKS,
     };
-    let memo = opts.counter.map(MemoCounter::new);
+    let memo = opts.counter.map(|c| MemoCounter::new(c).with_word_cuts());
     let setup = memo.as_ref().map(|memo| TokenSetup {
         memo,
         mode: TokensMode::Exact,
@@ -453,12 +452,23 @@ impl JobRows {
         processed_time: &str,
     ) -> Vec<u8> {
         let create_time = processed_time.replace("+00:00", "Z");
+        // What every row of the call shares, serialised once.
+        let fixed = Fixed {
+            time: serde_json::to_string(processed_time).expect("a string serialises"),
+            internal: json_string(
+                r#"Internal Server Error: {"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}"#,
+            ),
+            invalid_argument: json_string(
+                r#"Bad Request: {"error": {"code": 400, "message": "Request contains an invalid argument.", "status": "INVALID_ARGUMENT"}}"#,
+            ),
+            create_time,
+        };
         let pieces: Vec<Vec<u8>> = self.rows[range]
             .par_chunks(1024)
             .map(|rows| {
                 let mut out = Vec::with_capacity(rows.len() * 512);
                 for row in rows {
-                    self.write_row(row, layout, processed_time, &create_time, &mut out);
+                    self.write_row(row, layout, &fixed, &mut out);
                 }
                 out
             })
@@ -466,63 +476,61 @@ impl JobRows {
         pieces.concat()
     }
 
-    fn write_row(
-        &self,
-        row: &Row,
-        layout: RowLayout,
-        processed_time: &str,
-        create_time: &str,
-        out: &mut Vec<u8>,
-    ) {
+    fn write_row(&self, row: &Row, layout: RowLayout, fixed: &Fixed, out: &mut Vec<u8>) {
+        use std::io::Write as _;
         let request = &self.text[row.request.clone()];
         let extras = &self.text[row.extras.clone()];
-        let status = match row.outcome {
-            Outcome::Ok | Outcome::Blocked => String::new(),
-            Outcome::Internal => r#"Internal Server Error: {"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}"#.to_string(),
-            Outcome::InvalidArgument => r#"Bad Request: {"error": {"code": 400, "message": "Request contains an invalid argument.", "status": "INVALID_ARGUMENT"}}"#.to_string(),
-            Outcome::Invalid => format!(
-                r#"Bad Request: {{"error": {{"code": 400, "message": {}, "status": "INVALID_ARGUMENT"}}}}"#,
-                serde_json::to_string(row.message.as_deref().unwrap_or("Request contains an invalid argument."))
+        let invalid;
+        let status: &str = match row.outcome {
+            Outcome::Ok | Outcome::Blocked => r#""""#,
+            Outcome::Internal => &fixed.internal,
+            Outcome::InvalidArgument => &fixed.invalid_argument,
+            Outcome::Invalid => {
+                invalid = json_string(&format!(
+                    r#"Bad Request: {{"error": {{"code": 400, "message": {}, "status": "INVALID_ARGUMENT"}}}}"#,
+                    serde_json::to_string(
+                        row.message
+                            .as_deref()
+                            .unwrap_or("Request contains an invalid argument.")
+                    )
                     .expect("a string serialises")
-            ),
+                ));
+                &invalid
+            }
         };
-        let status = serde_json::to_string(&status).expect("a string serialises");
-        let mut response = String::with_capacity(400);
-        let id = format!("{:016x}", (row.hash >> 64) as u64);
-        match row.outcome {
-            Outcome::Ok => {
-                let c = answer_tokens(row.hash);
-                let _ = write!(
-                    response,
-                    r#"{{"candidates":[{{"content":{{"parts":[{{"text":"{}"}}],"role":"model"}},"finishReason":"STOP"}}],"createTime":"{create_time}","modelVersion":"{}","responseId":"{id}","usageMetadata":{{"#,
-                    answer_text(row.hash),
-                    self.model
-                );
-                if row.cached_tokens > 0 {
+        let response = |out: &mut Vec<u8>| {
+            let create_time = &fixed.create_time;
+            let id = (row.hash >> 64) as u64;
+            let model = &self.model;
+            match row.outcome {
+                Outcome::Ok => {
+                    let c = answer_tokens(row.hash);
                     let _ = write!(
-                        response,
-                        r#""cachedContentTokenCount":{},"#,
-                        row.cached_tokens
+                        out,
+                        r#"{{"candidates":[{{"content":{{"parts":[{{"text":"batchline emulator: response to request {:032x}"}}],"role":"model"}},"finishReason":"STOP"}}],"createTime":"{create_time}","modelVersion":"{model}","responseId":"{id:016x}","usageMetadata":{{"#,
+                        row.hash
+                    );
+                    if row.cached_tokens > 0 {
+                        let _ = write!(out, r#""cachedContentTokenCount":{},"#, row.cached_tokens);
+                    }
+                    let p = row.prompt_tokens;
+                    let _ = write!(
+                        out,
+                        r#""candidatesTokenCount":{c},"promptTokenCount":{p},"promptTokensDetails":[{{"modality":"TEXT","tokenCount":{p}}}],"totalTokenCount":{},"trafficType":"ON_DEMAND"}}}}"#,
+                        p + c
                     );
                 }
-                let p = row.prompt_tokens;
-                let _ = write!(
-                    response,
-                    r#""candidatesTokenCount":{c},"promptTokenCount":{p},"promptTokensDetails":[{{"modality":"TEXT","tokenCount":{p}}}],"totalTokenCount":{},"trafficType":"ON_DEMAND"}}}}"#,
-                    p + c
-                );
+                Outcome::Blocked => {
+                    let p = row.prompt_tokens;
+                    let _ = write!(
+                        out,
+                        r#"{{"createTime":"{create_time}","modelVersion":"{model}","promptFeedback":{{"blockReason":"SAFETY"}},"responseId":"{id:016x}","usageMetadata":{{"promptTokenCount":{p},"totalTokenCount":{p},"trafficType":"ON_DEMAND"}}}}"#,
+                    );
+                }
+                _ => out.extend_from_slice(b"{}"),
             }
-            Outcome::Blocked => {
-                let p = row.prompt_tokens;
-                let _ = write!(
-                    response,
-                    r#"{{"createTime":"{create_time}","modelVersion":"{}","promptFeedback":{{"blockReason":"SAFETY"}},"responseId":"{id}","usageMetadata":{{"promptTokenCount":{p},"totalTokenCount":{p},"trafficType":"ON_DEMAND"}}}}"#,
-                    self.model
-                );
-            }
-            _ => response.push_str("{}"),
-        }
-        let time = serde_json::to_string(processed_time).expect("a string serialises");
+        };
+        let time = fixed.time.as_bytes();
         out.push(b'{');
         match layout {
             RowLayout::Current => {
@@ -531,24 +539,41 @@ impl JobRows {
                 out.extend_from_slice(b",\"status\":");
                 out.extend_from_slice(status.as_bytes());
                 out.extend_from_slice(b",\"response\":");
-                out.extend_from_slice(response.as_bytes());
+                response(out);
                 out.extend_from_slice(b",\"processed_time\":");
-                out.extend_from_slice(time.as_bytes());
+                out.extend_from_slice(time);
             }
             RowLayout::Y2025 => {
                 out.extend_from_slice(b"\"status\":");
                 out.extend_from_slice(status.as_bytes());
                 out.extend_from_slice(b",\"processed_time\":");
-                out.extend_from_slice(time.as_bytes());
+                out.extend_from_slice(time);
                 out.extend_from_slice(b",\"request\":");
                 out.extend_from_slice(request);
                 out.extend_from_slice(b",\"response\":");
-                out.extend_from_slice(response.as_bytes());
+                response(out);
             }
         }
         out.extend_from_slice(extras);
         out.extend_from_slice(b"}\n");
     }
+}
+
+/// What every row written by one [`JobRows::write`] call shares, serialised once.
+struct Fixed {
+    /// `processed_time` as a JSON string.
+    time: String,
+    /// `createTime` (the time with `Z`).
+    create_time: String,
+    /// The `status` of an injected 500, as a JSON string.
+    internal: String,
+    /// The `status` of an injected 400, as a JSON string.
+    invalid_argument: String,
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serialises")
 }
 
 #[cfg(test)]

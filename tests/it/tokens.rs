@@ -163,6 +163,27 @@ fn memoised_blocks_sum_to_the_whole_text_count() {
 }
 
 #[test]
+fn word_cuts_give_the_block_counts() {
+    // Word cuts (the emulator's counter) change how a new block is tokenised, never its count:
+    // every sample text, as one uncapped block and with the default cap, counts the same.
+    let counter = gemma();
+    for cap in [1 << 20, DEFAULT_MAX_BLOCK] {
+        let blocks = MemoCounter::new(counter).with_max_block(cap);
+        let words = MemoCounter::new(counter)
+            .with_max_block(cap)
+            .with_word_cuts();
+        for s in sample() {
+            let w = words.count_stream(s.text.as_bytes());
+            let b = blocks.count_stream(s.text.as_bytes());
+            assert_eq!(w, b, "id {} ({}), cap {cap}", s.id, s.kind);
+            if cap == 1 << 20 {
+                assert_eq!(w, counter.count(&s.text), "id {} ({})", s.id, s.kind);
+            }
+        }
+    }
+}
+
+#[test]
 fn memo_counts_each_distinct_block_once_across_threads() {
     let counter = gemma();
     let memo = MemoCounter::new(counter);
