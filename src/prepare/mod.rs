@@ -392,13 +392,17 @@ impl Setup {
     }
 
     /// Runs `f` in the pool, handing it the token counting the scan does (a memo over the
-    /// counter, shared by all threads).
+    /// counter, shared by all threads; a new block is tokenised word by word where the
+    /// vocabulary allows an exact cut, so recurring words are tokenised once).
     fn install<R: Send>(
         &self,
         opts: &PrepareOptions,
         f: impl FnOnce(Option<TokenSetup<'_>>) -> R + Send,
     ) -> R {
-        let memo = self.counter.as_deref().map(MemoCounter::new);
+        let memo = self
+            .counter
+            .as_deref()
+            .map(|c| MemoCounter::new(c).with_word_cuts());
         let tokens = memo.as_ref().map(|m| TokenSetup {
             memo: m,
             mode: self.tokens.mode,
