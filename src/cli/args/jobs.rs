@@ -381,8 +381,13 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "URL", requires = "access_token")]
     pub gcs_endpoint: Option<String>,
 
-    /// Bearer token for --gcs-endpoint [env: BATCHLINE_ACCESS_TOKEN].
-    #[arg(long, value_name = "TOKEN")]
+    /// Bearer token for --gcs-endpoint.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "BATCHLINE_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
     pub access_token: Option<String>,
 
     /// Seed of the row order and of the failure draws.

@@ -469,6 +469,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_emulators_token_is_read_from_batchline_access_token_as_its_help_says() {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        let emulator = cmd.find_subcommand("emulator").unwrap();
+        let token = emulator
+            .get_arguments()
+            .find(|a| a.get_id() == "access_token")
+            .unwrap();
+        assert_eq!(
+            token.get_env().and_then(|e| e.to_str()),
+            Some("BATCHLINE_ACCESS_TOKEN")
+        );
+        assert!(token.is_hide_env_values_set(), "a token is never printed");
+    }
+
+    #[test]
     fn emulator_flags_parse() {
         let cli = Cli::try_parse_from([
             "batchline",
