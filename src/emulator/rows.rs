@@ -434,8 +434,11 @@ pub fn import(name: &str, data: &[u8], opts: &ImportOptions<'_>) -> Result<JobRo
 /// The synthetic answer text for a request: names its canonical hash, so a reader can check that
 /// every response belongs to its own request.
 pub fn answer_text(hash: u128) -> String {
-    format!("batchline emulator: response to request {hash:032x}")
+    format!("{ANSWER_PREFIX}{hash:032x}")
 }
+
+/// What every synthetic answer starts with, before the request's hash in hex.
+const ANSWER_PREFIX: &str = "batchline emulator: response to request ";
 
 /// Output tokens of the synthetic answer (1–64, from the hash).
 fn answer_tokens(hash: u128) -> u64 {
@@ -507,7 +510,7 @@ impl JobRows {
                     let c = answer_tokens(row.hash);
                     let _ = write!(
                         out,
-                        r#"{{"candidates":[{{"content":{{"parts":[{{"text":"batchline emulator: response to request {:032x}"}}],"role":"model"}},"finishReason":"STOP"}}],"createTime":"{create_time}","modelVersion":"{model}","responseId":"{id:016x}","usageMetadata":{{"#,
+                        r#"{{"candidates":[{{"content":{{"parts":[{{"text":"{ANSWER_PREFIX}{:032x}"}}],"role":"model"}},"finishReason":"STOP"}}],"createTime":"{create_time}","modelVersion":"{model}","responseId":"{id:016x}","usageMetadata":{{"#,
                         row.hash
                     );
                     if row.cached_tokens > 0 {

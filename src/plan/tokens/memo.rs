@@ -364,19 +364,25 @@ impl<'a> MemoCounter<'a> {
     fn block_tokens_hashed(&self, block: &[u8], hash: u64, local: &mut Local) -> u32 {
         local.blocks += 1;
         local.bytes += block.len() as u64;
+        self.remembered(&self.shards, hash, || {
+            local.tokenised_blocks += 1;
+            local.tokenised_bytes += block.len() as u64;
+            match &self.word_cut {
+                Some(table) => self.count_words(block, table),
+                None => self.inner.count_bytes(block),
+            }
+        })
+    }
+
+    /// The count kept under `hash` in `cache`, or `count()` (remembered while the shard has room).
+    fn remembered(&self, cache: &[Shard], hash: u64, count: impl FnOnce() -> u64) -> u32 {
         // The shard comes from bits 32..38: hashbrown uses the low bits for the bucket and the
         // top 7 for its tag, so these leave both well mixed within a shard.
-        let shard = &self.shards[((hash >> 32) as usize) & (SHARDS - 1)];
+        let shard = &cache[((hash >> 32) as usize) & (SHARDS - 1)];
         if let Some(&n) = lock(shard).get(&hash) {
             return n;
         }
-        let n = match &self.word_cut {
-            Some(table) => self.count_words(block, table),
-            None => self.inner.count_bytes(block),
-        };
-        let n = u32::try_from(n).unwrap_or(u32::MAX);
-        local.tokenised_blocks += 1;
-        local.tokenised_bytes += block.len() as u64;
+        let n = u32::try_from(count()).unwrap_or(u32::MAX);
         let mut map = lock(shard);
         if map.len() < self.max_entries_per_shard {
             map.insert(hash, n);
@@ -390,17 +396,7 @@ impl<'a> MemoCounter<'a> {
         let mut start = 0;
         let word = |range: Range<usize>| {
             let w = &block[range];
-            let hash = xxh3_64(w);
-            let shard = &self.words[((hash >> 32) as usize) & (SHARDS - 1)];
-            if let Some(&n) = lock(shard).get(&hash) {
-                return u64::from(n);
-            }
-            let n = self.inner.count_bytes(w);
-            let mut map = lock(shard);
-            if map.len() < self.max_entries_per_shard {
-                map.insert(hash, u32::try_from(n).unwrap_or(u32::MAX));
-            }
-            n
+            u64::from(self.remembered(&self.words, xxh3_64(w), || self.inner.count_bytes(w)))
         };
         for i in memchr::memchr_iter(b' ', block) {
             // The byte before the space is a whole character when it is ASCII.
