@@ -343,7 +343,6 @@ fn finish_out(run: &Run, job: Job<'_>, entry: &mut FileEntry) -> Result<()> {
         .iter()
         .map(|s| *s.get().expect("invariant: every unit sent"))
         .collect();
-    let url = run.describe(&job.name);
     let units = job.units();
     let size = job.bytes();
     match job.out {
@@ -369,13 +368,7 @@ fn finish_out(run: &Run, job: Job<'_>, entry: &mut FileEntry) -> Result<()> {
         };
     }
     let crc = if size == 0 { 0 } else { crc };
-    let whole = (md5s.len() == 1).then(|| md5s[0]);
-    let head = run.store().head(&job.name)?.ok_or_else(|| Error::Remote {
-        url: url.clone(),
-        message: "the object is missing right after its upload".into(),
-    })?;
-    let stored = run.store().stored_crc32c(&job.name)?;
-    crate::store::verify::check_object(&url, size, &md5s, whole, crc, stored, &head)?;
+    let head = crate::store::verify::verify_upload(run.store(), &job.name, size, &md5s, crc)?;
     entry.crc32c = Some(crate::store::verify::crc32c_b64(crc));
     entry.etag = head.etag;
     Ok(())

@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::manifest::{FileEntry, Manifest};
 use super::{Run, MARKER, MARKER_TEXT};
 use crate::error::{Error, Result};
-use crate::store::verify::{check_object, crc32c_b64, md5, multipart_etag};
+use crate::store::verify::{crc32c_b64, md5, multipart_etag, verify_upload};
 use crate::store::Durability;
 
 /// What an upload did.
@@ -166,7 +166,6 @@ fn put_file(
     part: u64,
     progress: Option<&Progress>,
 ) -> Result<Option<String>> {
-    let url = dest.describe(name);
     let chunks: Vec<&[u8]> = if data.is_empty() {
         vec![data]
     } else {
@@ -193,13 +192,7 @@ fn put_file(
             p(data.len() as u64);
         }
     }
-    let head = dest.store().head(name)?.ok_or_else(|| Error::Remote {
-        url: url.clone(),
-        message: "the object is missing right after its upload".into(),
-    })?;
-    let whole = (md5s.len() == 1).then(|| md5s[0]);
-    let stored = dest.store().stored_crc32c(name)?;
-    check_object(&url, data.len() as u64, &md5s, whole, crc32c, stored, &head)?;
+    let head = verify_upload(dest.store(), name, data.len() as u64, &md5s, crc32c)?;
     Ok(head.etag)
 }
 

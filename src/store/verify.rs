@@ -13,7 +13,7 @@
 use base64::Engine;
 use md5::{Digest, Md5};
 
-use super::Meta;
+use super::{Meta, Store};
 use crate::error::{Error, Result};
 
 /// The MD5 digest of `bytes`.
@@ -78,12 +78,10 @@ pub fn check_put(url: &str, bytes: &[u8], meta: &Meta) -> Result<()> {
 /// tag of an object made by a multipart upload is not based on MD5, whatever form it has.
 /// Elsewhere the tag is checked against the MD5 of the bytes (one part) or of the parts' digests
 /// (several parts).
-#[allow(clippy::too_many_arguments)]
 pub fn check_object(
     url: &str,
     size: u64,
     part_md5s: &[[u8; 16]],
-    whole_md5: Option<[u8; 16]>,
     crc32c: u32,
     stored_crc32c: Option<u32>,
     meta: &Meta,
@@ -118,8 +116,9 @@ pub fn check_object(
             }
         }
         Some((digest, None)) => {
-            if let Some(w) = whole_md5 {
-                let want = hex(&w);
+            // One part sent as one request: the tag is the MD5 of the bytes.
+            if let [w] = part_md5s {
+                let want = hex(w);
                 if !digest.eq_ignore_ascii_case(&want) {
                     return Err(mismatch(
                         url,
@@ -131,6 +130,25 @@ pub fn check_object(
         None => {}
     }
     Ok(())
+}
+
+/// Verifies an object just uploaded to `store` ([`check_object`] on what the store reports,
+/// with its CRC32C where it keeps one) and returns its metadata.
+pub fn verify_upload(
+    store: &Store,
+    name: &str,
+    size: u64,
+    part_md5s: &[[u8; 16]],
+    crc32c: u32,
+) -> Result<Meta> {
+    let url = store.describe(name);
+    let head = store.head(name)?.ok_or_else(|| Error::Remote {
+        url: url.clone(),
+        message: "the object is missing right after its upload".into(),
+    })?;
+    let stored = store.stored_crc32c(name)?;
+    check_object(&url, size, part_md5s, crc32c, stored, &head)?;
+    Ok(head)
 }
 
 #[cfg(test)]
@@ -172,9 +190,9 @@ mod tests {
         let parts = [md5(b"a"), md5(b"b")];
         let tag = multipart_etag(&parts);
         let crc = crc32c::crc32c(b"ab");
-        assert!(check_object("u", 2, &parts, None, crc, None, &meta(&tag, 2)).is_ok());
-        assert!(check_object("u", 3, &parts, None, crc, None, &meta(&tag, 2)).is_err());
-        assert!(check_object("u", 2, &parts[..1], None, crc, None, &meta(&tag, 2)).is_err());
+        assert!(check_object("u", 2, &parts, crc, None, &meta(&tag, 2)).is_ok());
+        assert!(check_object("u", 3, &parts, crc, None, &meta(&tag, 2)).is_err());
+        assert!(check_object("u", 2, &parts[..1], crc, None, &meta(&tag, 2)).is_err());
     }
 
     #[test]
@@ -190,22 +208,14 @@ mod tests {
         // A `<hex>-2` tag not made from the parts' MD5s (Cloud Storage's XML multipart objects
         // are not MD5-based): refused without a stored CRC32C, accepted when the CRC32C agrees.
         let other = format!("{}-2", hex(&md5(b"not the parts")));
-        let e = check_object("gs://b/x", 2, &parts, None, crc, None, &meta(&other)).unwrap_err();
+        let e = check_object("gs://b/x", 2, &parts, crc, None, &meta(&other)).unwrap_err();
         assert!(e.to_string().contains("the store reports tag"), "{e}");
-        assert!(check_object("gs://b/x", 2, &parts, None, crc, Some(crc), &meta(&other)).is_ok());
+        assert!(check_object("gs://b/x", 2, &parts, crc, Some(crc), &meta(&other)).is_ok());
         // A stored CRC32C that disagrees is an error even when the tag agrees.
         let good = multipart_etag(&parts);
-        let e = check_object(
-            "gs://b/x",
-            2,
-            &parts,
-            None,
-            crc,
-            Some(crc ^ 1),
-            &meta(&good),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = check_object("gs://b/x", 2, &parts, crc, Some(crc ^ 1), &meta(&good))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             format!(
@@ -215,8 +225,7 @@ mod tests {
             )
         );
         // The size is checked first, whatever the CRC32C says.
-        let e =
-            check_object("gs://b/x", 3, &parts, None, crc, Some(crc), &meta(&good)).unwrap_err();
+        let e = check_object("gs://b/x", 3, &parts, crc, Some(crc), &meta(&good)).unwrap_err();
         assert!(
             e.to_string()
                 .contains("the store holds 2 bytes, 3 were sent"),

@@ -84,7 +84,7 @@ fn store_contract(store: &Store, cloud: &CloudConfig, enforces_create: bool) {
         let head = store.head("big.bin").unwrap().unwrap();
         let crc = crc32c::crc32c(&whole);
         let stored = store.stored_crc32c("big.bin").unwrap();
-        check_object(&what, whole.len() as u64, &md5s, None, crc, stored, &head).unwrap();
+        check_object(&what, whole.len() as u64, &md5s, crc, stored, &head).unwrap();
     } else {
         assert!(
             store.local_root().is_some(),
