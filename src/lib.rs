@@ -5,6 +5,7 @@
 //! - [`store`] — the ground floor: a [`store::Location`] (a path, `gs://`, `s3://`, …) and the
 //!   [`store::Store`] behind it, the one door to local folders and object stores, and the one
 //!   tokio runtime. Start here to see how bytes reach a bucket.
+//! - [`retry`] — the retry policy of batchline's own HTTP calls (which failures, how long to wait).
 //! - [`input`] — hands out lines: maps or reads each input, cuts it into chunks at newlines, and
 //!   notices an input that changes while it is read. It knows nothing of requests.
 //! - [`request`] — one line at a time: the schema walk, the rules Google states in prose, the
@@ -39,6 +40,7 @@ pub mod models;
 pub mod plan;
 pub mod prepare;
 pub mod request;
+pub mod retry;
 pub mod run;
 pub mod scan;
 pub mod store;

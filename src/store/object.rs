@@ -81,7 +81,11 @@ impl GcsHashes {
             message: format!("cannot read the checksum the store keeps: {message}"),
         };
         block_on(async {
-            let mut backoff = self.retry.initial_backoff;
+            let started = std::time::Instant::now();
+            let mut backoff = crate::retry::Backoff::new(crate::retry::BackoffConfig {
+                init_backoff: self.retry.initial_backoff,
+                max_backoff: self.retry.max_backoff,
+            });
             let mut attempt = 0;
             loop {
                 let credential = self
@@ -105,18 +109,18 @@ impl GcsHashes {
                                 .filter_map(|v| v.to_str().ok()),
                         ))
                     }
-                    Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 => {
+                    Ok(r) if crate::retry::retryable_status(r.status().as_u16()) => {
                         format!("HTTP {}", r.status())
                     }
                     Ok(r) => return Err(failed(format!("HTTP {}", r.status()))),
                     Err(e) => format!("{e}"),
                 };
                 attempt += 1;
-                if attempt > self.retry.max_retries {
+                if attempt > self.retry.max_retries || started.elapsed() >= self.retry.retry_timeout
+                {
                     return Err(failed(transient));
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(self.retry.max_backoff);
+                tokio::time::sleep(backoff.next_wait()).await;
             }
         })
     }

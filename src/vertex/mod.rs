@@ -1,13 +1,13 @@
 //! Vertex AI batch prediction, as a client: the `batchPredictionJobs` wire types ([`wire`]), a small
 //! typed async client for create/get/list/cancel/delete ([`client`]), the bearer token it sends
-//! ([`auth`]) and the one retry policy ([`retry`]).
+//! ([`auth`]) and the one retry policy ([`retry`], shared with the store layer).
 //!
 //! This module knows nothing of runs, shards or `state.json`: `submit`, `status`, `wait` and
 //! `cancel` (and the emulator, which serves the same types) build on it. Nothing here prints.
 
 pub mod auth;
 pub mod client;
-pub mod retry;
+pub use crate::retry;
 pub mod wire;
 
 pub use auth::{Auth, AuthConfig};

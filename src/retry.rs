@@ -1,4 +1,5 @@
-//! The one retry policy of every Vertex call: which failures are retried, and how long to wait.
+//! The one retry policy of the HTTP calls batchline makes itself (Vertex, and the HEAD that reads
+//! Cloud Storage's checksums; object_store retries its own requests by `store::RetryConfig`).
 //!
 //! Retried: HTTP 429, 500, 502, 503, 504 and failures to get an answer at all (connection refused or
 //! reset, timeouts). Never retried: any other 4xx (a bad request stays bad; its message goes to the
