@@ -9,6 +9,7 @@ use std::process::Command;
 use batchline::store::{CloudConfig, Durability, Location, Secret, Store};
 
 use crate::common::moto::Moto;
+use crate::common::Out;
 
 fn bin(moto: Option<&Moto>) -> Command {
     let mut c = crate::common::batchline();
@@ -18,23 +19,13 @@ fn bin(moto: Option<&Moto>) -> Command {
     c
 }
 
-pub(crate) struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
 pub(crate) fn run(moto: Option<&Moto>, args: &[&str], env: &[(&str, &str)]) -> Out {
     let out = bin(moto)
         .args(args)
         .envs(env.iter().copied())
         .output()
         .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.into()
 }
 
 pub(crate) fn cloud(moto: &Moto) -> CloudConfig {

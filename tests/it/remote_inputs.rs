@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use batchline::store::{CloudConfig, Durability, Location, Secret, Store};
 
 use crate::common::moto::{Moto, ENV};
-use crate::common::testdata;
+use crate::common::{testdata, Out};
 
 /// The emulator's test credentials in this process (the S3 backend reads the AWS environment).
 fn test_env() {
@@ -44,12 +44,6 @@ fn put(moto: &Moto, url: &str, bytes: &[u8]) {
     store.put(name, bytes, Durability::Normal).unwrap();
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `batchline args` in `dir` with the emulator's environment.
 fn run(moto: &Moto, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Out {
     let out = crate::common::batchline()
@@ -62,11 +56,7 @@ fn run(moto: &Moto, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Ou
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.into()
 }
 
 /// dups.jsonl (an invalid line, duplicates) then a generated corpus of 20 MB: findings of every

@@ -28,11 +28,7 @@ impl Drop for Setup {
     }
 }
 
-pub(crate) struct Out {
-    pub(crate) code: i32,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-}
+pub(crate) use super::Out;
 
 impl Setup {
     pub(crate) fn start(flags: &[&str]) -> Option<Setup> {
@@ -76,11 +72,7 @@ impl Setup {
             .envs(env.iter().copied())
             .output()
             .unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        out.into()
     }
 
     /// Prepares 5 requests into `gs://runs/r1` as three shards (2, 2, 1 requests).

@@ -456,3 +456,20 @@ pub fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     }
     out
 }
+
+/// A finished `batchline` process: exit code (-1 when killed by a signal) and its output as text.
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl From<std::process::Output> for Out {
+    fn from(out: std::process::Output) -> Out {
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
