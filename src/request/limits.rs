@@ -9,6 +9,7 @@
 //! long run costs one piece, not its length squared).
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use xxhash_rust::xxh3::xxh3_64;
@@ -33,48 +34,49 @@ pub fn estimate_prompt_tokens(request: JsonRef<'_, '_>, stop_after: u64) -> (u64
     };
     let mut memo: HashMap<u64, u64> = HashMap::new();
     let mut total = 0u64;
-    let mut stack = vec![(request, false)];
-    while let Some((v, in_blob)) = stack.pop() {
-        match v.kind() {
-            Kind::String if !in_blob => {
-                for piece in O200kCounter::pieces(v.as_str().unwrap_or("")) {
-                    let key = xxh3_64(piece.as_bytes());
-                    let n = match memo.get(&key) {
-                        Some(&n) => n,
-                        None => {
-                            let n = bpe.count_piece_or_bytes(piece);
-                            if memo.len() < MEMO_ENTRIES {
-                                memo.insert(key, n);
-                            }
-                            n
-                        }
-                    };
-                    total += n;
-                    if total > stop_after {
-                        return (total, true);
+    let stopped = prompt_strings(request, |text| {
+        for piece in O200kCounter::pieces(text) {
+            let key = xxh3_64(piece.as_bytes());
+            let n = match memo.get(&key) {
+                Some(&n) => n,
+                None => {
+                    let n = bpe.count_piece_or_bytes(piece);
+                    if memo.len() < MEMO_ENTRIES {
+                        memo.insert(key, n);
                     }
+                    n
                 }
+            };
+            total += n;
+            if total > stop_after {
+                return ControlFlow::Break(());
             }
-            Kind::Object => {
-                for (k, child) in v.members() {
-                    let blob = k == "inlineData" || k == "inline_data";
-                    stack.push((child, in_blob || blob));
-                }
-            }
-            Kind::Array => stack.extend(v.elements().map(|e| (e, in_blob))),
-            _ => {}
         }
-    }
-    (total, false)
+        ControlFlow::Continue(())
+    });
+    (total, stopped.is_break())
 }
 
 /// Bytes of every string outside base64 payloads (the fallback estimate).
 fn request_string_bytes(request: JsonRef<'_, '_>) -> u64 {
     let mut total = 0u64;
+    let _ = prompt_strings(request, |text| {
+        total += text.len() as u64;
+        ControlFlow::Continue(())
+    });
+    total
+}
+
+/// Hands every string of `request` outside base64 payloads (`inlineData`) to `visit`, until it
+/// breaks.
+fn prompt_strings(
+    request: JsonRef<'_, '_>,
+    mut visit: impl FnMut(&str) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     let mut stack = vec![(request, false)];
     while let Some((v, in_blob)) = stack.pop() {
         match v.kind() {
-            Kind::String if !in_blob => total += v.as_str().map_or(0, str::len) as u64,
+            Kind::String if !in_blob => visit(v.as_str().unwrap_or(""))?,
             Kind::Object => {
                 for (k, child) in v.members() {
                     let blob = k == "inlineData" || k == "inline_data";
@@ -85,5 +87,5 @@ fn request_string_bytes(request: JsonRef<'_, '_>) -> u64 {
             _ => {}
         }
     }
-    total
+    ControlFlow::Continue(())
 }

@@ -42,18 +42,11 @@ pub fn locate_nth(line: &[u8], pointer: &str, key_nth: &[u32], at_key: bool) -> 
                 let mut found = false;
                 let mut skip = key_nth.get(n).copied().unwrap_or(0);
                 loop {
-                    s.ws();
-                    if s.peek() != Some(b'"') {
-                        break;
-                    }
-                    let key_at = s.i;
-                    let Some(key) = s.string() else { return best };
-                    s.ws();
-                    if s.peek() != Some(b':') {
-                        return best;
-                    }
-                    s.i += 1;
-                    s.ws();
+                    let (key_at, key) = match s.member() {
+                        Ok(Some(member)) => member,
+                        Ok(None) => break,
+                        Err(()) => return best,
+                    };
                     if key == *token {
                         if skip == 0 {
                             if last && at_key {
@@ -64,14 +57,10 @@ pub fn locate_nth(line: &[u8], pointer: &str, key_nth: &[u32], at_key: bool) -> 
                         }
                         skip -= 1;
                     }
-                    if !s.skip_value() {
-                        return best;
-                    }
-                    s.ws();
-                    if s.peek() == Some(b',') {
-                        s.i += 1;
-                    } else {
-                        break;
+                    match s.past_value() {
+                        Next::More => {}
+                        Next::End => break,
+                        Next::Broken => return best,
                     }
                 }
                 if !found {
@@ -85,13 +74,7 @@ pub fn locate_nth(line: &[u8], pointer: &str, key_nth: &[u32], at_key: bool) -> 
                 s.i += 1;
                 for _ in 0..index {
                     s.ws();
-                    if !s.skip_value() {
-                        return best;
-                    }
-                    s.ws();
-                    if s.peek() == Some(b',') {
-                        s.i += 1;
-                    } else {
+                    if s.past_value() != Next::More {
                         return best;
                     }
                 }
@@ -198,29 +181,16 @@ impl Container {
                 s.i += 1;
                 let mut keys: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
                 loop {
-                    s.ws();
-                    if s.peek() != Some(b'"') {
-                        break;
-                    }
-                    let key_at = s.i;
-                    let Some(key) = s.string() else {
-                        return Container::Other;
+                    let (key_at, key) = match s.member() {
+                        Ok(Some(member)) => member,
+                        Ok(None) => break,
+                        Err(()) => return Container::Other,
                     };
-                    s.ws();
-                    if s.peek() != Some(b':') {
-                        return Container::Other;
-                    }
-                    s.i += 1;
-                    s.ws();
                     keys.entry(key).or_default().push((key_at, s.i));
-                    if !s.skip_value() {
-                        return Container::Other;
-                    }
-                    s.ws();
-                    if s.peek() == Some(b',') {
-                        s.i += 1;
-                    } else {
-                        break;
+                    match s.past_value() {
+                        Next::More => {}
+                        Next::End => break,
+                        Next::Broken => return Container::Other,
                     }
                 }
                 Container::Object(keys)
@@ -232,15 +202,10 @@ impl Container {
                 let mut elements = Vec::new();
                 while !matches!(s.peek(), Some(b']') | None) {
                     elements.push(s.i);
-                    if !s.skip_value() {
-                        return Container::Other;
-                    }
-                    s.ws();
-                    if s.peek() == Some(b',') {
-                        s.i += 1;
-                        s.ws();
-                    } else {
-                        break;
+                    match s.past_value() {
+                        Next::More => s.ws(),
+                        Next::End => break,
+                        Next::Broken => return Container::Other,
                     }
                 }
                 Container::Array(elements, open)
@@ -255,7 +220,48 @@ struct Scanner<'a> {
     i: usize,
 }
 
+/// What follows a member's or element's value.
+#[derive(PartialEq, Eq)]
+enum Next {
+    /// A comma: another member or element.
+    More,
+    /// Anything else (the container's close).
+    End,
+    /// The value does not end, or is not JSON.
+    Broken,
+}
+
 impl Scanner<'_> {
+    /// At a member's key (blanks first): its offset and unescaped text, leaving `i` at the value.
+    /// `None` where no key follows (the object ends); `Err` when the member is not JSON.
+    fn member(&mut self) -> Result<Option<(usize, String)>, ()> {
+        self.ws();
+        if self.peek() != Some(b'"') {
+            return Ok(None);
+        }
+        let key_at = self.i;
+        let key = self.string().ok_or(())?;
+        self.ws();
+        if self.peek() != Some(b':') {
+            return Err(());
+        }
+        self.i += 1;
+        self.ws();
+        Ok(Some((key_at, key)))
+    }
+    /// Skips the value at `i` and the blanks after it, and a comma if one follows.
+    fn past_value(&mut self) -> Next {
+        if !self.skip_value() {
+            return Next::Broken;
+        }
+        self.ws();
+        if self.peek() == Some(b',') {
+            self.i += 1;
+            Next::More
+        } else {
+            Next::End
+        }
+    }
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }

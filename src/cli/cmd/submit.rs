@@ -243,14 +243,7 @@ pub(crate) fn send(
             );
             print_dry_run(&mut p, args.format, shard, &what, body).map_err(io)?;
         }
-        let c = Counts {
-            to_create: todo.len(),
-            created: 0,
-            held: 0,
-        };
-        summary(&mut p, args.format, location, c, true).map_err(io)?;
-        p.flush().map_err(io)?;
-        return Ok(ExitStatus::Ok);
+        return dry_run_summary(&mut p, args.format, location, todo.len()).map_err(io);
     }
 
     let client = client(&args.vertex, &args.cloud, &args.project, &args.location)?;
@@ -526,6 +519,24 @@ pub(crate) fn print_dry_run(
     }
 }
 
+/// The closing summary of `--dry-run`, which created nothing and holds nothing back.
+pub(crate) fn dry_run_summary(
+    p: &mut Printer,
+    format: Format,
+    location: &Location,
+    to_create: usize,
+) -> std::io::Result<ExitStatus> {
+    let c = Counts {
+        to_create,
+        created: 0,
+        held: 0,
+    };
+    summary(p, format, location, c, true)?;
+    p.flush()?;
+    Ok(ExitStatus::Ok)
+}
+
+/// The closing summary: JSON, or one human line for what was created and held back.
 pub(crate) fn summary(
     p: &mut Printer,
     format: Format,

@@ -4,7 +4,8 @@
 //! own output prefix); the old job goes to the record's `previous` in `state.json`.
 
 use super::submit::{
-    client, create_reserved, limit_reason, print_dry_run, shard_stem, summary, Counts, Sent,
+    client, create_reserved, dry_run_summary, limit_reason, print_dry_run, shard_stem, summary,
+    Counts, Sent,
 };
 use crate::cli::args::{Format, SubmitArgs};
 use crate::cli::exit::ExitStatus;
@@ -85,14 +86,7 @@ pub(crate) fn resume(
             )
             .map_err(io)?;
         }
-        let c = Counts {
-            to_create: plans.len(),
-            created: 0,
-            held: 0,
-        };
-        summary(&mut p, args.format, location, c, true).map_err(io)?;
-        p.flush().map_err(io)?;
-        return Ok(ExitStatus::Ok);
+        return dry_run_summary(&mut p, args.format, location, plans.len()).map_err(io);
     }
     let client = client(&args.vertex, &args.cloud, &args.project, &args.location)?;
     let (mut created, mut held) = (0, 0);
