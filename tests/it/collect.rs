@@ -32,14 +32,7 @@ pub(crate) fn prepare_submit_wait(s: &Setup, input: &str, flags: &[&str]) -> &'s
 }
 
 fn wait(s: &Setup, run: &str) {
-    let out = s.run(&[
-        "wait",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--poll-interval",
-        "50ms",
-    ]);
+    let out = s.job("wait", run, &[]);
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
 }
 

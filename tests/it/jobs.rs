@@ -8,7 +8,7 @@ use batchline::vertex::wire::BatchPredictionJob;
 use batchline::vertex::{AuthConfig, ClientOptions, VertexClient};
 use serde_json::{json, Value};
 
-use crate::common::jobs::{json_lines, wait, Setup, STEMS};
+use crate::common::jobs::{json_lines, Setup, STEMS};
 use crate::common::TestContext;
 
 /// The create body `submit` documents (docs/vertex.md) for shard `stem` of gs://runs/r1.
@@ -99,14 +99,7 @@ fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
     assert_eq!(s.store(run).get("state.json").unwrap().unwrap(), before);
 
     // cancel: the three held jobs are cancelled, and state.json says so.
-    let out = s.run(&[
-        "cancel",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--format",
-        "json",
-    ]);
+    let out = s.job("cancel", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 4, "{}", out.stdout);
@@ -123,14 +116,7 @@ fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
         assert!(Instant::now() < deadline, "jobs not cancelled");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let out = s.run(&[
-        "status",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--format",
-        "json",
-    ]);
+    let out = s.job("status", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 3);
@@ -145,14 +131,7 @@ fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
         );
     }
     // A second cancel has nothing left to cancel.
-    let out = s.run(&[
-        "cancel",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--format",
-        "json",
-    ]);
+    let out = s.job("cancel", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         json_lines(&out.stdout),
@@ -192,14 +171,7 @@ fn status_shows_the_terminal_state_and_the_row_counts() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let deadline = Instant::now() + Duration::from_secs(60);
     let lines = loop {
-        let out = s.run(&[
-            "status",
-            run,
-            "--vertex-endpoint",
-            &s.url,
-            "--format",
-            "json",
-        ]);
+        let out = s.job("status", run, &["--format", "json"]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         let lines = json_lines(&out.stdout);
         if lines.iter().all(|l| l["state"] == "JOB_STATE_SUCCEEDED") {
@@ -229,7 +201,7 @@ fn status_shows_the_terminal_state_and_the_row_counts() {
         );
     }
     // Human form names the state and the counts.
-    let out = s.run(&["status", run, "--vertex-endpoint", &s.url]);
+    let out = s.job("status", run, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let first = out.stdout.lines().next().unwrap();
     assert!(
@@ -353,7 +325,7 @@ fn status_of_a_job_vertex_no_longer_knows_prints_googles_message_and_exits_3() {
     }
     rt.block_on(client.delete(&gone)).unwrap();
     let before = s.store(run).get("state.json").unwrap().unwrap();
-    let out = s.run(&["status", run, "--vertex-endpoint", &s.url, "--retries", "0"]);
+    let out = s.job("status", run, &["--retries", "0"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!("GET {}/v1/{gone}", s.url)),
@@ -376,15 +348,8 @@ fn status_counts_the_rows_each_job_has_exported() {
     };
     let run = s.prepare();
     assert_eq!(s.submit(run, &[]).code, 0);
-    assert_eq!(wait(&s, run, &[]).code, 1);
-    let out = s.run(&[
-        "status",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--format",
-        "json",
-    ]);
+    assert_eq!(s.job("wait", run, &[]).code, 1);
+    let out = s.job("status", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let jobs = s.jobs();
     let failed = json!({"code": 13, "message": "Internal error occurred. The batch prediction job failed (emulated by --end-state failed)."});
@@ -421,7 +386,7 @@ fn status_counts_the_rows_each_job_has_exported() {
     }
     assert_eq!(s.state()["jobs"]["shards/shard-00000.jsonl"]["requests"], 2);
     // Human form.
-    let out = s.run(&["status", run, "--vertex-endpoint", &s.url]);
+    let out = s.job("status", run, &[]);
     let last = out.stdout.lines().nth(2).unwrap().to_string();
     assert_eq!(
         last,
@@ -437,14 +402,7 @@ fn cancel_withdraws_held_shards_so_no_wait_creates_them() {
     let run = s.prepare();
     assert_eq!(s.submit(run, &["--max-concurrent", "1"]).code, 0);
     let name = s.jobs()[0].name.clone();
-    let out = s.run(&[
-        "cancel",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--format",
-        "json",
-    ]);
+    let out = s.job("cancel", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 4, "{}", out.stdout);
@@ -466,7 +424,7 @@ fn cancel_withdraws_held_shards_so_no_wait_creates_them() {
     let recorded: Vec<&String> = state["jobs"].as_object().unwrap().keys().collect();
     assert_eq!(recorded, ["shards/shard-00000.jsonl"]);
     // wait sees the one cancelled job end and creates nothing.
-    let out = wait(&s, run, &["--format", "json"]);
+    let out = s.job("wait", run, &["--format", "json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 1);
@@ -483,7 +441,7 @@ fn submit_resume_creates_a_job_over_the_old_jobs_predictions_and_records_the_cha
     };
     let run = s.prepare();
     assert_eq!(s.submit(run, &[]).code, 0);
-    assert_eq!(wait(&s, run, &[]).code, 1);
+    assert_eq!(s.job("wait", run, &[]).code, 1);
     let before = s.state();
     let old = |stem: &str| before["jobs"][format!("shards/{stem}.jsonl")].clone();
     let old_file = |stem: &str| {
@@ -509,7 +467,7 @@ fn submit_resume_creates_a_job_over_the_old_jobs_predictions_and_records_the_cha
         json!({"type": "summary", "run": "gs://runs/r1", "dry_run": false, "to_create": 2, "created": 2, "held": 0})
     );
     // The new jobs carry the finished row over (nothing is left to run) and succeed.
-    let out = wait(&s, run, &["--format", "json"]);
+    let out = s.job("wait", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     for l in &lines {

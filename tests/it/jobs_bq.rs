@@ -5,7 +5,7 @@
 use batchline::store::Durability;
 use serde_json::{json, Value};
 
-use crate::common::jobs::{json_lines, Out, Setup};
+use crate::common::jobs::{json_lines, Setup};
 use crate::common::TestContext;
 
 /// The create body `submit --source bq://p.d.t` documents (docs/vertex.md) for the place named
@@ -18,16 +18,6 @@ fn bq_body(place: &str, dest: &str, run_id: &str) -> Value {
         "outputConfig": {"predictionsFormat": "bigquery", "bigqueryDestination": {"outputUri": dest}},
         "labels": {"batchline_run": run_id, "batchline_shard": "source"},
     })
-}
-
-/// `batchline ARGS --vertex-endpoint URL` against the setup's emulator.
-fn jobs_cmd(s: &Setup, cmd: &str, run: &str, extra: &[&str]) -> Out {
-    let mut args = vec![cmd, run, "--vertex-endpoint", &s.url];
-    if cmd == "wait" {
-        args.extend_from_slice(&["--poll-interval", "50ms", "--max-poll-interval", "200ms"]);
-    }
-    args.extend_from_slice(extra);
-    s.run(&args)
 }
 
 /// `submit` with project p, location us-central1 and a dead endpoint: for refusals that must
@@ -130,7 +120,7 @@ fn submit_source_bigquery_creates_one_job_a_rerun_none_and_cancel_status_follow_
     );
 
     // status: the job, its destination, and no progress count (the rows are in BigQuery).
-    let out = jobs_cmd(&s, "status", place, &["--format", "json"]);
+    let out = s.job("status", place, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mut lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 1);
@@ -146,7 +136,7 @@ fn submit_source_bigquery_creates_one_job_a_rerun_none_and_cancel_status_follow_
     );
 
     // cancel: the job held in PENDING is cancelled; wait then reports it (exit 1).
-    let out = jobs_cmd(&s, "cancel", place, &["--format", "json"]);
+    let out = s.job("cancel", place, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 2, "{}", out.stdout);
@@ -157,7 +147,7 @@ fn submit_source_bigquery_creates_one_job_a_rerun_none_and_cancel_status_follow_
         lines[1],
         json!({"type": "summary", "run": place, "cancelled": 1})
     );
-    let out = jobs_cmd(&s, "wait", place, &["--format", "json"]);
+    let out = s.job("wait", place, &["--format", "json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines[0]["state"], "JOB_STATE_CANCELLED");
@@ -188,7 +178,7 @@ fn wait_follows_a_bigquery_job_in_a_local_place_and_collect_names_its_table() {
         ],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let out = jobs_cmd(&s, "wait", "bqrun", &["--format", "json"]);
+    let out = s.job("wait", "bqrun", &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 1, "{}", out.stdout);
@@ -223,7 +213,7 @@ fn wait_follows_a_bigquery_job_in_a_local_place_and_collect_names_its_table() {
     let name = r["name"].as_str().unwrap().to_string();
 
     // status says where the rows are and that it does not count them.
-    let out = jobs_cmd(&s, "status", "bqrun", &[]);
+    let out = s.job("status", "bqrun", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.starts_with(&format!(
@@ -367,9 +357,9 @@ fn submit_source_gs_file_runs_one_job_over_a_file_batchline_did_not_prepare() {
         json!({"predictionsFormat": "jsonl", "gcsDestination": {"outputUriPrefix": "gs://runs/g1/output/"}})
     );
     assert_eq!(body["displayName"], "batchline g1 runs/loose/in.jsonl");
-    let out = jobs_cmd(&s, "wait", place, &[]);
+    let out = s.job("wait", place, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let out = jobs_cmd(&s, "status", place, &["--format", "json"]);
+    let out = s.job("status", place, &["--format", "json"]);
     let line = &json_lines(&out.stdout)[0];
     assert_eq!(line["completion_stats"], json!({"successfulCount": "2"}));
     // Progress from the exported files still applies (the size of the input is not known).
@@ -444,10 +434,10 @@ fn submit_to_uploads_a_local_run_and_the_local_name_follows_its_jobs() {
     );
 
     // status, wait and collect given the local run follow it to the copy's jobs.
-    let out = jobs_cmd(&s, "status", "run", &["--format", "json"]);
+    let out = s.job("status", "run", &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(json_lines(&out.stdout).len(), 3);
-    let out = jobs_cmd(&s, "wait", "run", &[]);
+    let out = s.job("wait", "run", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = s.run(&["collect", "run"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -8,7 +8,7 @@ use batchline::vertex::wire::BatchPredictionJob;
 use batchline::vertex::{AuthConfig, ClientOptions, VertexClient};
 use serde_json::{json, Value};
 
-use crate::common::jobs::{json_lines, wait, Setup, STEMS};
+use crate::common::jobs::{json_lines, Setup, STEMS};
 
 const QUOTA: &str = "Quota exceeded for aiplatform.googleapis.com/batch_prediction_jobs (emulated by --reject-creates).";
 
@@ -45,14 +45,7 @@ fn a_429_on_create_holds_the_shards_back_with_the_reason_and_wait_creates_them()
         assert_eq!(r["held"], why);
     }
     // status says why, for each shard.
-    let out = s.run(&[
-        "status",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--format",
-        "json",
-    ]);
+    let out = s.job("status", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 3);
@@ -62,13 +55,13 @@ fn a_429_on_create_holds_the_shards_back_with_the_reason_and_wait_creates_them()
                "completion_stats": null, "error": null, "waited_seconds": null, "held": first_429,
                "progress": null})
     );
-    let out = s.run(&["status", run, "--vertex-endpoint", &s.url]);
+    let out = s.job("status", run, &[]);
     assert_eq!(
         out.stdout.lines().nth(1),
         Some(format!("shards/shard-00001.jsonl: (no job yet) HELD, held back: {after}").as_str())
     );
     // wait: its first create meets the emulator's second 429, backs off, then creates all three.
-    let out = wait(&s, run, &["--retries", "0", "--format", "json"]);
+    let out = s.job("wait", run, &["--retries", "0", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     let states: Vec<&str> = lines.iter().map(|l| l["state"].as_str().unwrap()).collect();
@@ -143,7 +136,7 @@ fn max_concurrent_keeps_one_job_live_at_a_time_and_wait_creates_the_held_ones() 
         });
         (stop, h)
     };
-    let out = wait(&s, run, &["--format", "json"]);
+    let out = s.job("wait", run, &["--format", "json"]);
     watcher.0.store(true, std::sync::atomic::Ordering::SeqCst);
     let (most, polls) = watcher.1.join().unwrap();
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -181,16 +174,7 @@ fn wait_exits_0_when_every_job_succeeded() {
     let Some(s) = Setup::start(&[]) else { return };
     let run = s.prepare();
     assert_eq!(s.submit(run, &[]).code, 0);
-    let out = s.run(&[
-        "wait",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--poll-interval",
-        "50ms",
-        "--format",
-        "json",
-    ]);
+    let out = s.job("wait", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
     let states: Vec<&str> = lines.iter().map(|l| l["state"].as_str().unwrap()).collect();
@@ -210,14 +194,7 @@ fn wait_exits_1_when_a_job_failed() {
     };
     let run = s.prepare();
     assert_eq!(s.submit(run, &[]).code, 0);
-    let out = s.run(&[
-        "wait",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--poll-interval",
-        "50ms",
-    ]);
+    let out = s.job("wait", run, &[]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(out.stdout.lines().count(), 3);
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -242,16 +219,7 @@ fn wait_gives_up_at_the_timeout_with_exit_3_and_leaves_the_jobs_running() {
     };
     let run = s.prepare();
     assert_eq!(s.submit(run, &[]).code, 0);
-    let out = s.run(&[
-        "wait",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--poll-interval",
-        "50ms",
-        "--timeout",
-        "300ms",
-    ]);
+    let out = s.job("wait", run, &["--timeout", "300ms"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
         out.stderr.contains("--timeout 300ms passed"),
@@ -274,7 +242,7 @@ fn wait_stuck_after_names_a_job_held_in_the_queue_and_exits_3() {
     assert_eq!(s.submit(run, &[]).code, 0);
     let first = s.jobs()[0].name.clone().unwrap();
     let started = Instant::now();
-    let out = wait(&s, run, &["--stuck-after", "1s"]);
+    let out = s.job("wait", run, &["--stuck-after", "1s"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(started.elapsed() < Duration::from_secs(30));
     let err = out.stderr.trim_end();
@@ -303,8 +271,8 @@ fn wait_resubmit_stuck_cancels_a_job_held_in_the_queue_and_creates_it_again() {
     let run = s.prepare();
     assert_eq!(s.submit(run, &[]).code, 0);
     let before = s.state()["jobs"]["shards/shard-00000.jsonl"].clone();
-    let out = wait(
-        &s,
+    let out = s.job(
+        "wait",
         run,
         &[
             "--stuck-after",

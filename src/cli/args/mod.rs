@@ -468,6 +468,20 @@ fn max_bytes_arg(s: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// `batchline submit RUN --project p --location l --model m EXTRA…`, parsed.
+    fn parse_submit(run: &str, extra: &[&str]) -> Result<Cli, clap::Error> {
+        let argv = [
+            "batchline",
+            "submit",
+            run,
+            "--project",
+            "p",
+            "--location",
+            "l",
+        ];
+        Cli::try_parse_from(argv.iter().chain(&["--model", "m"]).chain(extra))
+    }
+
     #[test]
     fn the_emulators_token_is_read_from_batchline_access_token_as_its_help_says() {
         use clap::CommandFactory;
@@ -651,43 +665,14 @@ mod tests {
         assert!(
             Cli::try_parse_from(["batchline", "wait", "gs://b/run", "--resubmit-stuck"]).is_err()
         );
-        let submit = |n: &str| {
-            Cli::try_parse_from([
-                "batchline",
-                "submit",
-                "gs://b/run",
-                "--project",
-                "p",
-                "--location",
-                "l",
-                "--model",
-                "m",
-                "--max-concurrent",
-                n,
-            ])
-        };
+        let submit = |n: &str| parse_submit("gs://b/run", &["--max-concurrent", n]);
         assert!(submit("0").is_err());
         let Command::Submit(s) = submit("3").unwrap().command else {
             panic!("not submit")
         };
         assert_eq!(s.queue.max_concurrent, Some(3));
         assert!(!s.queue.resume);
-        let resume = |extra: &[&str]| {
-            let mut argv = vec![
-                "batchline",
-                "submit",
-                "gs://b/run",
-                "--project",
-                "p",
-                "--location",
-                "l",
-                "--model",
-                "m",
-                "--resume",
-            ];
-            argv.extend_from_slice(extra);
-            Cli::try_parse_from(argv)
-        };
+        let resume = |extra: &[&str]| parse_submit("gs://b/run", &[&["--resume"], extra].concat());
         let Command::Submit(s) = resume(&[]).unwrap().command else {
             panic!("not submit")
         };
@@ -697,21 +682,7 @@ mod tests {
 
     #[test]
     fn submit_source_destination_and_to_parse_and_refuse_their_conflicts() {
-        let submit = |extra: &[&str]| {
-            let mut argv = vec![
-                "batchline",
-                "submit",
-                "place",
-                "--project",
-                "p",
-                "--location",
-                "l",
-                "--model",
-                "m",
-            ];
-            argv.extend_from_slice(extra);
-            Cli::try_parse_from(argv)
-        };
+        let submit = |extra: &[&str]| parse_submit("place", extra);
         let Command::Submit(s) = submit(&["--source", "bq://p.d.t", "--destination", "bq://p"])
             .unwrap()
             .command

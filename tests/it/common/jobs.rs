@@ -117,6 +117,17 @@ impl Setup {
         self.run(&args)
     }
 
+    /// `batchline CMD RUN --vertex-endpoint URL EXTRA…` against the emulator; `wait` polls every
+    /// 50 ms, at most every 200 ms.
+    pub(crate) fn job(&self, cmd: &str, run: &str, extra: &[&str]) -> Out {
+        let mut args = vec![cmd, run, "--vertex-endpoint", &self.url];
+        if cmd == "wait" {
+            args.extend_from_slice(&["--poll-interval", "50ms", "--max-poll-interval", "200ms"]);
+        }
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
     pub(crate) fn store(&self, url: &str) -> Store {
         let cloud = CloudConfig {
             gcs_endpoint: Some(self.moto.url.clone()),
@@ -160,19 +171,3 @@ pub(crate) fn json_lines(s: &str) -> Vec<Value> {
 
 /// The shards [`Setup::prepare`] writes.
 pub(crate) const STEMS: [&str; 3] = ["shard-00000", "shard-00001", "shard-00002"];
-
-/// `wait ARGS` against the setup's emulator, polling every 50 ms.
-pub(crate) fn wait(s: &Setup, run: &str, extra: &[&str]) -> Out {
-    let mut args = vec![
-        "wait",
-        run,
-        "--vertex-endpoint",
-        &s.url,
-        "--poll-interval",
-        "50ms",
-        "--max-poll-interval",
-        "200ms",
-    ];
-    args.extend_from_slice(extra);
-    s.run(&args)
-}
