@@ -295,11 +295,9 @@ fn submit_records_the_job_of_a_stale_reservation_instead_of_creating_a_second() 
 
 #[test]
 fn status_of_a_job_vertex_no_longer_knows_prints_googles_message_and_exits_3() {
-    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+    let Some((s, run)) = Setup::submitted(&["--pending-for", "60s"]) else {
         return;
     };
-    let run = s.prepare();
-    assert_eq!(s.submit(run, &[]).code, 0);
     let mut o = ClientOptions::new("p", "us-central1");
     o.endpoint = Some(s.url.clone());
     o.auth = AuthConfig::Token("test".into());
@@ -343,11 +341,9 @@ fn status_counts_the_rows_each_job_has_exported() {
     // rows) stop after one incremental file of one row; shard 2 (one row) has no half-way point,
     // succeeds, and its final predictions.jsonl (the same row again) is counted instead of the
     // incremental file, so the row counts once.
-    let Some(s) = Setup::start(&["--end-state", "failed", "--export-rows", "1"]) else {
+    let Some((s, run)) = Setup::submitted(&["--end-state", "failed", "--export-rows", "1"]) else {
         return;
     };
-    let run = s.prepare();
-    assert_eq!(s.submit(run, &[]).code, 0);
     assert_eq!(s.job("wait", run, &[]).code, 1);
     let out = s.job("status", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -436,11 +432,9 @@ fn cancel_withdraws_held_shards_so_no_wait_creates_them() {
 fn submit_resume_creates_a_job_over_the_old_jobs_predictions_and_records_the_chain() {
     // Jobs fail once half their rows are out, one row per file: shards 0 and 1 (two rows each)
     // end FAILED with one finished row exported; shard 2 succeeds.
-    let Some(s) = Setup::start(&["--end-state", "failed", "--export-rows", "1"]) else {
+    let Some((s, run)) = Setup::submitted(&["--end-state", "failed", "--export-rows", "1"]) else {
         return;
     };
-    let run = s.prepare();
-    assert_eq!(s.submit(run, &[]).code, 0);
     assert_eq!(s.job("wait", run, &[]).code, 1);
     let before = s.state();
     let old = |stem: &str| before["jobs"][format!("shards/{stem}.jsonl")].clone();

@@ -171,9 +171,9 @@ fn list_jobs(url: &str) -> Vec<BatchPredictionJob> {
 
 #[test]
 fn wait_exits_0_when_every_job_succeeded() {
-    let Some(s) = Setup::start(&[]) else { return };
-    let run = s.prepare();
-    assert_eq!(s.submit(run, &[]).code, 0);
+    let Some((s, run)) = Setup::submitted(&[]) else {
+        return;
+    };
     let out = s.job("wait", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
@@ -189,11 +189,9 @@ fn wait_exits_0_when_every_job_succeeded() {
 fn wait_exits_1_when_a_job_failed() {
     // The emulator fails a job once half its rows are out, so one row per export file: shards 0
     // and 1 (two rows) fail, shard 2 (one row) has no half-way point and succeeds.
-    let Some(s) = Setup::start(&["--end-state", "failed", "--export-rows", "1"]) else {
+    let Some((s, run)) = Setup::submitted(&["--end-state", "failed", "--export-rows", "1"]) else {
         return;
     };
-    let run = s.prepare();
-    assert_eq!(s.submit(run, &[]).code, 0);
     let out = s.job("wait", run, &[]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(out.stdout.lines().count(), 3);
@@ -214,11 +212,9 @@ fn wait_exits_1_when_a_job_failed() {
 
 #[test]
 fn wait_gives_up_at_the_timeout_with_exit_3_and_leaves_the_jobs_running() {
-    let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
+    let Some((s, run)) = Setup::submitted(&["--pending-for", "60s"]) else {
         return;
     };
-    let run = s.prepare();
-    assert_eq!(s.submit(run, &[]).code, 0);
     let out = s.job("wait", run, &["--timeout", "300ms"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
@@ -235,11 +231,9 @@ fn wait_gives_up_at_the_timeout_with_exit_3_and_leaves_the_jobs_running() {
 #[test]
 fn wait_stuck_after_names_a_job_held_in_the_queue_and_exits_3() {
     // The emulator keeps the first job it creates pending for ten minutes; the others run.
-    let Some(s) = Setup::start(&["--pending-for", "600s", "--pending-jobs", "1"]) else {
+    let Some((s, run)) = Setup::submitted(&["--pending-for", "600s", "--pending-jobs", "1"]) else {
         return;
     };
-    let run = s.prepare();
-    assert_eq!(s.submit(run, &[]).code, 0);
     let first = s.jobs()[0].name.clone().unwrap();
     let started = Instant::now();
     let out = s.job("wait", run, &["--stuck-after", "1s"]);
@@ -265,11 +259,9 @@ fn wait_stuck_after_names_a_job_held_in_the_queue_and_exits_3() {
 
 #[test]
 fn wait_resubmit_stuck_cancels_a_job_held_in_the_queue_and_creates_it_again() {
-    let Some(s) = Setup::start(&["--pending-for", "600s", "--pending-jobs", "1"]) else {
+    let Some((s, run)) = Setup::submitted(&["--pending-for", "600s", "--pending-jobs", "1"]) else {
         return;
     };
-    let run = s.prepare();
-    assert_eq!(s.submit(run, &[]).code, 0);
     let before = s.state()["jobs"]["shards/shard-00000.jsonl"].clone();
     let out = s.job(
         "wait",

@@ -57,6 +57,15 @@ impl Setup {
         })
     }
 
+    /// [`Self::start`], then [`Self::prepare`] and `submit` of the run it returns.
+    pub(crate) fn submitted(flags: &[&str]) -> Option<(Setup, &'static str)> {
+        let s = Setup::start(flags)?;
+        let run = s.prepare();
+        let out = s.submit(run, &[]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        Some((s, run))
+    }
+
     /// `batchline ARGS` with moto's environment.
     pub(crate) fn run(&self, args: &[&str]) -> Out {
         self.run_with_env(args, &[])
