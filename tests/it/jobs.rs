@@ -23,7 +23,7 @@ fn expected_body(stem: &str, run_id: &str) -> Value {
 }
 
 #[test]
-fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
+fn submit_creates_one_job_per_shard_with_the_documented_body_and_records_it() {
     let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
         return;
     };
@@ -84,8 +84,14 @@ fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
         assert_eq!(lines[i]["shard"], format!("shards/{stem}.jsonl"));
         assert_eq!(lines[i]["name"], json!(job.name));
     }
+}
 
-    // Again: every shard has a job, so nothing is created and state.json is left as it was.
+#[test]
+fn a_second_submit_creates_no_job_and_leaves_the_state_as_it_was() {
+    let Some((s, run)) = Setup::submitted(&["--pending-for", "60s"]) else {
+        return;
+    };
+    // Every shard has a job, so nothing is created and state.json is left as it was.
     let before = s.store(run).get("state.json").unwrap().unwrap();
     let out = s.submit(run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -97,8 +103,14 @@ fn submit_creates_one_job_per_shard_records_them_and_a_rerun_creates_none() {
     );
     assert_eq!(s.jobs().len(), 3);
     assert_eq!(s.store(run).get("state.json").unwrap().unwrap(), before);
+}
 
-    // cancel: the three held jobs are cancelled, and state.json says so.
+#[test]
+fn cancel_cancels_every_live_job_records_it_and_a_second_cancel_finds_none() {
+    let Some((s, run)) = Setup::submitted(&["--pending-for", "60s"]) else {
+        return;
+    };
+    // The three pending jobs are cancelled, and state.json says so.
     let out = s.job("cancel", run, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = json_lines(&out.stdout);
