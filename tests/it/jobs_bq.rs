@@ -56,7 +56,7 @@ fn sent_body(job: &batchline::vertex::wire::BatchPredictionJob) -> Value {
 }
 
 #[test]
-fn submit_source_bigquery_creates_one_job_a_rerun_none_and_cancel_status_follow_it() {
+fn submit_source_bigquery_creates_one_job_and_records_the_source_and_destination() {
     let Some(s) = Setup::start(&["--pending-for", "60s"]) else {
         return;
     };
@@ -98,8 +98,24 @@ fn submit_source_bigquery_creates_one_job_a_rerun_none_and_cancel_status_follow_
     assert_eq!(r["output_prefix"], "bq://p.d");
     assert_eq!(r["state"], "JOB_STATE_PENDING");
     assert_eq!(r["requests"], Value::Null);
+}
 
-    // Again: the job exists, nothing is created and state.json is left as it was.
+/// The emulator with jobs held pending, and one job over `bq://p.d.t` submitted into
+/// `gs://runs/bq1`; the job's name.
+fn bq_submitted() -> Option<(Setup, String)> {
+    let s = Setup::start(&["--pending-for", "60s"])?;
+    let out = s.submit("gs://runs/bq1", &["--source", "bq://p.d.t"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let name = s.jobs()[0].name.clone().unwrap();
+    Some((s, name))
+}
+
+#[test]
+fn a_second_bigquery_submit_creates_none_and_another_source_into_the_place_is_refused() {
+    let Some((s, _)) = bq_submitted() else { return };
+    let place = "gs://runs/bq1";
+    let store = s.store(place);
+    // The job exists: nothing is created and state.json is left as it was.
     let before = store.get("state.json").unwrap().unwrap();
     let out = s.submit(place, &["--source", "bq://p.d.t", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -118,7 +134,14 @@ fn submit_source_bigquery_creates_one_job_a_rerun_none_and_cancel_status_follow_
         out.stderr,
         "error: gs://runs/bq1/state.json records a job over bq://p.d.t writing to bq://p.d; one place holds one job's state: give another RUN for a job over bq://p.d.other writing to bq://p.d\n"
     );
+}
 
+#[test]
+fn status_cancel_and_wait_follow_a_bigquery_job_and_collect_refuses_its_place() {
+    let Some((s, name)) = bq_submitted() else {
+        return;
+    };
+    let place = "gs://runs/bq1";
     // status: the job, its destination, and no progress count (the rows are in BigQuery).
     let out = s.job("status", place, &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
