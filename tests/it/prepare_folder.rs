@@ -2,70 +2,108 @@
 //! rebuilt, only new, empty or own folders are written and only batchline's own files removed, a
 //! damaged manifest is rebuilt while a foreign one is refused, and a running prepare locks the run.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use super::prepare::{bin, generated, run, summary_of, testdata};
 use crate::common::files_of;
 
-#[test]
-fn prepare_rerun_does_nothing_and_interrupted_runs_recover() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = generated(dir.path(), 5, "short", "300KB");
-    let clean = dir.path().join("clean");
-    let args = |run_dir: &Path| -> Vec<String> {
+/// A generated input (300 KB, `short`) and a finished run of it in `clean/`, 50 requests a
+/// shard, with the files that run holds.
+struct Finished {
+    dir: tempfile::TempDir,
+    input: PathBuf,
+    clean: PathBuf,
+    expected: BTreeMap<String, Vec<u8>>,
+}
+
+impl Finished {
+    fn new() -> Finished {
+        let dir = tempfile::tempdir().unwrap();
+        let input = generated(dir.path(), 5, "short", "300KB");
+        let clean = dir.path().join("clean");
+        let mut f = Finished {
+            dir,
+            input,
+            clean,
+            expected: BTreeMap::new(),
+        };
+        let out = bin().args(f.args(&f.clean)).output().unwrap();
+        assert!(out.status.success());
+        f.expected = files_of(&f.clean);
+        f
+    }
+
+    /// The arguments that made the run, into `run_dir`.
+    fn args(&self, run_dir: &Path) -> Vec<String> {
         vec![
             "prepare".into(),
-            input.to_str().unwrap().into(),
+            self.input.to_str().unwrap().into(),
             "-o".into(),
             run_dir.to_str().unwrap().into(),
             "--max-requests".into(),
             "50".into(),
         ]
-    };
-    let out = bin().args(args(&clean)).output().unwrap();
-    assert!(out.status.success());
-    let expected = files_of(&clean);
-    // Re-run: nothing to do, nothing rewritten.
-    let before = std::fs::metadata(clean.join("manifest.json"))
-        .unwrap()
-        .modified()
-        .unwrap();
-    let out = bin().args(args(&clean)).output().unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"));
-    let after = std::fs::metadata(clean.join("manifest.json"))
-        .unwrap()
-        .modified()
-        .unwrap();
-    assert_eq!(before, after);
-    // The re-run's report is the saved one: same counts, shards and cost, marked already done;
-    // a damaged shard makes the re-run rebuild it (same bytes as before).
-    let json = |run_dir: &Path| -> serde_json::Value {
-        let mut a = args(run_dir);
+    }
+
+    /// The same prepare into `run_dir` with `--format json`: its summary.
+    fn json(&self, run_dir: &Path) -> serde_json::Value {
+        let mut a = self.args(run_dir);
         a.extend(["--format".into(), "json".into()]);
         let out = bin().args(a).output().unwrap();
         assert!(out.status.success());
         summary_of(&String::from_utf8(out.stdout).unwrap())
+    }
+}
+
+#[test]
+fn prepare_rerun_of_a_finished_run_rewrites_nothing() {
+    let f = Finished::new();
+    let modified = || {
+        std::fs::metadata(f.clean.join("manifest.json"))
+            .unwrap()
+            .modified()
+            .unwrap()
     };
-    let again = json(&clean);
+    let before = modified();
+    let out = bin().args(f.args(&f.clean)).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"));
+    assert_eq!(modified(), before);
+    assert_eq!(files_of(&f.clean), f.expected);
+}
+
+#[test]
+fn prepare_rerun_reports_the_saved_counts_shards_and_cost_as_already_done() {
+    let f = Finished::new();
+    let again = f.json(&f.clean);
     assert_eq!(again["already_done"], true);
     let saved: serde_json::Value =
-        serde_json::from_slice(&expected["report.json"]).expect("report.json");
+        serde_json::from_slice(&f.expected["report.json"]).expect("report.json");
     for key in ["counts", "shards", "cost", "simulation", "tokens"] {
         assert_eq!(again[key], saved[key], "{key}");
     }
-    let shard = clean.join("shards/shard-00001.jsonl");
+}
+
+#[test]
+fn prepare_rerun_rebuilds_a_damaged_shard_with_the_same_bytes() {
+    let f = Finished::new();
+    let shard = f.clean.join("shards/shard-00001.jsonl");
     let mut bytes = std::fs::read(&shard).unwrap();
     bytes[10] ^= 1;
     std::fs::write(&shard, &bytes).unwrap();
-    assert_eq!(json(&clean)["already_done"], false);
-    assert_eq!(files_of(&clean), expected, "rebuilt");
-    // Killed after the shards, and before the manifest: a re-run gives the same run.
+    assert_eq!(f.json(&f.clean)["already_done"], false);
+    assert_eq!(files_of(&f.clean), f.expected, "rebuilt");
+}
+
+#[test]
+fn prepare_killed_after_the_shards_or_before_the_manifest_gives_the_same_run_on_a_rerun() {
+    let f = Finished::new();
     for point in ["after-shards", "before-manifest"] {
-        let run_dir = dir.path().join(point);
+        let run_dir = f.dir.path().join(point);
         let out = bin()
-            .args(args(&run_dir))
+            .args(f.args(&run_dir))
             .env("BATCHLINE_FAILPOINT", point)
             .output()
             .unwrap();
@@ -74,21 +112,25 @@ fn prepare_rerun_does_nothing_and_interrupted_runs_recover() {
             "failpoint {point} did not stop the run"
         );
         assert!(!run_dir.join("manifest.json").exists());
-        let out = bin().args(args(&run_dir)).output().unwrap();
+        let out = bin().args(f.args(&run_dir)).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(files_of(&run_dir), expected, "after failpoint {point}");
+        assert_eq!(files_of(&run_dir), f.expected, "after failpoint {point}");
     }
-    // Other options on a finished run are refused with a usage error, and nothing changes.
-    let mut other = args(&clean);
+}
+
+#[test]
+fn prepare_rerun_with_other_options_is_refused_and_changes_nothing() {
+    let f = Finished::new();
+    let mut other = f.args(&f.clean);
     other.extend(["--order".into(), "input".into()]);
     let out = bin().args(&other).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("other options"));
-    assert_eq!(files_of(&clean), expected);
+    assert_eq!(files_of(&f.clean), f.expected);
 }
 
 #[test]
